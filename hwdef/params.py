@@ -1,0 +1,241 @@
+"""NPU hardware parameters and numerics constants, defined once.
+
+Two kinds of facts live here:
+
+* Per-configuration sizes (array dimension, vector lanes, scratchpad geometry...), read from
+  ``configs.toml`` and validated. `HwConfig` derives every dependent width and capacity.
+* Configuration-independent constants of the numerics contract (docs/numerics.md): data and
+  accumulator widths, the fixed-point formats of exp2 and reciprocal, the exp2 segment table,
+  and the vector ALU's operation encoding.
+
+The SystemVerilog package ``rtl/pkg/npu_pkg.sv`` is generated from this module by
+``hwdef.gen_sv``; the test benches pass `HwConfig.sv_params` to Verilator as parameter
+overrides. Nothing in rtl/ or tb/ restates these numbers by hand.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+CONFIG_FILE = Path(__file__).with_name("configs.toml")
+
+# ---------------------------------------------------------------------------------------------
+# Numerics contract (configuration independent). See docs/numerics.md for the meaning of each.
+# ---------------------------------------------------------------------------------------------
+DATA_BITS = 8  # Q, K, V, P and O elements
+ACC_BITS = 32  # S, accumulators, every vector lane
+EXP2_FRAC_BITS = 10  # exp2 argument: signed int32 with this many fractional bits
+EXP2_SEGMENT_BITS = 4  # 2**4 = 16 linear pieces approximate 2**f on f in [0, 1)
+EXP2_OUT_FRAC_BITS = 15  # exp2 result before the op's extra shift: 1.0 == 2**15
+RECIP_FRAC_BITS = 30  # reciprocal result: round(2**30 / x)
+SHIFT_BITS = 6  # width of the rounding right-shift amount of MULSHR / EXP2 (0..63)
+
+
+class VecOp(enum.IntEnum):
+    """Operations of the vector ALU array (4-bit encoding, shared with the RTL)."""
+
+    COPY = 0  # y = a
+    ADD = 1  # y = sat32(a + b)
+    SUB = 2  # y = sat32(a - b)
+    MAX = 3  # y = max(a, b)
+    MULSHR = 4  # y = sat32(round_half_up(a * b / 2**shift))
+    EXP2 = 5  # y = round(2**(a / 2**EXP2_FRAC_BITS) * 2**(EXP2_OUT_FRAC_BITS - shift)), a <= 0
+    RECIP = 6  # y = round_half_up(2**RECIP_FRAC_BITS / a), a > 0
+    RMAX = 7  # row reduction: max over the enabled lanes of every vector of a row
+    RSUM = 8  # row reduction: saturating sum over the enabled lanes of every vector of a row
+
+    @property
+    def is_reduction(self) -> bool:
+        return self in (VecOp.RMAX, VecOp.RSUM)
+
+
+VEC_OP_BITS = 4
+
+
+class SatMode(enum.IntEnum):
+    """Saturating narrowing applied to every vector result (2-bit encoding)."""
+
+    NONE = 0  # keep the int32 result
+    INT8 = 1  # clamp to [-128, 127]
+    UINT8 = 2  # clamp to [0, 255]
+
+
+SAT_MODE_BITS = 2
+
+
+class VecFlag(enum.IntEnum):
+    """Bit positions of the per-vector status flags the vector ALU array reports."""
+
+    OVERFLOW = 0  # an int32 result saturated (ADD, SUB, MULSHR, RSUM)
+    EXP2_DOMAIN = 1  # EXP2 saw a positive argument (treated as 0)
+    RECIP_DOMAIN = 2  # RECIP saw a non-positive argument (result is INT32_MAX)
+    NARROWED = 3  # the int8/uint8 narrowing clamped a value (informational)
+
+
+VEC_FLAG_BITS = 4
+
+
+def exp2_segment_table() -> tuple[list[int], list[int]]:
+    """Knots of the piecewise-linear 2**f, f in [0, 1): (base[i], slope[i]) for i < 16.
+
+    base[i] = round(2**15 * 2**(i/16)); slope[i] = base[i+1] - base[i], with base[16] = 2**16.
+    This is the definition in docs/numerics.md; the golden model re-derives it on its own.
+    """
+    segments = 1 << EXP2_SEGMENT_BITS
+    one = 1 << EXP2_OUT_FRAC_BITS
+    knots = [round(one * 2.0 ** (i / segments)) for i in range(segments)] + [2 * one]
+    base = knots[:segments]
+    slope = [knots[i + 1] - knots[i] for i in range(segments)]
+    return base, slope
+
+
+class ConfigError(ValueError):
+    """A hardware configuration is inconsistent or unknown."""
+
+
+def _is_pow2(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+def _clog2(value: int) -> int:
+    return max(1, math.ceil(math.log2(value)))
+
+
+@dataclass(frozen=True)
+class HwConfig:
+    """One named hardware configuration with its derived widths and capacities."""
+
+    name: str
+    description: str
+    array_dim: int
+    vector_lanes: int
+    spad_banks: int
+    spad_bank_lines: int
+    spad_region_lines: int
+    spad_ports: int
+    acc_lines: int
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("array_dim", "vector_lanes", "spad_banks", "spad_bank_lines",
+                     "spad_region_lines", "acc_lines"):
+            if not _is_pow2(getattr(self, name)):
+                problems.append(f"{name}={getattr(self, name)} must be a power of two")
+        if self.array_dim < 2:
+            problems.append("array_dim must be at least 2")
+        if self.vector_lanes < self.array_dim or self.vector_lanes % self.array_dim:
+            problems.append(
+                f"vector_lanes={self.vector_lanes} must be a multiple of array_dim="
+                f"{self.array_dim}: an accumulator row (array_dim x int32) must fit in one "
+                "scratchpad line (vector_lanes x int32)")
+        if self.spad_region_lines > self.spad_bank_lines:
+            problems.append("spad_region_lines must not exceed spad_bank_lines "
+                            "(a region never spans two banks)")
+        if not 2 <= self.spad_ports <= 8:
+            problems.append(f"spad_ports={self.spad_ports} must be between 2 and 8")
+        if self.extra:
+            problems.append(f"unknown keys {sorted(self.extra)}")
+        if problems:
+            raise ConfigError(f"configuration '{self.name}': " + "; ".join(problems))
+
+    # --- derived sizes ---------------------------------------------------------------------
+    @property
+    def line_bits(self) -> int:
+        """A scratchpad line holds one vector: vector_lanes x int32."""
+        return self.vector_lanes * ACC_BITS
+
+    @property
+    def line_bytes(self) -> int:
+        return self.line_bits // 8
+
+    @property
+    def spad_lines(self) -> int:
+        return self.spad_banks * self.spad_bank_lines
+
+    @property
+    def spad_bytes(self) -> int:
+        return self.spad_lines * self.line_bytes
+
+    @property
+    def spad_addr_bits(self) -> int:
+        return _clog2(self.spad_lines)
+
+    @property
+    def spad_regions(self) -> int:
+        return self.spad_lines // self.spad_region_lines
+
+    @property
+    def acc_bytes(self) -> int:
+        return self.acc_lines * self.array_dim * ACC_BITS // 8
+
+    @property
+    def acc_addr_bits(self) -> int:
+        return _clog2(self.acc_lines)
+
+    def summary(self) -> str:
+        return (f"{self.name}: {self.array_dim}x{self.array_dim} int8 array, "
+                f"{self.vector_lanes} lanes, scratchpad {self.spad_bytes // 1024} KiB "
+                f"({self.spad_banks} banks x {self.spad_bank_lines} lines x {self.line_bytes} B), "
+                f"accumulators {self.acc_bytes // 1024} KiB")
+
+    # --- what the RTL sees -----------------------------------------------------------------
+    def sv_params(self, block: str) -> dict[str, int]:
+        """Verilator parameter overrides (-G) of one RTL block for this configuration."""
+        table = {
+            "npu_matrix_unit": {"Dim": self.array_dim, "AccLines": self.acc_lines},
+            "npu_systolic_array": {"Dim": self.array_dim},
+            "npu_vector_unit": {"Lanes": self.vector_lanes},
+            "npu_scratchpad": {
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+                "LineBits": self.line_bits,
+                "Ports": self.spad_ports,
+            },
+        }
+        if block not in table:
+            raise KeyError(f"no parameter mapping for RTL block '{block}'")
+        return table[block]
+
+    def sv_package_constants(self) -> dict[str, int]:
+        """Constants of the generated SystemVerilog package (CamelCase, lowRISC style)."""
+        return {
+            "ArrayDim": self.array_dim,
+            "VectorLanes": self.vector_lanes,
+            "LineBits": self.line_bits,
+            "SpadBanks": self.spad_banks,
+            "SpadBankLines": self.spad_bank_lines,
+            "SpadRegionLines": self.spad_region_lines,
+            "SpadPorts": self.spad_ports,
+            "SpadAddrBits": self.spad_addr_bits,
+            "AccLines": self.acc_lines,
+            "AccAddrBits": self.acc_addr_bits,
+        }
+
+
+@cache
+def _raw_configs() -> dict[str, dict]:
+    with CONFIG_FILE.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def config_names() -> list[str]:
+    return list(_raw_configs())
+
+
+def load_config(name: str = "default") -> HwConfig:
+    raw = _raw_configs()
+    if name not in raw:
+        raise ConfigError(f"unknown configuration '{name}'; known: {', '.join(raw)}")
+    values = dict(raw[name])
+    known = {f for f in HwConfig.__dataclass_fields__ if f not in ("name", "extra")}
+    extra = {k: v for k, v in values.items() if k not in known}
+    kwargs = {k: v for k, v in values.items() if k in known}
+    kwargs.setdefault("description", "")
+    return HwConfig(name=name, extra=extra, **kwargs)

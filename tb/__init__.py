@@ -1,0 +1,1 @@
+"""Verification bench: golden models, cocotb/pyuvm test benches and the simulation harness."""

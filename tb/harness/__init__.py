@@ -1,0 +1,1 @@
+"""Shared test-bench infrastructure: building and running RTL in Verilator from pytest."""

@@ -1,0 +1,1 @@
+"""Project tooling: simulator environment, lint and synthesis flows."""

@@ -1,0 +1,18 @@
+"""The RTL source list, in compile order (packages first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RTL_DIR = REPO / "rtl"
+
+# Synthesizable blocks that have their own test bench, lint run and synthesis report.
+BLOCKS = ("npu_systolic_array", "npu_matrix_unit", "npu_vector_unit", "npu_scratchpad")
+
+
+def rtl_sources() -> list[Path]:
+    """Every synthesizable source under rtl/: packages, then modules, in a stable order."""
+    packages = sorted(RTL_DIR.glob("pkg/*.sv"))
+    modules = sorted(p for p in RTL_DIR.rglob("*.sv") if p.parent.name != "pkg")
+    return packages + modules
