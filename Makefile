@@ -4,7 +4,7 @@
 #   make sim     RTL regressions in Verilator (block benches for now)
 #   make lint    verilator --lint-only -Wall on every block
 #   make synth   Yosys synthesis of every block, cell count per block
-#   make gen     regenerate rtl/pkg/npu_pkg.sv from hwdef/
+#   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
 #
 # Variables: CONFIG=tiny|default (synth), JOBS=<pytest workers>, SEED=<cocotb seed>.
 
@@ -35,6 +35,7 @@ yosys:
 
 gen: $(STAMP)
 	$(PY) -m hwdef.gen_sv
+	$(PY) -m hwdef.gen_isa
 
 lint: $(STAMP)
 	$(PY) -m tools.lint
@@ -45,10 +46,10 @@ synth: bootstrap
 sim: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -m sim tb
 
+# Everything: generated-file drift, lint and synthesis of every block, Python unit tests and
+# all RTL regressions. pytest-xdist spreads the Verilator builds and Yosys runs over JOBS cores.
 test: bootstrap
-	$(PY) -m hwdef.gen_sv --check
-	$(PY) -m tools.lint
-	$(PY) -m pytest -n $(JOBS)
+	$(PY) -m pytest -n $(JOBS) --durations=15
 
 clean:
 	rm -rf sim_build .pytest_cache

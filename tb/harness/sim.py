@@ -25,9 +25,13 @@ _FAST_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
 _XHUNT_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
 
 
-def build_dir_for(toplevel: str, config: str, params: Mapping[str, object]) -> Path:
-    digest = hashlib.sha1(json.dumps(dict(sorted(params.items()))).encode()).hexdigest()[:8]
-    return SIM_BUILD / f"{toplevel}-{config}-{digest}"
+def build_dir_for(toplevel: str, config: str, params: Mapping[str, object],
+                  variant: str = "") -> Path:
+    key = json.dumps(dict(sorted(params.items())))
+    if variant:
+        key += variant
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+    return SIM_BUILD / f"{toplevel}-{config}{'-' + variant if variant else ''}-{digest}"
 
 
 def run_cocotb(
@@ -48,8 +52,8 @@ def run_cocotb(
     cfg = load_config(config)
     params = dict(cfg.sv_params(toplevel))
     params.update(extra_params or {})
-    build_dir = build_dir_for(toplevel, config, params)
     x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
+    build_dir = build_dir_for(toplevel, config, params, "xhunt" if x_hunt else "")
 
     runner = get_runner("verilator")
     runner.build(

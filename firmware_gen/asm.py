@@ -1,0 +1,78 @@
+"""Assembler and disassembler for the NPU's instruction set (hwdef/isa.py).
+
+Text format, one instruction per line:
+
+    # comment (also ';')
+    dma_load dram_addr=0x1000 dram_stride=64 rows=4 row_bytes=64 spad_addr=0 spad_pitch=1 \
+             pad_rows=4 pad_bytes=64 signal=s0
+    matmul wait=s0 a_addr=0 ... signal=s1
+    halt
+
+Fields left out are zero; `wait=`/`signal=` take semaphore lists (s0,s3). Enumerated fields take
+names (op=EXP2, sat=UINT8, b_mode=ROW, a_type=INT8, target_queue=VECTOR) or numbers. A trailing
+backslash continues a line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hwdef import isa
+
+
+class AsmError(ValueError):
+    """A malformed program; the message starts with the source name and line number."""
+
+    def __init__(self, source: str, line: int, message: str):
+        super().__init__(f"{source}:{line}: {message}")
+        self.source, self.line, self.detail = source, line, message
+
+
+def _logical_lines(text: str):
+    """Yield (first line number, text) with comments stripped and continuations joined."""
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].split(";", 1)[0].rstrip()
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        if full:
+            yield start, full
+    if pending.strip():
+        yield start, pending.strip()
+
+
+def assemble(text: str, source: str = "<text>") -> list[int]:
+    words = []
+    for number, line in _logical_lines(text):
+        try:
+            words.append(isa.parse_insn(line))
+        except isa.IsaError as exc:
+            raise AsmError(source, number, str(exc)) from None
+    if not words:
+        raise AsmError(source, 1, "program has no instruction")
+    return words
+
+
+def disassemble(words: list[int], addresses: bool = False) -> str:
+    lines = []
+    for index, word in enumerate(words):
+        try:
+            text = isa.format_insn(word)
+        except isa.IsaError as exc:
+            raise isa.IsaError(f"instruction {index} (byte offset {index * isa.INSN_BYTES}): "
+                               f"{exc}") from None
+        lines.append(f"{text:<100} # {index * isa.INSN_BYTES:#06x}" if addresses else text)
+    return "\n".join(lines) + "\n"
+
+
+def read_image(path: str | Path) -> list[int]:
+    return isa.from_bytes(Path(path).read_bytes())
+
+
+def write_image(words: list[int], path: str | Path) -> None:
+    Path(path).write_bytes(isa.to_bytes(words))

@@ -1,0 +1,79 @@
+"""A Python API to build NPU programs.
+
+    prog = Program()
+    prog.dma_load(dram_addr=0x1000, dram_stride=64, rows=16, row_bytes=64, spad_addr=0,
+                  spad_pitch=1, pad_rows=16, pad_bytes=64, signal=[0])
+    prog.matmul(wait=[0], a_addr=0, a_pitch=1, rows=16, ..., signal=[1])
+    prog.halt()
+    image = prog.to_bytes()
+
+Every method validates its fields against hwdef/isa.py at once (IsaError names the field),
+so a bad program fails where it is built, not in the simulator.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from hwdef import isa
+
+
+def _mask(semaphores: Iterable[int] | int | None) -> int:
+    if semaphores is None:
+        return 0
+    if isinstance(semaphores, int):
+        semaphores = [semaphores]
+    mask = 0
+    for sem in semaphores:
+        if not 0 <= sem < isa.NUM_SEMAPHORES:
+            raise isa.IsaError(f"semaphore {sem} does not exist "
+                               f"(0..{isa.NUM_SEMAPHORES - 1})")
+        mask |= 1 << sem
+    return mask
+
+
+class Program:
+    def __init__(self) -> None:
+        self.words: list[int] = []
+
+    def emit(self, mnemonic: str, wait=None, signal=None, **fields: int) -> int:
+        """Append one instruction; returns its index."""
+        word = isa.encode(mnemonic, wait_mask=_mask(wait), signal_mask=_mask(signal),
+                          **{k: int(v) for k, v in fields.items()})
+        self.words.append(word)
+        return len(self.words) - 1
+
+    def nop(self, wait=None, signal=None) -> int:
+        return self.emit("NOP", wait, signal)
+
+    def halt(self) -> int:
+        return self.emit("HALT")
+
+    def sync(self, queue: isa.Queue, wait=None, signal=None) -> int:
+        if queue == isa.Queue.DISPATCH:
+            raise isa.IsaError("SYNC needs an execution queue (DMA_IN, DMA_OUT, MATRIX, VECTOR)")
+        return self.emit("SYNC", wait, signal, target_queue=int(queue))
+
+    def dma_load(self, wait=None, signal=None, **fields: int) -> int:
+        fields.setdefault("pad_rows", fields.get("rows", 0))
+        fields.setdefault("pad_bytes", fields.get("row_bytes", 0))
+        return self.emit("DMA_LOAD", wait, signal, **fields)
+
+    def dma_store(self, wait=None, signal=None, **fields: int) -> int:
+        return self.emit("DMA_STORE", wait, signal, **fields)
+
+    def matmul(self, wait=None, signal=None, **fields: int) -> int:
+        return self.emit("MATMUL", wait, signal, **fields)
+
+    def vector(self, wait=None, signal=None, **fields: int) -> int:
+        return self.emit("VECTOR", wait, signal, **fields)
+
+    def to_bytes(self) -> bytes:
+        return isa.to_bytes(self.words)
+
+    def listing(self) -> str:
+        from firmware_gen.asm import disassemble
+        return disassemble(self.words, addresses=True)
+
+    def __len__(self) -> int:
+        return len(self.words)

