@@ -43,8 +43,14 @@ lint: $(STAMP)
 synth: bootstrap
 	$(PY) -m tools.synth --config $(CONFIG)
 
+# With PROGRAM=<file.s|file.bin>: run that program on the RTL (CONFIG=tiny|default) and compare
+# DRAM with the golden model (see tb/top/test_program.py).
 sim: $(STAMP)
+ifdef PROGRAM
+	NPU_PROGRAM=$(abspath $(PROGRAM)) NPU_SIM_CONFIG=$(CONFIG) $(PY) -m pytest -s -q tb/top/test_program.py
+else
 	$(PY) -m pytest -n $(JOBS) -m sim tb
+endif
 
 # Everything: generated-file drift, lint and synthesis of every block, Python unit tests and
 # all RTL regressions. pytest-xdist spreads the Verilator builds and Yosys runs over JOBS cores.

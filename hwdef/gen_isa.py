@@ -62,6 +62,9 @@ def render_sv() -> str:
     for reg in regs.REGISTERS:
         out.append(f"  localparam logic [7:0] Reg{_camel(reg.name)} = 8'h{reg.offset:02x};")
     out.append(f"  localparam int unsigned NumCounters = {len(regs.COUNTERS)};")
+    out.append("  // Index of each counter (register RegCycles + 4 * index)")
+    for index, name in enumerate(regs.COUNTERS):
+        out.append(f"  localparam int unsigned Cnt{_camel(name)} = {index};")
     out.append("")
     out.append("  // Bits used by each class: higher bits are reserved and must be zero.")
     for cls in isa.INSTRUCTIONS:

@@ -191,6 +191,81 @@ class HwConfig:
             "npu_matrix_unit": {"Dim": self.array_dim, "AccLines": self.acc_lines},
             "npu_systolic_array": {"Dim": self.array_dim},
             "npu_vector_unit": {"Lanes": self.vector_lanes},
+            "npu_top": {
+                "Dim": self.array_dim,
+                "AccLines": self.acc_lines,
+                "Lanes": self.vector_lanes,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+            },
+            "npu_axi_ext_tb": {
+                "Dim": self.array_dim,
+                "AccLines": self.acc_lines,
+                "Lanes": self.vector_lanes,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+            },
+            "npu_tb_top": {
+                "Dim": self.array_dim,
+                "AccLines": self.acc_lines,
+                "Lanes": self.vector_lanes,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+            },
+            "npu_matmul_engine": {
+                "Dim": self.array_dim,
+                "AccLines": self.acc_lines,
+                "SpadLines": self.spad_lines,
+                "LineBits": self.line_bits,
+                "RegionLines": self.spad_region_lines,
+            },
+            # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
+            "npu_matmul_engine_tb": {
+                "Dim": self.array_dim,
+                "AccLines": self.acc_lines,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+                "LineBits": self.line_bits,
+            },
+            "npu_vector_engine": {
+                "Lanes": self.vector_lanes,
+                "SpadLines": self.spad_lines,
+                "LineBits": self.line_bits,
+                "RegionLines": self.spad_region_lines,
+            },
+            # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
+            "npu_vector_engine_tb": {
+                "Lanes": self.vector_lanes,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+                "LineBits": self.line_bits,
+            },
+            "npu_dma_load": {
+                "LineBits": self.line_bits,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+            },
+            "npu_dma_store": {
+                "LineBits": self.line_bits,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+            },
+            "npu_axi_master": {"LineBits": self.line_bits},
+            # Simulation-only bench wrapper (tb/sv/): both DMA engines, the AXI master, a
+            # 3-port scratchpad and the DRAM model.
+            "npu_dma_tb": {
+                "LineBits": self.line_bits,
+                "Banks": self.spad_banks,
+                "BankLines": self.spad_bank_lines,
+                "RegionLines": self.spad_region_lines,
+            },
             "npu_scratchpad": {
                 "Banks": self.spad_banks,
                 "BankLines": self.spad_bank_lines,

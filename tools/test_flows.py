@@ -16,15 +16,20 @@ def test_lint_clean(block, config):
     assert ok, f"verilator -Wall is not clean on {block} ({config}):\n{output}"
 
 
+# The `tiny` configuration keeps CI's Yosys time to minutes; the checks (latches, multiple
+# drivers, inferred memories) do not depend on the sizes. `make synth` reports `default`.
+SYNTH_CONFIG = "tiny"
+
+
 @pytest.mark.synth
 @pytest.mark.parametrize("block", BLOCKS)
 def test_synthesizes_without_latches_or_multiple_drivers(block):
-    report = synth.synthesize(block, "default")
+    report = synth.synthesize(block, SYNTH_CONFIG)
     print(f"{block}: {report.cells} cells, {report.flops} flops, {report.memories} memories "
           f"({report.memory_bits} bits), {report.seconds:.1f} s")
     assert report.cells > 0
     if block == "npu_scratchpad":
         from hwdef import load_config
-        cfg = load_config("default")
+        cfg = load_config(SYNTH_CONFIG)
         assert report.memories == cfg.spad_banks, "each bank must infer one memory"
         assert report.memory_bits == cfg.spad_lines * cfg.line_bits

@@ -95,6 +95,30 @@ package npu_isa_pkg;
   localparam logic [7:0] RegDramWriteBytes = 8'h94;
   localparam logic [7:0] RegVectorFlags = 8'h98;
   localparam int unsigned NumCounters = 23;
+  // Index of each counter (register RegCycles + 4 * index)
+  localparam int unsigned CntCycles = 0;
+  localparam int unsigned CntInsnRetired = 1;
+  localparam int unsigned CntDmaInBusy = 2;
+  localparam int unsigned CntDmaOutBusy = 3;
+  localparam int unsigned CntMatrixBusy = 4;
+  localparam int unsigned CntVectorBusy = 5;
+  localparam int unsigned CntDmaInStall = 6;
+  localparam int unsigned CntDmaOutStall = 7;
+  localparam int unsigned CntMatrixStall = 8;
+  localparam int unsigned CntVectorStall = 9;
+  localparam int unsigned CntDmaInSemWait = 10;
+  localparam int unsigned CntDmaOutSemWait = 11;
+  localparam int unsigned CntMatrixSemWait = 12;
+  localparam int unsigned CntVectorSemWait = 13;
+  localparam int unsigned CntMatrixVectorOverlap = 14;
+  localparam int unsigned CntSpadReads = 15;
+  localparam int unsigned CntSpadWrites = 16;
+  localparam int unsigned CntBankConflicts = 17;
+  localparam int unsigned CntOwWaits = 18;
+  localparam int unsigned CntOwViolations = 19;
+  localparam int unsigned CntDramReadBytes = 20;
+  localparam int unsigned CntDramWriteBytes = 21;
+  localparam int unsigned CntVectorFlags = 22;
 
   // Bits used by each class: higher bits are reserved and must be zero.
   localparam int unsigned NopUsedBits = 36;

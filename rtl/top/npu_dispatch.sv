@@ -42,8 +42,9 @@ module npu_dispatch #(
   input  logic [NumQueues*32-1:0]       eng_err_info_i,
   input  logic [NumQueues-1:0]          eng_busy_i,
   input  logic [NumQueues-1:0]          eng_stall_i,
-  input  logic                          ow_violation_i,  // strict-mode scratchpad violation
-  input  logic [NumQueues-1:0]          ow_violation_queue_i,
+  input  logic                          spad_err_i,      // strict mode: overwrite violation
+  input  logic [7:0]                    spad_err_code_i, //   or release of an unlocked region
+  input  logic [NumQueues-1:0]          spad_err_queue_i,
 
   // Completion and error reporting.
   output logic                          done_o,         // pulse: HALT completed
@@ -316,11 +317,11 @@ module npu_dispatch #(
             err_info  = eng_err_info_i[q*32 +: 32];
           end
         end
-      end else if (ow_violation_i) begin
+      end else if (spad_err_i) begin
         error_now = 1'b1;
-        err_code  = npu_isa_pkg::ErrOwViolation;
+        err_code  = spad_err_code_i;
         for (int q = NumQueues - 1; q >= 0; q--) begin
-          if (ow_violation_queue_i[q]) begin
+          if (spad_err_queue_i[q]) begin
             err_queue = 3'(q);
             err_pc    = inflight_pc_q[q];
           end

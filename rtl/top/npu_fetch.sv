@@ -70,13 +70,15 @@ module npu_fetch #(
   logic [31:0] prog_base_q;
   logic        window_end_q;      // no further burst fits in the window
   logic [CreditBits-1:0] inflight_chunks_q;   // chunks requested, not yet in the buffer
-  logic [$clog2(MaxBursts+1):0] bursts_q;     // bursts in flight
+  localparam int unsigned BurstCntBits = $clog2(MaxBursts + 1) + 1;
+  logic [BurstCntBits-1:0] bursts_q;     // bursts in flight
   logic [31:0] window_last;       // last byte address of the window (inclusive)
 
   assign window_last = dram_base_i + dram_size_i - 32'd1;
 
   // ---- address channel ------------------------------------------------------------------
-  logic [$clog2(BufferChunks+1):0] buf_count;
+  localparam int unsigned BufDepth = BufferChunks < 2 ? 2 : BufferChunks;
+  logic [$clog2(BufDepth):0] buf_count;
   logic [31:0] burst_end_addr;    // last byte of the next full burst
   logic        burst_fits;
   logic [CreditBits-1:0] free_chunks;
@@ -88,7 +90,7 @@ module npu_fetch #(
 
   assign ar_valid_o = state_q == StRun && !stop_i && burst_fits &&
                       free_chunks >= CreditBits'(ChunksPerBurst) &&
-                      bursts_q < ($clog2(MaxBursts+1)+1)'(MaxBursts);
+                      bursts_q < BurstCntBits'(MaxBursts);
   assign ar_addr_o  = next_burst_q;
   assign ar_len_o   = 8'(BurstBeats - 1);
 
@@ -107,7 +109,7 @@ module npu_fetch #(
     assign chunk_data = r_data_i;
     assign chunk_push = r_valid_i && state_q == StRun;
     always_ff @(posedge clk_i) chunk_q <= '0;
-    assign beat_idx_q = '0;
+    assign beat_idx_q = '0;   // a beat is a whole chunk: no assembly
   end else begin : g_narrow_beats
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
@@ -134,7 +136,7 @@ module npu_fetch #(
   logic [ChunkBits+32-1:0] buf_out;
   logic              buf_in_ready;
 
-  npu_fifo #(.Width(ChunkBits + 32), .Depth(BufferChunks < 2 ? 2 : BufferChunks)) u_buffer (
+  npu_fifo #(.Width(ChunkBits + 32), .Depth(BufDepth)) u_buffer (
     .clk_i,
     .rst_ni,
     .clear_i     (start_i),
@@ -199,7 +201,7 @@ module npu_fetch #(
       end
       inflight_chunks_q <= inflight_chunks_q + (ar_fire ? CreditBits'(ChunksPerBurst) : '0)
                                              - (chunk_push ? CreditBits'(1) : '0);
-      bursts_q <= bursts_q + (ar_fire ? 1'b1 : 1'b0) - (r_done_burst ? 1'b1 : 1'b0);
+      bursts_q <= bursts_q + BurstCntBits'(ar_fire) - BurstCntBits'(r_done_burst);
       if (chunk_push) chunk_addr_q <= chunk_addr_q + 32'(ChunkBytes);
       if (r_valid_i && r_resp_i != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
       if (state_q == StRun && !burst_fits && !ar_fire) window_end_q <= 1'b1;
@@ -219,5 +221,5 @@ module npu_fetch #(
   assign busy_o     = bursts_q != '0;
 
   logic unused;
-  assign unused = buf_in_ready ^ window_end_q ^ (|chunk_q);
+  assign unused = buf_in_ready ^ window_end_q ^ (|chunk_q) ^ (|beat_idx_q);
 endmodule

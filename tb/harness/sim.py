@@ -7,11 +7,12 @@ module as the pytest function that launches them.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from hwdef import load_config
 from tools.rtl_sources import REPO, rtl_sources
@@ -26,8 +27,11 @@ _XHUNT_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
 
 
 def build_dir_for(toplevel: str, config: str, params: Mapping[str, object],
-                  variant: str = "") -> Path:
+                  variant: str = "", extra_sources: Sequence[Path | str] = ()) -> Path:
     key = json.dumps(dict(sorted(params.items())))
+    if extra_sources:
+        # Bench-only sources (e.g. a simulation wrapper under tb/sv/) are part of the build.
+        key += json.dumps(sorted(str(Path(p).resolve()) for p in extra_sources))
     if variant:
         key += variant
     digest = hashlib.sha1(key.encode()).hexdigest()[:8]
@@ -42,9 +46,14 @@ def run_cocotb(
     testcase: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     build_args: list[str] | None = None,
+    extra_sources: Sequence[Path | str] | None = None,
+    run_tag: str = "",
 ) -> Path:
     """Build *toplevel* for configuration *config* (reusing a previous build) and run the
-    cocotb tests of *test_module* on it. Raises if the simulation fails or runs no test."""
+    cocotb tests of *test_module* on it. Raises if the simulation fails or runs no test.
+
+    *extra_sources* are simulation-only files compiled after rtl_sources() (a bench wrapper
+    under tb/sv/, for instance); they take part in the build directory's hash."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
@@ -53,18 +62,28 @@ def run_cocotb(
     params = dict(cfg.sv_params(toplevel))
     params.update(extra_params or {})
     x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
-    build_dir = build_dir_for(toplevel, config, params, "xhunt" if x_hunt else "")
+    extra = [Path(p) for p in (extra_sources or ())]
+    build_dir = build_dir_for(toplevel, config, params, "xhunt" if x_hunt else "", extra)
 
     runner = get_runner("verilator")
-    runner.build(
-        sources=rtl_sources(),
-        hdl_toplevel=toplevel,
-        parameters=params,
-        build_dir=build_dir,
-        build_args=(_XHUNT_ARGS if x_hunt else _FAST_ARGS) + list(build_args or []),
-        timescale=("1ns", "1ps"),
-        log_file=build_dir / "build.log",
-    )
+    # Several pytest-xdist workers may share a build (same top and parameters, different test
+    # modules): the first builds, the others wait and then reuse it.
+    SIM_BUILD.mkdir(parents=True, exist_ok=True)
+    with open(SIM_BUILD / f"{build_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runner.build(
+            sources=rtl_sources() + extra,
+            hdl_toplevel=toplevel,
+            parameters=params,
+            build_dir=build_dir,
+            build_args=(_XHUNT_ARGS if x_hunt else _FAST_ARGS) + list(build_args or []),
+            timescale=("1ns", "1ps"),
+            log_file=build_dir / "build.log",
+        )
+    # Each test module (and run tag) gets its own working directory inside the build, so
+    # simulations sharing a build never share files (results, DRAM images).
+    run_name = test_module.rsplit(".", 1)[-1] + (f"-{run_tag}" if run_tag else "")
+    test_dir = build_dir / f"run-{run_name}"
     env = {"NPU_CONFIG": config, "NPU_PARAMS": json.dumps(params)}
     env.update(extra_env or {})
     plusargs = ["+verilator+rand+reset+2"] if x_hunt else []
@@ -72,12 +91,12 @@ def run_cocotb(
         test_module=test_module,
         hdl_toplevel=toplevel,
         build_dir=build_dir,
-        test_dir=build_dir,
+        test_dir=test_dir,
         extra_env=env,
         plusargs=plusargs,
         test_filter=testcase,
         seed=os.environ.get("SEED"),
-        log_file=build_dir / f"{test_module.rsplit('.', 1)[-1]}.log",
+        log_file=test_dir / "sim.log",
     )
     num_tests, num_failed = get_results(Path(results))
     if num_tests == 0:

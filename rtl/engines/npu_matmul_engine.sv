@@ -1,0 +1,706 @@
+// Matrix engine: executes MATMUL instructions (docs/isa.md) on the systolic matrix unit
+// (npu_matrix_unit, instantiated here), with three scratchpad ports: `a_` reads A rows, `b_`
+// reads B rows (weight tiles), `c_` writes emitted result rows and the lock marks.
+//
+// Control (docs/architecture.md, engine contract): an instruction is taken only when idle.
+// Its operand ranges are checked first (StCheck, four cycles sharing one small multiplier);
+// a bad instruction pulses err_o with the error code and the offending value and touches
+// nothing. Otherwise three independent sequencers run (StRun):
+//
+//   A: for n < n_tiles, k < k_tiles, i < rows: read line a_addr + i*a_pitch + k/ASlots
+//      (bytes (k % ASlots)*Dim ..), tagged with the matrix unit's per-row controls
+//      (accumulator row acc_addr + n*rows + i, accumulate = k > 0 || accumulate, emit on the
+//      last k tile, a_last on the tile's last row). One read per cycle while the A skid FIFO
+//      has room; the FIFO feeds the matrix unit's A stream.
+//   B: for n, k, r < Dim: the weight row r of tile (k, n): B row k*Dim + r, column tile n
+//      (transpose: B row n*Dim + r, column tile k). These run ahead of A, limited only by the
+//      W skid FIFO and the matrix unit's two weight buffers, so the next tile loads while the
+//      current one streams.
+//   C: emitted rows leave the matrix unit in A order (n, i) into the C skid FIFO and are
+//      written as Dim int32 words at line dst_addr + i*dst_pitch + n/CSlots, word slot
+//      (n % CSlots)*Dim, with byte strobes for those words only.
+//
+// Read data comes back exactly one cycle after the grant without backpressure, so a read is
+// only issued when its FIFO is sure to have room for it (credit = free entries minus the read
+// in flight). The FIFOs also cut every combinational path between the scratchpad grants and
+// the matrix unit's handshakes.
+//
+// Overwrite control: each sequencer records the scratchpad regions it touched (a bitmap).
+// After the last A (B) read, release_a (release_b) sends one last_use read to each touched
+// region; after the last C write, lock_readers != 0 sends one zero-strobe write with
+// readers = lock_readers to each region the destination touched. done_o pulses the cycle
+// after the last of these was granted. Without emit, the instruction is done once every A
+// row has entered the matrix unit: its accumulator updates finish in the unit's in-order
+// pipeline before any later instruction's rows can see them.
+module npu_matmul_engine #(
+  parameter int unsigned Dim         = npu_pkg::ArrayDim,
+  parameter int unsigned AccLines    = npu_pkg::AccLines,
+  parameter int unsigned SpadLines   = npu_pkg::SpadBanks * npu_pkg::SpadBankLines,
+  parameter int unsigned LineBits    = npu_pkg::LineBits,
+  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
+  localparam int unsigned AddrBits   = $clog2(SpadLines),
+  localparam int unsigned StrbBits   = LineBits / 8
+) (
+  input  logic                        clk_i,
+  input  logic                        rst_ni,
+
+  // Instruction (from the matrix queue).
+  input  logic                        insn_valid_i,
+  output logic                        insn_ready_o,
+  input  npu_isa_pkg::matmul_insn_t   insn_i,
+  output logic                        done_o,
+  output logic                        err_o,
+  output logic [7:0]                  err_code_o,
+  output logic [31:0]                 err_info_o,
+  output logic                        busy_o,
+  output logic                        stall_o,
+
+  // Scratchpad port: A rows (reads).
+  output logic                        a_req_valid_o,
+  input  logic                        a_req_ready_i,
+  output logic                        a_req_write_o,
+  output logic [AddrBits-1:0]         a_req_addr_o,
+  output logic [LineBits-1:0]         a_req_wdata_o,
+  output logic [StrbBits-1:0]         a_req_wstrb_o,
+  output logic [1:0]                  a_req_readers_o,
+  output logic                        a_req_last_use_o,
+  input  logic                        a_rsp_valid_i,
+  input  logic [LineBits-1:0]         a_rsp_rdata_i,
+
+  // Scratchpad port: B rows (reads).
+  output logic                        b_req_valid_o,
+  input  logic                        b_req_ready_i,
+  output logic                        b_req_write_o,
+  output logic [AddrBits-1:0]         b_req_addr_o,
+  output logic [LineBits-1:0]         b_req_wdata_o,
+  output logic [StrbBits-1:0]         b_req_wstrb_o,
+  output logic [1:0]                  b_req_readers_o,
+  output logic                        b_req_last_use_o,
+  input  logic                        b_rsp_valid_i,
+  input  logic [LineBits-1:0]         b_rsp_rdata_i,
+
+  // Scratchpad port: C rows (writes).
+  output logic                        c_req_valid_o,
+  input  logic                        c_req_ready_i,
+  output logic                        c_req_write_o,
+  output logic [AddrBits-1:0]         c_req_addr_o,
+  output logic [LineBits-1:0]         c_req_wdata_o,
+  output logic [StrbBits-1:0]         c_req_wstrb_o,
+  output logic [1:0]                  c_req_readers_o,
+  output logic                        c_req_last_use_o,
+  input  logic                        c_rsp_valid_i,
+  input  logic [LineBits-1:0]         c_rsp_rdata_i
+);
+
+  // ---------------------------------------------------------------------------------------
+  // Geometry
+  // ---------------------------------------------------------------------------------------
+  localparam int unsigned LineBytes   = LineBits / 8;
+  localparam int unsigned AccBits     = (AccLines > 1) ? $clog2(AccLines) : 1;
+  localparam int unsigned IdxBits     = (Dim > 1) ? $clog2(Dim) : 1;
+  // Dim-byte (int8) tiles per line and Dim-word (int32) tiles per line; hwdef guarantees
+  // both are powers of two >= 1 (vector_lanes is a multiple of array_dim).
+  localparam int unsigned ASlots      = LineBytes / Dim;
+  localparam int unsigned CSlots      = LineBytes / (Dim * 4);
+  localparam int unsigned ASlotShift  = $clog2(ASlots);
+  localparam int unsigned CSlotShift  = $clog2(CSlots);
+  localparam int unsigned ASlotBits   = (ASlots > 1) ? ASlotShift : 1;
+  localparam int unsigned CSlotBits   = (CSlots > 1) ? CSlotShift : 1;
+  localparam int unsigned Regions     = SpadLines / RegionLines;
+  localparam int unsigned RegionShift = $clog2(RegionLines);
+  localparam int unsigned RegionBits  = (Regions > 1) ? $clog2(Regions) : 1;
+
+  // Skid FIFO depths. A and W: one read in flight plus one entry being consumed leave two
+  // spare entries, enough for one read per cycle with a registered credit check. C: absorbs
+  // short write-port conflicts before the matrix unit sees backpressure.
+  localparam int unsigned ADepth = 4;
+  localparam int unsigned WDepth = 4;
+  localparam int unsigned CDepth = 4;
+
+  // Range-check multiplier: x covers rows-1 (13 bit) and tiles*Dim-1; y covers rows and
+  // the 12-bit pitches.
+  localparam int unsigned MulXBits = (13 > 8 + IdxBits) ? 13 : 8 + IdxBits;
+  localparam int unsigned MulYBits = 13;
+
+  localparam logic [7:0] ErrBadField  = 8'(npu_isa_pkg::ErrBadField);
+  localparam logic [7:0] ErrSpadRange = 8'(npu_isa_pkg::ErrSpadRange);
+  localparam logic [7:0] ErrAccRange  = 8'(npu_isa_pkg::ErrAccRange);
+
+  typedef enum logic [1:0] {
+    StIdle,
+    StCheck,
+    StRun
+  } state_e;
+
+  state_e                    state_q;
+  npu_isa_pkg::matmul_insn_t insn_q;
+  logic [1:0]                chk_step_q;
+  logic                      chk_err_q;
+  logic [7:0]                err_code_q;
+  logic [31:0]               err_info_q;
+  logic                      done_q, err_q;
+
+  // Per-instruction constants used by the sequencers.
+  logic [12:0] rows_m1;
+  logic [7:0]  k_m1, n_m1;
+  assign rows_m1 = insn_q.rows - 13'd1;
+  assign k_m1    = insn_q.k_tiles - 8'd1;
+  assign n_m1    = insn_q.n_tiles - 8'd1;
+
+  logic start_run;   // StCheck -> StRun: initialise the sequencers
+  logic finish;      // StRun: every access of the instruction is done
+
+  // ---------------------------------------------------------------------------------------
+  // Range checks: one multiply per step, priority bad field > acc range > A > B > dst.
+  // ---------------------------------------------------------------------------------------
+  logic [MulXBits-1:0]          mul_x;
+  logic [MulYBits-1:0]          mul_y;
+  logic [MulXBits+MulYBits-1:0] mul_p;
+  logic [31:0]                  chk_value, chk_limit;
+  logic                         chk_fail, chk_bad_field;
+  logic [7:0]                   chk_code;
+  logic [7:0]                   b_rows_tiles, b_col_tiles, b_col_m1;
+
+  assign b_rows_tiles = insn_q.transpose ? insn_q.n_tiles : insn_q.k_tiles;
+  assign b_col_tiles  = insn_q.transpose ? insn_q.k_tiles : insn_q.n_tiles;
+  assign b_col_m1     = b_col_tiles - 8'd1;
+  assign chk_bad_field = (insn_q.rows == '0) || (insn_q.k_tiles == '0) ||
+                         (insn_q.n_tiles == '0);
+
+  always_comb begin
+    mul_x     = '0;
+    mul_y     = '0;
+    chk_value = '0;
+    chk_limit = 32'(SpadLines);
+    chk_code  = ErrSpadRange;
+    chk_fail  = 1'b0;
+    unique case (chk_step_q)
+      2'd0: begin  // accumulator rows acc_addr .. acc_addr + n_tiles*rows - 1
+        mul_x     = MulXBits'(insn_q.n_tiles);
+        mul_y     = MulYBits'(insn_q.rows);
+        chk_value = 32'(insn_q.acc_addr) + 32'(mul_p);
+        chk_code  = ErrAccRange;
+        chk_fail  = chk_value > 32'(AccLines);
+      end
+      2'd1: begin  // last line of A: row rows-1, k tile k_tiles-1
+        mul_x     = MulXBits'(rows_m1);
+        mul_y     = MulYBits'(insn_q.a_pitch);
+        chk_value = 32'(insn_q.a_addr) + 32'(mul_p) + 32'(k_m1 >> ASlotShift);
+        chk_fail  = chk_value >= chk_limit;
+      end
+      2'd2: begin  // last line of B: row b_rows_tiles*Dim-1, column tile b_col_tiles-1
+        mul_x     = MulXBits'({b_rows_tiles, IdxBits'(0)}) - MulXBits'(1);
+        mul_y     = MulYBits'(insn_q.b_pitch);
+        chk_value = 32'(insn_q.b_addr) + 32'(mul_p) + 32'(b_col_m1 >> ASlotShift);
+        chk_fail  = chk_value >= chk_limit;
+      end
+      default: begin  // last destination line (only with emit)
+        mul_x     = MulXBits'(rows_m1);
+        mul_y     = MulYBits'(insn_q.dst_pitch);
+        chk_value = 32'(insn_q.dst_addr) + 32'(mul_p) + 32'(n_m1 >> CSlotShift);
+        chk_fail  = insn_q.emit && (chk_value >= chk_limit);
+      end
+    endcase
+  end
+
+  assign mul_p = (MulXBits + MulYBits)'(mul_x) * (MulXBits + MulYBits)'(mul_y);
+
+  // ---------------------------------------------------------------------------------------
+  // Control FSM
+  // ---------------------------------------------------------------------------------------
+  assign start_run = (state_q == StCheck) && (chk_step_q == 2'd3) && !chk_err_q && !chk_fail;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q    <= StIdle;
+      insn_q     <= '0;
+      chk_step_q <= '0;
+      chk_err_q  <= 1'b0;
+      err_code_q <= '0;
+      err_info_q <= '0;
+      done_q     <= 1'b0;
+      err_q      <= 1'b0;
+    end else begin
+      done_q <= 1'b0;
+      err_q  <= 1'b0;
+      unique case (state_q)
+        StIdle: begin
+          if (insn_valid_i) begin
+            insn_q     <= insn_i;
+            chk_step_q <= '0;
+            chk_err_q  <= 1'b0;
+            state_q    <= StCheck;
+          end
+        end
+        StCheck: begin
+          chk_step_q <= chk_step_q + 2'd1;
+          // The first failing check (in step order) names the error.
+          if (!chk_err_q) begin
+            if (chk_step_q == 2'd0 && chk_bad_field) begin
+              chk_err_q  <= 1'b1;
+              err_code_q <= ErrBadField;
+              err_info_q <= '0;   // the offending field's value: it is zero
+            end else if (chk_fail) begin
+              chk_err_q  <= 1'b1;
+              err_code_q <= chk_code;
+              err_info_q <= chk_value;
+            end
+          end
+          if (chk_step_q == 2'd3) begin
+            if (chk_err_q || chk_fail) begin
+              err_q   <= 1'b1;
+              state_q <= StIdle;
+            end else begin
+              state_q <= StRun;
+            end
+          end
+        end
+        StRun: begin
+          if (finish) begin
+            done_q  <= 1'b1;
+            state_q <= StIdle;
+          end
+        end
+        default: state_q <= StIdle;
+      endcase
+    end
+  end
+
+  assign insn_ready_o = (state_q == StIdle);
+  assign busy_o       = (state_q != StIdle);
+  assign done_o       = done_q;
+  assign err_o        = err_q;
+  assign err_code_o   = err_code_q;
+  assign err_info_o   = err_info_q;
+
+  // ---------------------------------------------------------------------------------------
+  // Matrix unit and skid FIFOs
+  // ---------------------------------------------------------------------------------------
+  localparam int unsigned AMetaBits  = 1 + AccBits + 1 + 1;   // last, acc addr, accum, emit
+  localparam int unsigned AEntryBits = AMetaBits + Dim * 8;
+  localparam int unsigned APtrBits   = $clog2(ADepth);
+  localparam int unsigned WPtrBits   = $clog2(WDepth);
+  localparam int unsigned CPtrBits   = $clog2(CDepth);
+
+  logic                  af_in_valid, af_out_valid, af_out_ready;
+  logic [AEntryBits-1:0] af_in_data, af_out_data;
+  logic [APtrBits:0]     af_count;
+  logic                  wf_in_valid, wf_out_valid, wf_out_ready;
+  logic [Dim*8-1:0]      wf_in_data, wf_out_data;
+  logic [WPtrBits:0]     wf_count;
+  logic                  cf_in_valid, cf_in_ready, cf_out_valid, cf_out_ready;
+  logic [Dim*32-1:0]     cf_in_data, cf_out_data;
+  logic [CPtrBits:0]     cf_count;
+
+  logic                  mu_a_ready, mu_w_ready, mu_busy, mu_stall;
+  logic                  mu_a_last, mu_a_acc_write, mu_a_accum, mu_a_emit;
+  logic [AccBits-1:0]    mu_a_acc_addr, mu_c_acc_addr;
+  logic [15:0]           mu_c_tag;
+
+  logic                  af_in_ready, wf_in_ready;
+
+  npu_fifo #(
+    .Width (AEntryBits),
+    .Depth (ADepth)
+  ) u_a_fifo (
+    .clk_i,
+    .rst_ni,
+    .clear_i     (1'b0),
+    .in_valid_i  (af_in_valid),
+    .in_ready_o  (af_in_ready),
+    .in_data_i   (af_in_data),
+    .out_valid_o (af_out_valid),
+    .out_ready_i (af_out_ready),
+    .out_data_o  (af_out_data),
+    .count_o     (af_count)
+  );
+
+  npu_fifo #(
+    .Width (Dim * 8),
+    .Depth (WDepth)
+  ) u_w_fifo (
+    .clk_i,
+    .rst_ni,
+    .clear_i     (1'b0),
+    .in_valid_i  (wf_in_valid),
+    .in_ready_o  (wf_in_ready),
+    .in_data_i   (wf_in_data),
+    .out_valid_o (wf_out_valid),
+    .out_ready_i (wf_out_ready),
+    .out_data_o  (wf_out_data),
+    .count_o     (wf_count)
+  );
+
+  npu_fifo #(
+    .Width (Dim * 32),
+    .Depth (CDepth)
+  ) u_c_fifo (
+    .clk_i,
+    .rst_ni,
+    .clear_i     (1'b0),
+    .in_valid_i  (cf_in_valid),
+    .in_ready_o  (cf_in_ready),
+    .in_data_i   (cf_in_data),
+    .out_valid_o (cf_out_valid),
+    .out_ready_i (cf_out_ready),
+    .out_data_o  (cf_out_data),
+    .count_o     (cf_count)
+  );
+
+  assign {mu_a_last, mu_a_acc_addr, mu_a_accum, mu_a_emit} = af_out_data[Dim*8 +: AMetaBits];
+  assign mu_a_acc_write = 1'b1;   // every row writes its accumulator (acc_write = 1)
+
+  npu_matrix_unit #(
+    .Dim      (Dim),
+    .AccLines (AccLines),
+    .TagBits  (16)
+  ) u_matrix (
+    .clk_i,
+    .rst_ni,
+    .w_valid_i          (wf_out_valid),
+    .w_ready_o          (mu_w_ready),
+    .w_data_i           (wf_out_data),
+    .w_transpose_i      (insn_q.transpose),
+    .a_valid_i          (af_out_valid),
+    .a_ready_o          (mu_a_ready),
+    .a_data_i           (af_out_data[Dim*8-1:0]),
+    .a_signed_i         (insn_q.a_signed),
+    .a_last_i           (mu_a_last),
+    .a_acc_addr_i       (mu_a_acc_addr),
+    .a_acc_write_i      (mu_a_acc_write),
+    .a_acc_accumulate_i (mu_a_accum),
+    .a_emit_i           (mu_a_emit),
+    .a_tag_i            (16'd0),
+    .c_valid_o          (cf_in_valid),
+    .c_ready_i          (cf_in_ready),
+    .c_data_o           (cf_in_data),
+    .c_acc_addr_o       (mu_c_acc_addr),
+    .c_tag_o            (mu_c_tag),
+    .busy_o             (mu_busy),
+    .stall_o            (mu_stall)
+  );
+
+  assign af_out_ready = mu_a_ready;
+  assign wf_out_ready = mu_w_ready;
+
+  // ---------------------------------------------------------------------------------------
+  // A sequencer (port a)
+  // ---------------------------------------------------------------------------------------
+  logic                 a_run_q;        // data reads remain
+  logic [12:0]          a_i_q;
+  logic [7:0]           a_k_q, a_n_q;
+  logic [AddrBits-1:0]  a_row_q;        // a_addr + i*a_pitch
+  logic [AccBits-1:0]   a_acc_q, a_accn_q;
+  logic                 a_inflight_q;   // a data read was granted last cycle
+  logic [ASlotBits-1:0] a_rsp_slot_q;
+  logic [AMetaBits-1:0] a_rsp_meta_q;
+  logic [Regions-1:0]   a_rel_q;        // regions to release
+  logic [RegionBits-1:0] a_rel_idx;
+  logic                 a_data_req, a_rel_req, a_data_gnt;
+  logic [AddrBits-1:0]  a_data_addr;
+  logic [ASlotBits-1:0] a_slot;
+
+  assign a_data_addr = a_row_q + AddrBits'(a_k_q >> ASlotShift);
+  assign a_slot      = ASlotBits'(a_k_q & 8'(ASlots - 1));
+  // Credit: entries queued + the read in flight + this read must fit the FIFO.
+  assign a_data_req  = (state_q == StRun) && a_run_q &&
+                       ((32'(af_count) + 32'(a_inflight_q)) < ADepth);
+  assign a_rel_req   = (state_q == StRun) && !a_run_q && (a_rel_q != '0);
+  assign a_data_gnt  = a_data_req && a_req_ready_i;
+
+  always_comb begin
+    a_rel_idx = '0;
+    for (int r = Regions - 1; r >= 0; r--) begin
+      if (a_rel_q[r]) a_rel_idx = RegionBits'(r);
+    end
+  end
+
+  assign a_req_valid_o    = a_data_req || a_rel_req;
+  assign a_req_write_o    = 1'b0;
+  assign a_req_addr_o     = a_run_q ? a_data_addr
+                                    : AddrBits'(32'(a_rel_idx) << RegionShift);
+  assign a_req_wdata_o    = '0;
+  assign a_req_wstrb_o    = '0;
+  assign a_req_readers_o  = '0;
+  assign a_req_last_use_o = !a_run_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_run_q      <= 1'b0;
+      a_i_q        <= '0;
+      a_k_q        <= '0;
+      a_n_q        <= '0;
+      a_row_q      <= '0;
+      a_acc_q      <= '0;
+      a_accn_q     <= '0;
+      a_inflight_q <= 1'b0;
+      a_rsp_slot_q <= '0;
+      a_rsp_meta_q <= '0;
+      a_rel_q      <= '0;
+    end else begin
+      a_inflight_q <= a_data_gnt;
+      if (start_run) begin
+        a_run_q  <= 1'b1;
+        a_i_q    <= '0;
+        a_k_q    <= '0;
+        a_n_q    <= '0;
+        a_row_q  <= AddrBits'(insn_q.a_addr);
+        a_acc_q  <= AccBits'(insn_q.acc_addr);
+        a_accn_q <= AccBits'(insn_q.acc_addr);
+        a_rel_q  <= '0;
+      end else if (a_data_gnt) begin
+        a_rsp_slot_q <= a_slot;
+        a_rsp_meta_q <= {a_i_q == rows_m1, a_acc_q, (a_k_q != '0) || insn_q.accumulate,
+                         insn_q.emit && (a_k_q == k_m1)};
+        if (insn_q.release_a) begin
+          a_rel_q[RegionBits'(a_data_addr >> RegionShift)] <= 1'b1;
+        end
+        if (a_i_q == rows_m1) begin
+          a_i_q   <= '0;
+          a_row_q <= AddrBits'(insn_q.a_addr);
+          if (a_k_q == k_m1) begin
+            a_k_q    <= '0;
+            a_n_q    <= a_n_q + 8'd1;
+            a_accn_q <= a_accn_q + AccBits'(insn_q.rows);
+            a_acc_q  <= a_accn_q + AccBits'(insn_q.rows);
+            if (a_n_q == n_m1) a_run_q <= 1'b0;
+          end else begin
+            a_k_q   <= a_k_q + 8'd1;
+            a_acc_q <= a_accn_q;
+          end
+        end else begin
+          a_i_q   <= a_i_q + 13'd1;
+          a_row_q <= a_row_q + AddrBits'(insn_q.a_pitch);
+          a_acc_q <= a_acc_q + AccBits'(1);
+        end
+      end else if (a_rel_req && a_req_ready_i) begin
+        a_rel_q[a_rel_idx] <= 1'b0;
+      end
+    end
+  end
+
+  logic [Dim*8-1:0] a_slice;
+  always_comb begin
+    a_slice = '0;
+    for (int unsigned s = 0; s < ASlots; s++) begin
+      if (32'(a_rsp_slot_q) == s) a_slice = a_rsp_rdata_i[s*Dim*8 +: Dim*8];
+    end
+  end
+
+  assign af_in_valid = a_inflight_q && a_rsp_valid_i;
+  assign af_in_data  = {a_rsp_meta_q, a_slice};
+
+  // ---------------------------------------------------------------------------------------
+  // B sequencer (port b): weight rows, tile by tile in the order A uses them.
+  // ---------------------------------------------------------------------------------------
+  logic                  b_run_q;
+  logic [IdxBits-1:0]    b_r_q;
+  logic [7:0]            b_k_q, b_n_q, b_ct;
+  logic [AddrBits-1:0]   b_line_q;       // line of B row (k*Dim + r) or (n*Dim + r)
+  logic [AddrBits-1:0]   b_base_q;       // transpose: line of B row n*Dim
+  logic                  b_inflight_q;
+  logic [ASlotBits-1:0]  b_rsp_slot_q;
+  logic [Regions-1:0]    b_rel_q;
+  logic [RegionBits-1:0] b_rel_idx;
+  logic                  b_data_req, b_rel_req, b_data_gnt;
+  logic [AddrBits-1:0]   b_data_addr, b_line_next;
+
+  assign b_ct        = insn_q.transpose ? b_k_q : b_n_q;   // column tile of the row
+  assign b_data_addr = b_line_q + AddrBits'(b_ct >> ASlotShift);
+  assign b_line_next = b_line_q + AddrBits'(insn_q.b_pitch);
+  assign b_data_req  = (state_q == StRun) && b_run_q &&
+                       ((32'(wf_count) + 32'(b_inflight_q)) < WDepth);
+  assign b_rel_req   = (state_q == StRun) && !b_run_q && (b_rel_q != '0);
+  assign b_data_gnt  = b_data_req && b_req_ready_i;
+
+  always_comb begin
+    b_rel_idx = '0;
+    for (int r = Regions - 1; r >= 0; r--) begin
+      if (b_rel_q[r]) b_rel_idx = RegionBits'(r);
+    end
+  end
+
+  assign b_req_valid_o    = b_data_req || b_rel_req;
+  assign b_req_write_o    = 1'b0;
+  assign b_req_addr_o     = b_run_q ? b_data_addr
+                                    : AddrBits'(32'(b_rel_idx) << RegionShift);
+  assign b_req_wdata_o    = '0;
+  assign b_req_wstrb_o    = '0;
+  assign b_req_readers_o  = '0;
+  assign b_req_last_use_o = !b_run_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      b_run_q      <= 1'b0;
+      b_r_q        <= '0;
+      b_k_q        <= '0;
+      b_n_q        <= '0;
+      b_line_q     <= '0;
+      b_base_q     <= '0;
+      b_inflight_q <= 1'b0;
+      b_rsp_slot_q <= '0;
+      b_rel_q      <= '0;
+    end else begin
+      b_inflight_q <= b_data_gnt;
+      if (start_run) begin
+        b_run_q  <= 1'b1;
+        b_r_q    <= '0;
+        b_k_q    <= '0;
+        b_n_q    <= '0;
+        b_line_q <= AddrBits'(insn_q.b_addr);
+        b_base_q <= AddrBits'(insn_q.b_addr);
+        b_rel_q  <= '0;
+      end else if (b_data_gnt) begin
+        b_rsp_slot_q <= ASlotBits'(b_ct & 8'(ASlots - 1));
+        if (insn_q.release_b) begin
+          b_rel_q[RegionBits'(b_data_addr >> RegionShift)] <= 1'b1;
+        end
+        if (b_r_q == IdxBits'(Dim - 1)) begin
+          b_r_q <= '0;
+          if (b_k_q == k_m1) begin
+            b_k_q <= '0;
+            b_n_q <= b_n_q + 8'd1;
+            if (b_n_q == n_m1) b_run_q <= 1'b0;
+            if (insn_q.transpose) begin
+              // Next n: the Dim rows after this tile's.
+              b_line_q <= b_line_next;
+              b_base_q <= b_line_next;
+            end else begin
+              // Next n: K rows again from the top, next column tile.
+              b_line_q <= AddrBits'(insn_q.b_addr);
+            end
+          end else begin
+            b_k_q <= b_k_q + 8'd1;
+            // Transpose: the same Dim rows, next column tile; else the next Dim rows.
+            b_line_q <= insn_q.transpose ? b_base_q : b_line_next;
+          end
+        end else begin
+          b_r_q    <= b_r_q + IdxBits'(1);
+          b_line_q <= b_line_next;
+        end
+      end else if (b_rel_req && b_req_ready_i) begin
+        b_rel_q[b_rel_idx] <= 1'b0;
+      end
+    end
+  end
+
+  always_comb begin
+    wf_in_data = '0;
+    for (int unsigned s = 0; s < ASlots; s++) begin
+      if (32'(b_rsp_slot_q) == s) wf_in_data = b_rsp_rdata_i[s*Dim*8 +: Dim*8];
+    end
+  end
+
+  assign wf_in_valid = b_inflight_q && b_rsp_valid_i;
+
+  // ---------------------------------------------------------------------------------------
+  // C sequencer (port c): emitted rows, then the lock marks.
+  // ---------------------------------------------------------------------------------------
+  logic                  c_run_q;        // emitted rows remain to be written
+  logic [12:0]           c_i_q;
+  logic [7:0]            c_n_q;
+  logic [AddrBits-1:0]   c_row_q;        // dst_addr + i*dst_pitch
+  logic [Regions-1:0]    c_lock_q;
+  logic [RegionBits-1:0] c_lock_idx;
+  logic                  c_data_req, c_lock_req, c_data_gnt;
+  logic [AddrBits-1:0]   c_data_addr;
+  logic [CSlotBits-1:0]  c_slot;
+  logic [LineBits-1:0]   c_wdata;
+  logic [StrbBits-1:0]   c_wstrb;
+
+  assign c_data_addr = c_row_q + AddrBits'(c_n_q >> CSlotShift);
+  assign c_slot      = CSlotBits'(c_n_q & 8'(CSlots - 1));
+  assign c_data_req  = (state_q == StRun) && c_run_q && cf_out_valid;
+  assign c_lock_req  = (state_q == StRun) && !c_run_q && (c_lock_q != '0);
+  assign c_data_gnt  = c_data_req && c_req_ready_i;
+  assign cf_out_ready = c_data_gnt;
+
+  always_comb begin
+    c_lock_idx = '0;
+    for (int r = Regions - 1; r >= 0; r--) begin
+      if (c_lock_q[r]) c_lock_idx = RegionBits'(r);
+    end
+  end
+
+  always_comb begin
+    c_wdata = '0;
+    c_wstrb = '0;
+    for (int unsigned s = 0; s < CSlots; s++) begin
+      if (32'(c_slot) == s) begin
+        c_wdata[s*Dim*32 +: Dim*32] = cf_out_data;
+        c_wstrb[s*Dim*4 +: Dim*4]   = '1;
+      end
+    end
+  end
+
+  assign c_req_valid_o    = c_data_req || c_lock_req;
+  assign c_req_write_o    = 1'b1;
+  assign c_req_addr_o     = c_run_q ? c_data_addr
+                                    : AddrBits'(32'(c_lock_idx) << RegionShift);
+  assign c_req_wdata_o    = c_run_q ? c_wdata : '0;
+  assign c_req_wstrb_o    = c_run_q ? c_wstrb : '0;
+  assign c_req_readers_o  = c_run_q ? 2'd0 : insn_q.lock_readers;
+  assign c_req_last_use_o = 1'b0;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      c_run_q  <= 1'b0;
+      c_i_q    <= '0;
+      c_n_q    <= '0;
+      c_row_q  <= '0;
+      c_lock_q <= '0;
+    end else begin
+      if (start_run) begin
+        c_run_q  <= insn_q.emit;
+        c_i_q    <= '0;
+        c_n_q    <= '0;
+        c_row_q  <= AddrBits'(insn_q.dst_addr);
+        c_lock_q <= '0;
+      end else if (c_data_gnt) begin
+        if (insn_q.lock_readers != '0) begin
+          c_lock_q[RegionBits'(c_data_addr >> RegionShift)] <= 1'b1;
+        end
+        if (c_i_q == rows_m1) begin
+          c_i_q   <= '0;
+          c_row_q <= AddrBits'(insn_q.dst_addr);
+          c_n_q   <= c_n_q + 8'd1;
+          if (c_n_q == n_m1) c_run_q <= 1'b0;
+        end else begin
+          c_i_q   <= c_i_q + 13'd1;
+          c_row_q <= c_row_q + AddrBits'(insn_q.dst_pitch);
+        end
+      end else if (c_lock_req && c_req_ready_i) begin
+        c_lock_q[c_lock_idx] <= 1'b0;
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------
+  // Completion and status
+  // ---------------------------------------------------------------------------------------
+  // Without emit the last A row entering the matrix unit ends the instruction; with emit
+  // the last C write does (it implies every A row went through).
+  logic a_all_fed;
+  assign a_all_fed = !a_run_q && !a_inflight_q && !af_out_valid;
+  assign finish = !a_run_q && (a_rel_q == '0) && !b_run_q && (b_rel_q == '0) &&
+                  !c_run_q && (c_lock_q == '0) && a_all_fed;
+
+  // Progress this cycle: a scratchpad grant, a beat into or out of the matrix unit, or the
+  // pipeline moving with rows in flight.
+  logic progress;
+  assign progress = (a_req_valid_o && a_req_ready_i) || (b_req_valid_o && b_req_ready_i) ||
+                    (c_req_valid_o && c_req_ready_i) ||
+                    (af_out_valid && mu_a_ready) || (wf_out_valid && mu_w_ready) ||
+                    (cf_in_valid && cf_in_ready) || (mu_busy && !mu_stall) ||
+                    (state_q == StCheck);
+  assign stall_o = busy_o && !progress;
+
+  // Unused: write ports' read responses, the C stream's address/tag (rows come back in
+  // order, the sequencer knows where they go), FIFO in_ready (credits guarantee room), and the
+  // instruction header / reserved bits (the dispatcher decodes them).
+  logic unused;
+  assign unused = ^{c_rsp_valid_i, c_rsp_rdata_i, mu_c_acc_addr, mu_c_tag, af_in_ready,
+                    wf_in_ready, cf_count, insn_q.reserved, insn_q.opcode, insn_q.wait_mask,
+                    insn_q.signal_mask};
+
+endmodule

@@ -1,0 +1,292 @@
+// SIMULATION ONLY (not synthesizable, lives outside rtl/): an AXI4 slave memory for the test
+// benches. Built by Verilator without --timing.
+//
+// * MemBytes bytes, data width DataBits (the NPU's line width), little-endian within a word.
+// * AR and AW requests are accepted into queues (QueueDepth each), so several bursts are
+//   outstanding; responses come back in acceptance order (R in AR order whatever the ID, B in
+//   AW order). INCR bursts of full-width beats, up to 256 beats; an unaligned address is
+//   treated as its aligned beat (AXI data lanes follow the address).
+// * Read latency: every burst gets a latency drawn uniformly from [lat_min_i, lat_max_i] by an
+//   LFSR seeded from seed_i at reset; its first beat is not presented before acceptance +
+//   latency. B responses get a latency from the same generator after the burst's last W beat.
+// * Bandwidth: bytes_per_cycle_i (0 = unlimited) feeds a credit counter per direction capped
+//   at one beat; a beat (R or W) needs DataBits/8 credits, so a beat moves every
+//   DataBits/8/bytes_per_cycle_i cycles on average.
+// * A burst reaching beyond MemBytes is answered SLVERR as a whole: its reads return zeros,
+//   its writes change nothing.
+// * Protocol checks (counted in protocol_errors_o): AxSIZE not full width, AxBURST not INCR, a
+//   burst crossing a 4 KiB boundary, WLAST not on a burst's last beat.
+// * Back door: a load_req_i pulse $readmemh's the load file into the memory (the file may hold
+//   "@word" address lines, so only part of the memory is replaced); a dump_req_i pulse
+//   $writememh's words dump_first_i..dump_last_i to the dump file. File names: parameters
+//   LoadFile / DumpFile, overridden by plusargs +NPU_DRAM_LOAD=<file> / +NPU_DRAM_DUMP=<file>;
+//   relative names are relative to the simulator's working directory. tb/harness/dram.py
+//   writes and reads these files from NumPy arrays.
+// * Counters: bytes read (whole beats) and written (strobed bytes) over the bus, bursts
+//   accepted, most read bursts queued at once, bursts still pending per direction.
+// The model's state (queues, credits, beat counters) is updated in program order inside one
+// clocked process, like a C model; outputs are still assigned with <= so the DUT samples them
+// race-free.
+/* verilator lint_off BLKSEQ */
+module npu_dram_model #(
+  parameter int unsigned DataBits   = 512,
+  parameter int unsigned IdBits     = 2,
+  parameter int unsigned MemBytes   = 16 * 1024 * 1024,
+  parameter int unsigned QueueDepth = 8,
+  parameter string       LoadFile   = "npu_dram_load.hex",
+  parameter string       DumpFile   = "npu_dram_dump.hex",
+  localparam int unsigned StrbBits  = DataBits / 8
+) (
+  input  logic                clk_i,
+  input  logic                rst_ni,
+
+  input  logic [15:0]         lat_min_i,
+  input  logic [15:0]         lat_max_i,
+  input  logic [15:0]         bytes_per_cycle_i,
+  input  logic [31:0]         seed_i,
+
+  input  logic                load_req_i,
+  input  logic                dump_req_i,
+  input  logic [31:0]         dump_first_i,
+  input  logic [31:0]         dump_last_i,
+
+  input  logic [IdBits-1:0]   s_axi_awid_i,
+  input  logic [31:0]         s_axi_awaddr_i,
+  input  logic [7:0]          s_axi_awlen_i,
+  input  logic [2:0]          s_axi_awsize_i,
+  input  logic [1:0]          s_axi_awburst_i,
+  input  logic                s_axi_awvalid_i,
+  output logic                s_axi_awready_o,
+  input  logic [DataBits-1:0] s_axi_wdata_i,
+  input  logic [StrbBits-1:0] s_axi_wstrb_i,
+  input  logic                s_axi_wlast_i,
+  input  logic                s_axi_wvalid_i,
+  output logic                s_axi_wready_o,
+  output logic [IdBits-1:0]   s_axi_bid_o,
+  output logic [1:0]          s_axi_bresp_o,
+  output logic                s_axi_bvalid_o,
+  input  logic                s_axi_bready_i,
+  input  logic [IdBits-1:0]   s_axi_arid_i,
+  input  logic [31:0]         s_axi_araddr_i,
+  input  logic [7:0]          s_axi_arlen_i,
+  input  logic [2:0]          s_axi_arsize_i,
+  input  logic [1:0]          s_axi_arburst_i,
+  input  logic                s_axi_arvalid_i,
+  output logic                s_axi_arready_o,
+  output logic [IdBits-1:0]   s_axi_rid_o,
+  output logic [DataBits-1:0] s_axi_rdata_o,
+  output logic [1:0]          s_axi_rresp_o,
+  output logic                s_axi_rlast_o,
+  output logic                s_axi_rvalid_o,
+  input  logic                s_axi_rready_i,
+
+  output logic [31:0]         rd_bytes_o,
+  output logic [31:0]         wr_bytes_o,
+  output logic [31:0]         rd_bursts_o,
+  output logic [31:0]         wr_bursts_o,
+  output logic [31:0]         protocol_errors_o,
+  output logic [31:0]         max_rd_queued_o,
+  output logic [31:0]         rd_pending_o,      // read bursts accepted, not yet fully answered
+  output logic [31:0]         wr_pending_o       // write bursts accepted, B not yet accepted
+);
+
+  localparam int unsigned MemWords = MemBytes / StrbBits;
+  localparam int unsigned OffBits  = $clog2(StrbBits);
+  localparam logic [1:0]  RespOkay = 2'b00;
+  localparam logic [1:0]  RespSlverr = 2'b10;
+
+  typedef struct packed {
+    logic [63:0]       due;     // first cycle the response may start
+    logic [31:0]       addr;    // beat-aligned start address
+    logic [8:0]        beats;
+    logic [IdBits-1:0] id;
+    logic              err;
+  } burst_t;
+
+  logic [DataBits-1:0] mem [MemWords];
+
+  burst_t      ar_q[$];
+  burst_t      aw_q[$];
+  burst_t      b_q[$];
+  logic [63:0] now;
+  int unsigned rd_credit, wr_credit;
+  int unsigned r_beat, w_beat;
+  logic [31:0] lfsr;
+  logic [31:0] proto_errs;
+  string       load_file, dump_file;
+
+  initial begin
+    load_file = LoadFile;
+    dump_file = DumpFile;
+    void'($value$plusargs("NPU_DRAM_LOAD=%s", load_file));
+    void'($value$plusargs("NPU_DRAM_DUMP=%s", dump_file));
+  end
+
+  function automatic logic [63:0] next_latency();
+    logic [31:0] span;
+    // 32-bit Galois LFSR (CRC-32 polynomial).
+    lfsr = {lfsr[30:0], 1'b0} ^ (lfsr[31] ? 32'h04C1_1DB7 : 32'h0);
+    if (lat_max_i <= lat_min_i) return 64'(lat_min_i);
+    span = 32'(lat_max_i) - 32'(lat_min_i) + 32'd1;
+    return 64'(lat_min_i) + 64'(lfsr % span);
+  endfunction
+
+  function automatic burst_t make_burst(input logic [IdBits-1:0] id, input logic [31:0] addr,
+                                        input logic [7:0] len, input logic [2:0] size,
+                                        input logic [1:0] burst);
+    burst_t b;
+    logic [63:0] first, bytes;
+    first   = 64'(addr) & ~64'(StrbBits - 1);
+    bytes   = (64'(len) + 64'd1) * 64'(StrbBits);
+    b.due   = '0;
+    b.addr  = 32'(first);
+    b.beats = 9'(len) + 9'd1;
+    b.id    = id;
+    b.err   = first + bytes > 64'(MemBytes);
+    if (size != 3'(OffBits) || burst != 2'b01 || (first & 64'hfff) + bytes > 64'd4096) begin
+      proto_errs = proto_errs + 32'd1;
+      $display("%m: protocol error: id %0d addr %h len %0d size %0d burst %0d", id, addr, len,
+               size, burst);
+    end
+    return b;
+  endfunction
+
+  function automatic int unsigned popcount(input logic [StrbBits-1:0] strb);
+    int unsigned n = 0;
+    for (int unsigned k = 0; k < StrbBits; k++) n += 32'(strb[k]);
+    return n;
+  endfunction
+
+  always @(posedge clk_i) begin
+    if (load_req_i) $readmemh(load_file, mem);
+    if (dump_req_i) $writememh(dump_file, mem, dump_first_i, dump_last_i);
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ar_q.delete();
+      aw_q.delete();
+      b_q.delete();
+      now               = '0;
+      rd_credit         = 0;
+      wr_credit         = 0;
+      r_beat            = 0;
+      w_beat            = 0;
+      lfsr              = (seed_i == '0) ? 32'h1 : seed_i;
+      proto_errs        = '0;
+      s_axi_awready_o   <= 1'b0;
+      s_axi_wready_o    <= 1'b0;
+      s_axi_bvalid_o    <= 1'b0;
+      s_axi_bid_o       <= '0;
+      s_axi_bresp_o     <= RespOkay;
+      s_axi_arready_o   <= 1'b0;
+      s_axi_rvalid_o    <= 1'b0;
+      s_axi_rid_o       <= '0;
+      s_axi_rdata_o     <= '0;
+      s_axi_rresp_o     <= RespOkay;
+      s_axi_rlast_o     <= 1'b0;
+      rd_bytes_o        <= '0;
+      wr_bytes_o        <= '0;
+      rd_bursts_o       <= '0;
+      wr_bursts_o       <= '0;
+      protocol_errors_o <= '0;
+      max_rd_queued_o   <= '0;
+      rd_pending_o      <= '0;
+      wr_pending_o      <= '0;
+    end else begin
+      int unsigned bpc;
+      logic        rvalid, bvalid;
+      burst_t      b;
+      logic [31:0] addr;
+
+      now = now + 64'd1;
+      bpc = (bytes_per_cycle_i == '0 || 32'(bytes_per_cycle_i) >= StrbBits)
+            ? StrbBits : 32'(bytes_per_cycle_i);
+      rd_credit = (rd_credit + bpc > StrbBits) ? StrbBits : rd_credit + bpc;
+      wr_credit = (wr_credit + bpc > StrbBits) ? StrbBits : wr_credit + bpc;
+
+      // ---- read address -------------------------------------------------------------------
+      if (s_axi_arvalid_i && s_axi_arready_o) begin
+        b = make_burst(s_axi_arid_i, s_axi_araddr_i, s_axi_arlen_i, s_axi_arsize_i,
+                       s_axi_arburst_i);
+        b.due = now + next_latency();
+        ar_q.push_back(b);
+        rd_bursts_o <= rd_bursts_o + 32'd1;
+        if (32'(ar_q.size()) > max_rd_queued_o) max_rd_queued_o <= 32'(ar_q.size());
+      end
+
+      // ---- read data ----------------------------------------------------------------------
+      rvalid = s_axi_rvalid_o;
+      if (s_axi_rvalid_o && s_axi_rready_i) begin
+        rd_bytes_o <= rd_bytes_o + 32'(StrbBits);
+        rvalid = 1'b0;
+        r_beat++;
+        if (r_beat == 32'(ar_q[0].beats)) begin
+          void'(ar_q.pop_front());
+          r_beat = 0;
+        end
+      end
+      if (!rvalid && ar_q.size() > 0 && ar_q[0].due <= now && rd_credit >= StrbBits) begin
+        rd_credit -= StrbBits;
+        rvalid = 1'b1;
+        addr = ar_q[0].addr + 32'(r_beat * StrbBits);
+        s_axi_rid_o   <= ar_q[0].id;
+        s_axi_rdata_o <= ar_q[0].err ? '0 : mem[addr >> OffBits];
+        s_axi_rresp_o <= ar_q[0].err ? RespSlverr : RespOkay;
+        s_axi_rlast_o <= r_beat + 1 == 32'(ar_q[0].beats);
+      end
+      s_axi_rvalid_o  <= rvalid;
+      s_axi_arready_o <= ar_q.size() < QueueDepth;
+
+      // ---- write address and data ---------------------------------------------------------
+      if (s_axi_awvalid_i && s_axi_awready_o) begin
+        aw_q.push_back(make_burst(s_axi_awid_i, s_axi_awaddr_i, s_axi_awlen_i, s_axi_awsize_i,
+                                  s_axi_awburst_i));
+        wr_bursts_o <= wr_bursts_o + 32'd1;
+      end
+      if (s_axi_wvalid_i && s_axi_wready_o) begin
+        addr = aw_q[0].addr + 32'(w_beat * StrbBits);
+        if (!aw_q[0].err) begin
+          for (int unsigned k = 0; k < StrbBits; k++) begin
+            if (s_axi_wstrb_i[k]) mem[addr >> OffBits][8*k +: 8] = s_axi_wdata_i[8*k +: 8];
+          end
+        end
+        wr_bytes_o <= wr_bytes_o + popcount(s_axi_wstrb_i);
+        wr_credit = (wr_credit >= StrbBits) ? wr_credit - StrbBits : 0;
+        w_beat++;
+        if (s_axi_wlast_i != (w_beat == 32'(aw_q[0].beats))) begin
+          proto_errs = proto_errs + 32'd1;
+          $display("%m: protocol error: WLAST %0d on beat %0d of %0d", s_axi_wlast_i, w_beat,
+                   aw_q[0].beats);
+        end
+        if (w_beat == 32'(aw_q[0].beats)) begin
+          b = aw_q.pop_front();
+          b.due = now + next_latency();
+          b_q.push_back(b);
+          w_beat = 0;
+        end
+      end
+      s_axi_awready_o <= aw_q.size() < QueueDepth;
+      // Ready in the next cycle if that cycle's credit (after its refill) covers a beat.
+      s_axi_wready_o  <= aw_q.size() > 0 && wr_credit + bpc >= StrbBits;
+
+      // ---- write response -----------------------------------------------------------------
+      bvalid = s_axi_bvalid_o;
+      if (s_axi_bvalid_o && s_axi_bready_i) begin
+        void'(b_q.pop_front());
+        bvalid = 1'b0;
+      end
+      if (!bvalid && b_q.size() > 0 && b_q[0].due <= now) begin
+        bvalid = 1'b1;
+        s_axi_bid_o   <= b_q[0].id;
+        s_axi_bresp_o <= b_q[0].err ? RespSlverr : RespOkay;
+      end
+      s_axi_bvalid_o    <= bvalid;
+      protocol_errors_o <= proto_errs;
+      rd_pending_o      <= 32'(ar_q.size());
+      wr_pending_o      <= 32'(aw_q.size() + b_q.size());
+    end
+  end
+
+endmodule
+/* verilator lint_on BLKSEQ */

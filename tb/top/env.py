@@ -1,0 +1,363 @@
+"""pyuvm environment of the NPU top level (tb/sv/npu_tb_top.sv).
+
+Structure (pyuvm's TinyALU example, OpenTitan's DV layout):
+
+* `HostAgent` — sequencer + `HostDriver`, which turns `RegItem`s into AXI4-Lite transactions on
+  the control port through `AxiLiteHostBfm` (Python is on the clock only during a register
+  access: a handful of cycles).
+* `DramAgent` — preloads and reads back DRAM through the simulation model's back door
+  (`tb/harness/dram.py`): whole buffers move in one clock cycle.
+* `CompletionMonitor` — waits for the interrupt (no per-cycle Python), then reads STATUS, the
+  error registers and every counter into a `RunReport`, published once the test has attached
+  the DRAM outputs.
+* `NpuScoreboard` — compares each `RunReport` and the DRAM regions a test declares as outputs
+  against `tb/golden/isa_model.NpuModel`, which executed the same program on its own.
+* `RunProgramSeq` — the host's program launch: PROG_BASE, DRAM window, watchdog, CTRL.START.
+
+A test builds a program with firmware_gen, calls `env.run(...)`, and gets the report back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cocotb
+import numpy as np
+import pyuvm
+from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
+
+from firmware_gen import Program
+from hwdef import HwConfig, isa, regs
+from tb.golden.isa_model import ModelError, NpuModel, RunResult
+from tb.harness.cocotb_utils import npu_config
+from tb.harness.dram import DramBackdoor
+
+MEM_BYTES = 16 * 1024 * 1024
+
+
+# ----------------------------------------------------------------------------------------------
+# AXI4-Lite host bus functional model (the project's own; cocotbext-axi checks it elsewhere)
+# ----------------------------------------------------------------------------------------------
+class AxiLiteError(RuntimeError):
+    pass
+
+
+class AxiLiteHostBfm:
+    def __init__(self, dut, clk, prefix: str = "s_axil_", timeout_cycles: int = 1000):
+        self.dut, self.clk, self.prefix, self.timeout = dut, clk, prefix, timeout_cycles
+        for name in ("awvalid_i", "wvalid_i", "bready_i", "arvalid_i", "rready_i"):
+            self._sig(name).value = 0
+        self._sig("wstrb_i").value = 0xF
+        self.lock = cocotb.triggers.Lock()
+
+    def _sig(self, name: str):
+        return getattr(self.dut, self.prefix + name)
+
+    async def _wait(self, name: str) -> None:
+        for _ in range(self.timeout):
+            await ReadOnly()
+            if self._sig(name).value == 1:
+                return
+            await RisingEdge(self.clk)
+        raise AxiLiteError(f"AXI4-Lite: no {name} within {self.timeout} cycles")
+
+    async def write(self, addr: int, data: int) -> None:
+        async with self.lock:
+            await RisingEdge(self.clk)
+            self._sig("awaddr_i").value = addr
+            self._sig("wdata_i").value = data & 0xFFFFFFFF
+            self._sig("awvalid_i").value = 1
+            self._sig("wvalid_i").value = 1
+            aw_done = w_done = False
+            for _ in range(self.timeout):
+                await ReadOnly()
+                aw_done |= self._sig("awready_o").value == 1
+                w_done |= self._sig("wready_o").value == 1
+                await RisingEdge(self.clk)
+                if aw_done:
+                    self._sig("awvalid_i").value = 0
+                if w_done:
+                    self._sig("wvalid_i").value = 0
+                if aw_done and w_done:
+                    break
+            else:
+                raise AxiLiteError(f"AXI4-Lite write 0x{addr:x}: address/data not accepted")
+            self._sig("bready_i").value = 1
+            await self._wait("bvalid_o")
+            resp = self._sig("bresp_o").value.to_unsigned()
+            await RisingEdge(self.clk)
+            self._sig("bready_i").value = 0
+            if resp != 0:
+                raise AxiLiteError(f"AXI4-Lite write 0x{addr:x}: BRESP {resp}")
+
+    async def read(self, addr: int) -> int:
+        async with self.lock:
+            await RisingEdge(self.clk)
+            self._sig("araddr_i").value = addr
+            self._sig("arvalid_i").value = 1
+            await self._wait("arready_o")
+            await RisingEdge(self.clk)
+            self._sig("arvalid_i").value = 0
+            self._sig("rready_i").value = 1
+            await self._wait("rvalid_o")
+            data = self._sig("rdata_o").value.to_unsigned()
+            resp = self._sig("rresp_o").value.to_unsigned()
+            await RisingEdge(self.clk)
+            self._sig("rready_i").value = 0
+            if resp != 0:
+                raise AxiLiteError(f"AXI4-Lite read 0x{addr:x}: RRESP {resp}")
+            return data
+
+
+# ----------------------------------------------------------------------------------------------
+# Host agent
+# ----------------------------------------------------------------------------------------------
+class RegItem(pyuvm.uvm_sequence_item):
+    def __init__(self, name: str, reg: str, write: bool = False, data: int = 0):
+        super().__init__(name)
+        self.reg, self.write, self.data = reg, write, data
+
+    def __str__(self) -> str:
+        return f"{'W' if self.write else 'R'} {self.reg} 0x{self.data:08x}"
+
+
+class HostDriver(pyuvm.uvm_driver):
+    def build_phase(self):
+        self.bfm: AxiLiteHostBfm = pyuvm.ConfigDB().get(self, "", "HOST_BFM")
+
+    async def run_phase(self):
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            offset = regs.BY_NAME[item.reg].offset
+            if item.write:
+                await self.bfm.write(offset, item.data)
+            else:
+                item.data = await self.bfm.read(offset)
+            self.seq_item_port.item_done()
+
+
+class HostAgent(pyuvm.uvm_agent):
+    def build_phase(self):
+        self.seqr = pyuvm.uvm_sequencer("seqr", self)
+        self.driver = HostDriver("driver", self)
+
+    def connect_phase(self):
+        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+
+
+class RegSeq(pyuvm.uvm_sequence):
+    """A list of register accesses; read results are kept in `self.results`."""
+
+    def __init__(self, name: str, accesses: list[tuple[str, bool, int]]):
+        super().__init__(name)
+        self.accesses, self.results = accesses, {}
+
+    async def body(self):
+        for reg, write, data in self.accesses:
+            item = RegItem(f"{reg}", reg, write, data)
+            await self.start_item(item)
+            await self.finish_item(item)
+            if not write:
+                self.results[reg] = item.data
+
+
+class RunProgramSeq(RegSeq):
+    def __init__(self, name: str, prog_base: int, dram_base: int, dram_size: int,
+                 watchdog: int = 0, strict: bool = False):
+        ctrl = regs.CTRL_START | regs.CTRL_IRQ_EN | (regs.CTRL_STRICT if strict else 0)
+        super().__init__(name, [
+            ("PROG_BASE", True, prog_base), ("DRAM_BASE", True, dram_base),
+            ("DRAM_SIZE", True, dram_size), ("WATCHDOG", True, watchdog),
+            ("CTRL", True, ctrl)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Completion monitor and report
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class RunReport:
+    status: dict
+    error_pc: int
+    error_info: int
+    counters: dict
+    cycles_waited: int
+    outputs: dict = field(default_factory=dict)   # name -> bytes read back from DRAM
+
+    @property
+    def error_code(self) -> regs.ErrorCode:
+        return regs.ErrorCode(self.status["error_code"])
+
+
+class CompletionMonitor(pyuvm.uvm_component):
+    def build_phase(self):
+        self.ap = pyuvm.uvm_analysis_port("ap", self)
+        self.dut = cocotb.top
+        self.bfm: AxiLiteHostBfm = pyuvm.ConfigDB().get(self, "", "HOST_BFM")
+
+    async def wait_and_collect(self, timeout_cycles: int) -> RunReport:
+        start = self.dut.cycle_o.value.to_unsigned()
+        if self.dut.irq_o.value != 1:
+            timer = Timer(timeout_cycles * 10, unit="ns")
+            fired = await First(RisingEdge(self.dut.irq_o), timer)
+            if fired is timer:
+                raise AssertionError(f"NPU did not interrupt within {timeout_cycles} cycles: "
+                                     "the watchdog should have stopped it")
+        waited = self.dut.cycle_o.value.to_unsigned() - start
+        status = regs.status_fields(await self.bfm.read(regs.BY_NAME["STATUS"].offset))
+        report = RunReport(
+            status=status,
+            error_pc=await self.bfm.read(regs.BY_NAME["ERROR_PC"].offset),
+            error_info=await self.bfm.read(regs.BY_NAME["ERROR_INFO"].offset),
+            counters={name: await self.bfm.read(regs.BY_NAME[name].offset)
+                      for name in regs.COUNTERS},
+            cycles_waited=waited)
+        await self.bfm.write(regs.BY_NAME["IRQ_STATUS"].offset, 1)
+        return report
+
+    def publish(self, report: RunReport) -> None:
+        self.ap.write(report)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scoreboard
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Expectation:
+    model: NpuModel
+    result: RunResult
+    outputs: dict          # name -> (address, nbytes)
+
+
+class NpuScoreboard(pyuvm.uvm_subscriber):
+    def build_phase(self):
+        self.expected: Expectation | None = None
+        self.checked = 0
+        self.failures: list[str] = []
+
+    def expect(self, expectation: Expectation) -> None:
+        self.expected = expectation
+
+    def write(self, report: RunReport) -> None:
+        exp = self.expected
+        if exp is None:
+            self.failures.append("report without expectation")
+            return
+        errs = []
+        want_err = exp.result.error
+        if want_err is None:
+            if report.status["error"] or not report.status["done"]:
+                errs.append(f"expected a clean run, got status {report.status} "
+                            f"(pc 0x{report.error_pc:x}, info 0x{report.error_info:x})")
+            if report.counters["INSN_RETIRED"] != exp.result.retired:
+                errs.append(f"INSN_RETIRED {report.counters['INSN_RETIRED']} != "
+                            f"{exp.result.retired} of the model")
+        else:
+            if not report.status["error"] or report.error_code != want_err.code:
+                errs.append(f"expected {want_err}, got status {report.status}")
+            elif report.error_pc != want_err.pc:
+                errs.append(f"expected error pc 0x{want_err.pc:x}, got 0x{report.error_pc:x}")
+        for name, (addr, nbytes) in exp.outputs.items():
+            got = report.outputs.get(name)
+            want = exp.model.dram[addr:addr + nbytes]
+            if got is None:
+                errs.append(f"output {name} was not read back")
+            elif not np.array_equal(got, want):
+                bad = np.flatnonzero(got != want)
+                errs.append(f"output {name}: {bad.size} of {nbytes} bytes differ, first at "
+                            f"+{bad[0]} (got {got[bad[0]]}, want {want[bad[0]]})")
+        self.checked += 1
+        for err in errs:
+            self.logger.error(err)
+        self.failures += errs
+
+
+class NpuEnv(pyuvm.uvm_env):
+    def build_phase(self):
+        self.host = HostAgent("host", self)
+        self.monitor = CompletionMonitor("monitor", self)
+        self.scoreboard = NpuScoreboard("scoreboard", self)
+
+    def connect_phase(self):
+        self.monitor.ap.connect(self.scoreboard.analysis_export)
+
+
+# ----------------------------------------------------------------------------------------------
+# Base test: clock/reset, DRAM, and `run_program`
+# ----------------------------------------------------------------------------------------------
+class NpuBaseTest(pyuvm.uvm_test):
+    """Builds the env; `run_program` is everything a directed test needs."""
+
+    dram_base = 0x0
+    dram_size = MEM_BYTES
+
+    def build_phase(self):
+        self.dut = cocotb.top
+        self.cfg: HwConfig = npu_config()
+        self.bfm = AxiLiteHostBfm(self.dut, self.dut.clk)
+        pyuvm.ConfigDB().set(None, "*", "HOST_BFM", self.bfm)
+        self.env = NpuEnv("env", self)
+        self.dram = DramBackdoor(self.dut, self.dut.clk, self.cfg.line_bytes, MEM_BYTES)
+
+    async def reset(self, lat_min: int = 20, lat_max: int = 20, bytes_per_cycle: int = 0,
+                    seed: int = 1) -> None:
+        dut = self.dut
+        dut.dram_lat_min_i.value = lat_min
+        dut.dram_lat_max_i.value = lat_max
+        dut.dram_bytes_per_cycle_i.value = bytes_per_cycle
+        dut.dram_seed_i.value = seed
+        dut.dram_load_req_i.value = 0
+        dut.dram_dump_req_i.value = 0
+        dut.dram_dump_first_i.value = 0
+        dut.dram_dump_last_i.value = 0
+        dut.rst_ni.value = 0
+        await ClockCycles(dut.clk, 5)
+        dut.rst_ni.value = 1
+        await ClockCycles(dut.clk, 2)
+
+    async def load_image(self, image: np.ndarray, addr: int = 0) -> None:
+        lb = self.cfg.line_bytes
+        start, end = addr - addr % lb, -(-(addr + image.size) // lb) * lb
+        padded = np.zeros(end - start, dtype=np.uint8)
+        padded[addr - start:addr - start + image.size] = image
+        await self.dram.load(start, padded)
+
+    async def read_dram(self, addr: int, nbytes: int) -> np.ndarray:
+        lb = self.cfg.line_bytes
+        start, end = addr - addr % lb, -(-(addr + nbytes) // lb) * lb
+        data = await self.dram.dump(start, end - start)
+        return data[addr - start:addr - start + nbytes]
+
+    async def run_program(self, prog: Program, dram: np.ndarray, prog_base: int,
+                          outputs: dict[str, tuple[int, int]], strict: bool = False,
+                          watchdog: int = 0, timeout_cycles: int = 2_000_000,
+                          dram_window: tuple[int, int] | None = None,
+                          model_error: ModelError | None = None) -> RunReport:
+        """Place *prog* at *prog_base* in a copy of *dram*, run it on the model and on the RTL,
+        read back *outputs* (name -> (address, bytes)) and score the run. *model_error*
+        replaces the model's verdict where the sequential model cannot know it (deadlock)."""
+        image = dram.copy()
+        code = np.frombuffer(prog.to_bytes(), dtype=np.uint8)
+        image[prog_base:prog_base + code.size] = code
+        base, size = dram_window if dram_window else (self.dram_base, self.dram_size)
+        model = NpuModel(self.cfg, image.copy(), dram_base=base, dram_size=size)
+        model.strict = strict
+        result = model.run(prog_base)
+        if model_error is not None:   # what the sequential model cannot see (deadlocks)
+            result.error = model_error
+        self.env.scoreboard.expect(Expectation(model, result, outputs))
+        used = int(np.flatnonzero(image).max(initial=0)) + 1
+        await self.load_image(image[:max(used, prog_base + code.size)])
+        seq = RunProgramSeq("run", prog_base, base, size, watchdog=watchdog, strict=strict)
+        await seq.start(self.env.host.seqr)
+        report = await self.env.monitor.wait_and_collect(timeout_cycles)
+        for name, (addr, nbytes) in outputs.items():
+            report.outputs[name] = await self.read_dram(addr, nbytes)
+        self.env.monitor.publish(report)
+        self.report = report
+        self.model_result = result
+        return report
+
+    def check_phase(self):
+        sb = self.env.scoreboard
+        assert sb.checked > 0, "the scoreboard checked nothing"
+        assert not sb.failures, "; ".join(sb.failures)
