@@ -6,13 +6,14 @@
 #   make synth   Yosys synthesis of every block, cell count per block
 #   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
 #
-# Variables: CONFIG=tiny|default (synth), JOBS=<pytest workers>, SEED=<cocotb seed>.
+# Variables: CONFIG=tiny|default (synth, sim PROGRAM=...), JOBS=<pytest workers>,
+# SEED=<cocotb seed>.
 
 PYTHON_SYS ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
 JOBS       ?= 2
-CONFIG     ?= default
+CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
 .PHONY: all test sim lint synth gen bootstrap yosys clean distclean

@@ -10,7 +10,7 @@ RTL_DIR = REPO / "rtl"
 # Synthesizable blocks that have their own test bench, lint run and synthesis report.
 BLOCKS = ("npu_systolic_array", "npu_matrix_unit", "npu_vector_unit", "npu_scratchpad",
           "npu_matmul_engine", "npu_vector_engine",
-          "npu_dma_load", "npu_dma_store", "npu_axi_master")
+          "npu_dma_load", "npu_dma_store", "npu_axi_master", "npu_top")
 
 
 def rtl_sources() -> list[Path]:

@@ -130,10 +130,12 @@ module npu_vector_rd_stream #(
         state_d = release_q ? StRelease : StIdle;
       end
     end else if (state_q == StRelease) begin
-      if (!rel_any) begin
-        state_d = StIdle;
-      end else if (req_ready_i) begin
+      if (req_ready_i) begin
         touched_d[rel_region] = 1'b0;
+      end
+      // Idle (done) right after the last release is granted.
+      if (touched_d == '0) begin
+        state_d = StIdle;
       end
     end
   end

@@ -459,7 +459,7 @@ async def test_roundtrip_corners(dut):
         big = lf["row_bytes"] > 1000
         sf = None
         if what.startswith("one row"):
-            # Store it back at a different offset (and as two rows once in a while).
+            # Store it back whole at a different offset.
             sf = store_fields(dram_addr=DST_BASE + 4096 - 3, dram_stride=0, rows=1,
                               row_bytes=lf["row_bytes"], spad_addr=0)
             bursts = row_bursts(lf["dram_addr"], lf["row_bytes"], lb)
@@ -475,10 +475,14 @@ async def test_roundtrip_random(dut):
     """Random ragged blocks (alignments, strides, pitches, padding) through DRAM -> scratchpad
     -> DRAM, with a little DRAM latency."""
     tb, rng = await setup(dut, "roundtrip_random")
-    tb.set_dram(0, 6, 0)
-    n = 60 if tb.lb <= 16 else 30
+    lb = tb.lb
+    n = 300 if lb <= 16 else 150
     for i in range(n):
-        lf = tb.random_load(rng, 0, tb.lines, max_row_bytes=8 * tb.lb)
+        if i % 10 == 0:   # a new DRAM timing every 10 blocks
+            lat_min = rint(rng, 0, 8)
+            tb.set_dram(lat_min, lat_min + rint(rng, 0, 30),
+                        int(rng.choice([0, 0, lb, rint(rng, lb // 2, lb)])))
+        lf = tb.random_load(rng, 0, tb.lines, max_row_bytes=8 * lb)
         await tb.roundtrip(rng, lf, f"random {i}")
     c = await tb.snap()
     tb.log.info("random round trips: %d, %d bytes read, %d written, load stall %d/%d cycles",
@@ -493,7 +497,11 @@ async def test_latency_bandwidth(dut):
     tb, rng = await setup(dut, "latency_bandwidth")
     lb, half = tb.lb, tb.lines // 2
     settings = [(0, 0, 0), (1, 5, 0), (10, 40, 0), (0, 0, lb // 2), (3, 20, lb // 4),
-                (30, 30, 0), (0, 8, 3), (50, 120, lb)]
+                (30, 30, 0), (0, 8, 3), (50, 120, lb), (0, 0, 1)]
+    for _ in range(12):
+        lat_min = rint(rng, 0, 60)
+        settings.append((lat_min, lat_min + rint(rng, 0, 60),
+                         int(rng.choice([0, lb, rint(rng, 1, lb)]))))
     # A block to store in the upper half of the scratchpad, written by a first load.
     for lat_min, lat_max, bpc in settings:
         tb.set_dram(lat_min, lat_max, bpc)
@@ -683,7 +691,10 @@ async def test_errors(dut):
             ok = [before[line], full[line]]
         assert any((got[i] == o).all() for o in ok), f"partial SLVERR load: line {line}"
     tb.spad[lo:lo + 20] = got   # keep the shadow exact for later checks
-    f = store_fields(dram_addr=top - 2 * stride - lb + 9, dram_stride=stride, rows=4,
+    # Rows 3.. lie beyond the memory; slow B responses keep AW at its limit of bursts in
+    # flight while W could run ahead: after the error W must stop with the last issued burst.
+    tb.set_dram(20, 40, 0)
+    f = store_fields(dram_addr=top - 2 * stride - lb + 9, dram_stride=stride, rows=12,
                      row_bytes=3 * lb + 7, spad_addr=0, spad_pitch=4)
     exp = await tb.store(f, "partial SLVERR store")
     assert exp.error == ErrorCode.AXI_ERROR and exp.failed_row == 2

@@ -727,6 +727,16 @@ async def test_throughput(dut):
         bound = 1.25 if d >= 16 else 1.4
         assert per_row <= bound, f"{per_row:.3f} cycles per A row > {bound}"
 
+    # For reference only (no bound): rows = Dim, fewer than the 2*Dim rows per weight tile the
+    # matrix unit needs to hide a tile load, so the unit waits for weights.
+    f = dict(rows=d, k_tiles=kt, n_tiles=nt, a_addr=0, a_pitch=a_w, b_addr=bl,
+             b_pitch=-(-nt * d // lb), dst_addr=2 * bl, dst_pitch=d_w, emit=1, a_signed=1)
+    res, log = await tb.run(f, what="short tiles")
+    total = log.end - log.accept
+    tb.log.info("short tiles (%s): rows=Dim=%d, %d tiles: %d A rows in %d cycles = %.3f "
+                "cycles/row", tb.cfg.name, d, kt * nt, d * kt * nt, total,
+                total / (d * kt * nt))
+
 
 # ------------------------------------------------------------------------------------------
 # pytest launcher
