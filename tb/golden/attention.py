@@ -1,0 +1,123 @@
+"""Golden models of exact attention: the NPU's integer arithmetic and a float64 reference.
+
+`attention_int` follows docs/numerics.md step by step with the bit-exact vector operations of
+tb/golden/numerics.py (it does not know about tiling: any schedule of the NPU must reproduce it
+bit for bit). `attention_float` is softmax(Q·Kᵀ/sqrt(d))·V in float64 on the dequantized inputs.
+`accuracy` compares the two (cosine similarity, max abs error in output LSBs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwdef import params
+from tb.golden import numerics as nx
+
+LOG2E = 1.0 / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """The exp2 argument is rshr((S - rowmax) * multiplier, shift) (docs/numerics.md)."""
+
+    multiplier: int
+    shift: int
+
+
+def score_scale(s_q: float, s_k: float, head_dim: int) -> ScoreScale:
+    alpha = s_q * s_k * LOG2E / math.sqrt(head_dim) * (1 << params.EXP2_FRAC_BITS)
+    if not alpha > 0:
+        raise ValueError("scales must be positive")
+    for shift in range(63, -1, -1):
+        multiplier = round(alpha * (1 << shift))
+        if multiplier < (1 << 30):
+            if multiplier == 0:
+                raise ValueError(f"score scale {alpha} is too small to represent")
+            return ScoreScale(multiplier, shift)
+    raise ValueError(f"score scale {alpha} is too large (needs a multiplier >= 2^30)")
+
+
+@dataclass(frozen=True)
+class OutputScale:
+    """O's scale relative to V's: r' = rshr(recip(l) * multiplier, shift) (docs/numerics.md)."""
+
+    multiplier: int = 1
+    shift: int = 0
+
+
+def output_scale(s_v: float, s_o: float) -> OutputScale:
+    """Fixed-point s_v / s_o with 16 significant bits (identity when s_o == s_v)."""
+    ratio = s_v / s_o
+    if not 0 < ratio <= 256:
+        raise ValueError(f"s_v / s_o = {ratio} is outside (0, 256]")
+    if ratio == 1.0:
+        return OutputScale()
+    shift = max(0, 15 - math.floor(math.log2(ratio)))
+    return OutputScale(round(ratio * (1 << shift)), shift)
+
+
+def key_mask(n_q: int, n_k: int, causal: bool) -> np.ndarray:
+    """valid[i, j]: query i may attend key j. Causal masks are aligned bottom-right: query i
+    sees keys j <= i + (n_k - n_q), as in decoding with a cache of n_k - n_q earlier keys."""
+    valid = np.ones((n_q, n_k), dtype=bool)
+    if causal:
+        valid &= np.arange(n_k)[None, :] <= np.arange(n_q)[:, None] + (n_k - n_q)
+    return valid
+
+
+def attention_int(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: ScoreScale,
+                  causal: bool = False, out: OutputScale = OutputScale()) -> np.ndarray:
+    """int8 Q (n_q x d), K (n_k x d), V (n_k x d) -> int8 O (n_q x d) in the output scale."""
+    q64, k64, v64 = (np.asarray(x, dtype=np.int64) for x in (q, k, v))
+    valid = key_mask(len(q64), len(k64), causal)
+    s = q64 @ k64.T                                               # 1. int32, exact
+    m = np.where(valid, s, nx.INT32_MIN).max(axis=1, keepdims=True)   # 2. RMAX
+    x = nx.vsub(s, m)                                             # 3. SUB (row broadcast)
+    t = nx.vmulshr(x, scale.multiplier, scale.shift)              # 4. MULSHR (scalar)
+    p = nx.narrow(nx.vexp2(t, 7), params.SatMode.UINT8)           # 5. EXP2, UINT8
+    p = np.where(valid, p, 0)                                     #    masked lanes give 0
+    l = p.sum(axis=1, keepdims=True)                              # 6. RSUM (< 2^20)
+    a = p @ v64                                                   # 7. P·V, int32 exact
+    r = nx.vrecip(l)                                              # 8. RECIP
+    if out != OutputScale():
+        r = nx.vmulshr(r, out.multiplier, out.shift)              # 8b. MULSHR (scalar)
+    o = nx.narrow(nx.vmulshr(a, r, params.RECIP_FRAC_BITS), params.SatMode.INT8)   # 9.
+    return o.astype(np.int8)
+
+
+def attention_float(q: np.ndarray, k: np.ndarray, v: np.ndarray, s_q: float, s_k: float,
+                    s_v: float, causal: bool = False) -> np.ndarray:
+    """float64 reference on the dequantized int8 inputs; returns O in real units."""
+    qf, kf, vf = q * s_q, k * s_k, v * s_v
+    logits = qf.astype(np.float64) @ kf.T.astype(np.float64) / math.sqrt(q.shape[1])
+    valid = key_mask(len(q), len(k), causal)
+    logits = np.where(valid, logits, -np.inf)
+    peak = logits.max(axis=1, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    w = np.where(valid, np.exp(logits - peak), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0) @ vf
+
+
+def quantize(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Symmetric int8 quantization with the scale that maps max |x| to 127."""
+    peak = float(np.abs(x).max()) or 1.0
+    scale = peak / 127.0
+    return np.clip(np.round(x / scale), -128, 127).astype(np.int8), scale
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    cosine: float
+    max_abs_lsb: float
+
+
+def accuracy(o_int: np.ndarray, o_float: np.ndarray, s_o: float) -> Accuracy:
+    got = o_int.astype(np.float64).reshape(-1) * s_o
+    want = o_float.reshape(-1)
+    denom = np.linalg.norm(got) * np.linalg.norm(want)
+    cosine = float(got @ want / denom) if denom else float(np.array_equal(got, want))
+    return Accuracy(cosine, float(np.abs(got - want).max() / s_o) if got.size else 0.0)
