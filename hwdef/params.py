@@ -187,34 +187,17 @@ class HwConfig:
     # --- what the RTL sees -----------------------------------------------------------------
     def sv_params(self, block: str) -> dict[str, int]:
         """Verilator parameter overrides (-G) of one RTL block for this configuration."""
+        # The NPU top level and the simulation wrappers around it take the same parameters.
+        top = {"Dim": self.array_dim, "AccLines": self.acc_lines, "Lanes": self.vector_lanes,
+               "Banks": self.spad_banks, "BankLines": self.spad_bank_lines,
+               "RegionLines": self.spad_region_lines}
         table = {
+            "npu_top": top,
+            "npu_tb_top": top,
+            "npu_axi_ext_tb": top,
             "npu_matrix_unit": {"Dim": self.array_dim, "AccLines": self.acc_lines},
             "npu_systolic_array": {"Dim": self.array_dim},
             "npu_vector_unit": {"Lanes": self.vector_lanes},
-            "npu_top": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "Lanes": self.vector_lanes,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-            },
-            "npu_axi_ext_tb": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "Lanes": self.vector_lanes,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-            },
-            "npu_tb_top": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "Lanes": self.vector_lanes,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-            },
             "npu_matmul_engine": {
                 "Dim": self.array_dim,
                 "AccLines": self.acc_lines,

@@ -16,7 +16,7 @@ unchanged), the byte counters (AXI master == DRAM model == golden model), and th
 stability checker (requests held until accepted) and the DRAM model's protocol checker
 (full-width INCR bursts, no 4 KiB crossing, WLAST placement) must both be silent.
 
-Stimulus comes from test_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
+Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ from hwdef.isa import encode
 from hwdef.regs import ErrorCode
 from tb.golden.dma_model import Geometry, ceil_div, dma_load, dma_store, row_bursts
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
-# Imported under another name: pytest would collect a module-level `test_rng` as a test.
-from tb.harness.cocotb_utils import test_rng as seeded_rng
+from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.dram import DramBackdoor
 from tb.harness.sim import run_cocotb
 from tools.rtl_sources import REPO
@@ -591,7 +590,6 @@ async def test_errors(dut):
                          spad_addr=4, spad_pitch=ceil_div(80, lb), pad_bytes=80, pad_rows=4)
     good_s = store_fields(dram_addr=DST_BASE + 5, dram_stride=90, rows=3, row_bytes=70,
                           spad_addr=4, spad_pitch=ceil_div(80, lb))
-    W = 0x0100_0000 - 0x1000   # window used by the DRAM-range cases
     loads = [
         ("rows 0", dict(good_l, rows=0)),
         ("row_bytes 0", dict(good_l, row_bytes=0)),

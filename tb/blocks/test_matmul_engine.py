@@ -13,7 +13,7 @@ Golden: tb/golden/matmul_engine_model.py computes, from the bench's mirror of th
 its own accumulator state, the error (code, info) or the scratchpad image after the
 instruction (every byte is compared after each instruction by reading all lines back, so bytes
 outside the destination are checked unchanged), and the regions that the release reads and lock
-writes must touch. Stimulus comes from test_rng() (seeded from cocotb's seed, logged).
+writes must touch. Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged).
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ from hwdef.isa import encode
 from hwdef.regs import ErrorCode
 from tb.golden.matmul_engine_model import FIELDS, MatmulEngineModel
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
-# Imported under another name: pytest would collect a module-level `test_rng` as a test.
-from tb.harness.cocotb_utils import test_rng as seeded_rng
+from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
 from tools.rtl_sources import REPO
 
@@ -317,7 +316,6 @@ class TB:
         # A few more cycles: single pulses, no access after the end.
         await self.idle(3)
         self.run_log = None
-        end = log.end
         assert log.accept is not None, f"{what}: instruction never accepted"
         if res.error:
             assert not log.done, f"{what}: done_o although the instruction is rejected"

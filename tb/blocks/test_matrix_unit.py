@@ -17,9 +17,8 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from tb.golden.matmul_model import ARow, CRow, MatmulModel, wrap_int32
-# test_rng is imported under another name: pytest would collect `test_rng` as a test.
 from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset
-from tb.harness.cocotb_utils import test_rng as seeded_rng
+from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.cocotb_utils import unpack
 from tb.harness.sim import run_cocotb
 

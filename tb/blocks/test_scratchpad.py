@@ -10,7 +10,7 @@ tb/golden/scratchpad_model.py with what was presented and granted. Every cycle i
 * rsp_valid_o, every bit of every read response, ow_violation_o and bad_release_o;
 and the counters whenever a test asks (always at the end of a test).
 
-Stimulus comes from cocotb_utils.test_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
+Stimulus comes from cocotb_utils.seeded_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from tb.golden.scratchpad_model import (COUNTER_NAMES, HELD, ScratchpadModel, SpadModelError,
                                         SpadRequest)
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
-# Imported under another name: pytest would collect a module-level `test_rng` as a test.
-from tb.harness.cocotb_utils import test_rng as seeded_rng
+from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
 
 TOPLEVEL = "npu_scratchpad"

@@ -19,7 +19,7 @@ of data reads on a and b (each 8-bit line read once for its four vectors), the r
 (one per destination line), the release reads and lock writes (one per touched region, after
 the data accesses), no access at all for a rejected instruction, the error code and info,
 flags_o, and every byte of the destination window (then of the whole scratchpad at the end of
-each test). Stimulus comes from test_rng() (seeded from cocotb's seed, logged).
+each test). Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from hwdef.regs import ErrorCode
 from tb.golden import numerics as nm
 from tb.golden import vector_engine_model as vem
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
-from tb.harness.cocotb_utils import test_rng as seeded_rng
+from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
 from tools.rtl_sources import REPO
 

@@ -2,7 +2,7 @@
 
 Every result is compared bit-exactly (every lane, flags, tag, and the number of results) with
 the stream model tb/golden/vector_model.py, which computes on its own with tb/golden/numerics.py.
-Stimulus comes from test_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
+Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
 
 The bench is one clocked loop (`TB.run`): each cycle it drives the input and out_ready_i just
 after the rising edge, then samples both handshakes in ReadOnly. That loop also checks the
@@ -23,7 +23,7 @@ from hwdef.params import RECIP_FRAC_BITS, SHIFT_BITS, VEC_FLAG_BITS, SatMode, Ve
 from tb.golden import numerics as nm
 from tb.golden.vector_model import VecIn, VecOut, VectorUnitModel
 from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset, unpack
-from tb.harness.cocotb_utils import test_rng as seeded_rng
+from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
 
 INT32_MIN, INT32_MAX = nm.INT32_MIN, nm.INT32_MAX

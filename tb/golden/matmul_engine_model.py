@@ -126,7 +126,7 @@ class MatmulEngineModel:
             return MatmulResult(error=err, info=info, spad=spad.copy())
         dim, lb = self.dim, self.line_bytes
         rows, kt, nt = f["rows"], f["k_tiles"], f["n_tiles"]
-        kk, nn = kt * dim, nt * dim
+        kk = kt * dim
 
         a = self._gather(spad, f["a_addr"], f["a_pitch"], rows, kk).astype(np.int64)
         if f["a_signed"]:

@@ -44,11 +44,9 @@ def round_shift_right(x, shift: int) -> np.ndarray:
     """floor((x + 2**(shift-1)) / 2**shift): round half up; shift 0 is the identity.
 
     Python integers are used when the addend could overflow int64 (|x| close to 2**63)."""
-    if shift == 0:
-        return _as_i64(x) if not isinstance(x, np.ndarray) or x.dtype != object else x
-    if isinstance(x, np.ndarray) and x.dtype == object:
-        return (x + (1 << (shift - 1))) >> shift
-    return (_as_i64(x) + (1 << (shift - 1))) >> shift
+    if not (isinstance(x, np.ndarray) and x.dtype == object):
+        x = _as_i64(x)
+    return x if shift == 0 else (x + (1 << (shift - 1))) >> shift
 
 
 # ---- element-wise operations -------------------------------------------------------------

@@ -36,11 +36,6 @@ def seeded_rng(dut, name: str) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-# Old name kept for benches written against it; not a pytest test despite its name.
-test_rng = seeded_rng
-test_rng.__test__ = False
-
-
 async def start_clock_and_reset(dut, clk: str = "clk_i", rst_n: str = "rst_ni",
                                 cycles: int = 3) -> None:
     cocotb.start_soon(Clock(getattr(dut, clk), CLOCK_PERIOD_NS, unit="ns").start())

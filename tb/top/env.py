@@ -27,7 +27,7 @@ import pyuvm
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
 from firmware_gen import Program
-from hwdef import HwConfig, isa, regs
+from hwdef import HwConfig, regs
 from tb.golden.isa_model import ModelError, NpuModel, RunResult
 from tb.harness.cocotb_utils import npu_config
 from tb.harness.dram import DramBackdoor

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cocotb
 import numpy as np
 import pyuvm
 import pytest
 
 from firmware_gen import Program
-from hwdef import isa, regs
-from hwdef.params import SatMode, VecOp
+from hwdef import isa
+from hwdef.params import VecOp
 from hwdef.regs import ErrorCode
 from tb.harness.cocotb_utils import seeded_rng
 from tb.golden.isa_model import ModelError

@@ -22,7 +22,7 @@ from firmware_gen import assemble, read_image
 from firmware_gen.program import Program
 from hwdef import regs
 from tb.harness.cocotb_utils import seeded_rng
-from tb.top.env import MEM_BYTES, NpuBaseTest
+from tb.top.env import NpuBaseTest
 
 DATA, DATA_BYTES = 0x10000, 0x10000
 OUT, OUT_BYTES = 0x20000, 0x10000
