@@ -14,49 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwdef import params
+from hwdef.quant import (LOG2E, OutputScale, ScoreScale, output_scale,  # noqa: F401
+                         score_scale)
 from tb.golden import numerics as nx
-
-LOG2E = 1.0 / math.log(2.0)
-
-
-@dataclass(frozen=True)
-class ScoreScale:
-    """The exp2 argument is rshr((S - rowmax) * multiplier, shift) (docs/numerics.md)."""
-
-    multiplier: int
-    shift: int
-
-
-def score_scale(s_q: float, s_k: float, head_dim: int) -> ScoreScale:
-    alpha = s_q * s_k * LOG2E / math.sqrt(head_dim) * (1 << params.EXP2_FRAC_BITS)
-    if not alpha > 0:
-        raise ValueError("scales must be positive")
-    for shift in range(63, -1, -1):
-        multiplier = round(alpha * (1 << shift))
-        if multiplier < (1 << 30):
-            if multiplier == 0:
-                raise ValueError(f"score scale {alpha} is too small to represent")
-            return ScoreScale(multiplier, shift)
-    raise ValueError(f"score scale {alpha} is too large (needs a multiplier >= 2^30)")
-
-
-@dataclass(frozen=True)
-class OutputScale:
-    """O's scale relative to V's: r' = rshr(recip(l) * multiplier, shift) (docs/numerics.md)."""
-
-    multiplier: int = 1
-    shift: int = 0
-
-
-def output_scale(s_v: float, s_o: float) -> OutputScale:
-    """Fixed-point s_v / s_o with 16 significant bits (identity when s_o == s_v)."""
-    ratio = s_v / s_o
-    if not 0 < ratio <= 256:
-        raise ValueError(f"s_v / s_o = {ratio} is outside (0, 256]")
-    if ratio == 1.0:
-        return OutputScale()
-    shift = max(0, 15 - math.floor(math.log2(ratio)))
-    return OutputScale(round(ratio * (1 << shift)), shift)
 
 
 def key_mask(n_q: int, n_k: int, causal: bool) -> np.ndarray:

@@ -20,6 +20,7 @@ A test builds a program with firmware_gen, calls `env.run(...)`, and gets the re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -33,6 +34,11 @@ from tb.harness.cocotb_utils import npu_config
 from tb.harness.dram import DramBackdoor
 
 MEM_BYTES = 16 * 1024 * 1024
+
+# The bench: npu_top + the simulation-only DRAM model, clock generated in SystemVerilog.
+SV = Path(__file__).resolve().parents[1] / "sv"
+EXTRA_SOURCES = [SV / "npu_dram_model.sv", SV / "npu_tb_top.sv"]
+TIMING_ARGS = ["--timing", "-CFLAGS", "-std=c++20 -fcoroutines"]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ every output byte. The pytest functions at the bottom build the bench once per c
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyuvm
 import pytest
@@ -19,7 +17,7 @@ from hwdef.params import VecOp
 from hwdef.regs import ErrorCode
 from tb.harness.cocotb_utils import seeded_rng
 from tb.golden.isa_model import ModelError
-from tb.top.env import MEM_BYTES, NpuBaseTest
+from tb.top.env import EXTRA_SOURCES, MEM_BYTES, TIMING_ARGS, NpuBaseTest
 
 PROG = 0x0000          # program base
 SRC = 0x10000          # input data
@@ -391,11 +389,6 @@ class StrictOverwriteTest(ErrorTest):
 
 
 # ---- pytest launchers -----------------------------------------------------------------------------
-SV = Path(__file__).resolve().parents[1] / "sv"
-EXTRA_SOURCES = [SV / "npu_dram_model.sv", SV / "npu_tb_top.sv"]
-TIMING_ARGS = ["--timing", "-CFLAGS", "-std=c++20 -fcoroutines"]
-
-
 @pytest.mark.sim
 @pytest.mark.parametrize("config", ["tiny", "default"])
 def test_npu_top(config):

@@ -75,7 +75,7 @@ def _cases():
 @pytest.mark.parametrize("program, config", _cases(), ids=lambda v: Path(v).name)
 def test_program(program, config):
     from tb.harness.sim import run_cocotb
-    from tb.top.test_npu_top import EXTRA_SOURCES, TIMING_ARGS
+    from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
     from tb.harness.sim import SIM_BUILD
     report = SIM_BUILD / f"program-{Path(program).stem}-{config}.txt"
     report.parent.mkdir(parents=True, exist_ok=True)

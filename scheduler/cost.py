@@ -1,0 +1,140 @@
+"""Analytical cost model: cycles of each instruction, and of a whole program on four queues.
+
+`insn_cycles` estimates one instruction from its fields alone, with the throughputs measured on
+the RTL's blocks (docs/matmul_engine.md, docs/vector_engine.md, docs/dma.md). `predict` then
+plays the program the way the NPU runs it: instructions are dispatched in program order into
+queues of `QUEUE_DEPTH`, each queue runs its instructions one at a time, and an instruction
+starts only after the producers it waits on (its semaphores) have finished. The result is the
+predicted cycle count that `make sim` prints beside the measured one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwdef import HwConfig, isa
+from hwdef.params import VecOp
+from scheduler.sync import Insn
+
+QUEUE_DEPTH = 8
+DRAM_LATENCY = 20        # cycles from AR to first R beat of the bench's DRAM model
+DMA_BURSTS = 4           # bursts in flight per DMA engine (docs/dma.md)
+START_CYCLES = 30        # fetch of the first instructions after START
+
+
+@dataclass(frozen=True)
+class CostParams:
+    dram_latency: int = DRAM_LATENCY
+    matmul_fixed: float = 3.6        # x Dim: checks, first weight tile, drain (570-cycle case)
+    weight_tile_min: float = 1.4     # x Dim: cycles per weight tile when rows are few
+    vector_fixed: int = 7            # handshake to done (RECIP: +6)
+    dma_fixed: int = 8
+
+
+def _bursts(row_bytes: int, line_bytes: int) -> int:
+    return max(1, -(-row_bytes // (256 * line_bytes)))
+
+
+def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> float:
+    f, lb, dim = insn.fields, cfg.line_bytes, cfg.array_dim
+    if insn.mnemonic == "MATMUL":
+        tiles = f["k_tiles"] * f["n_tiles"]
+        per_tile = max(f["rows"], p.weight_tile_min * dim)
+        regions = 2 * (f["release_a"] + f["release_b"] + (f["lock_readers"] > 0))
+        return p.matmul_fixed * dim + tiles * per_tile + regions
+    if insn.mnemonic == "VECTOR":
+        op = VecOp(f["op"])
+        per_row = -(-f["row_len"] // cfg.vector_lanes)
+        nvec = f["rows"] * per_row
+        fixed = p.vector_fixed + (6 if op == VecOp.RECIP else 0)
+        extra = 2 * (f["release_a"] + (f["lock_readers"] > 0))
+        return nvec * _vector_bank_load(cfg, f, op, per_row) + fixed + extra
+    if insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
+        rows, rb = f["rows"], f["row_bytes"]
+        beats = rows * -(-rb // lb)
+        bursts = rows * _bursts(rb, lb)
+        latency_bound = bursts * p.dram_latency / DMA_BURSTS
+        pad = 0
+        if insn.mnemonic == "DMA_LOAD":
+            pad = max(0, f["pad_rows"] * -(-f["pad_bytes"] // lb) - beats)
+        return p.dma_fixed + p.dram_latency + max(beats, latency_bound) + pad
+    return 1
+
+
+def _vector_bank_load(cfg: HwConfig, f: dict, op: VecOp, per_row: int) -> float:
+    """Cycles per vector: the busiest bank's accesses per vector (each bank serves one access
+    per cycle), at least one."""
+    def width(etype):   # line accesses per vector
+        return 1.0 if etype == isa.ElemType.INT32 else 0.25
+
+    load: dict[int, float] = {}
+    bank = lambda addr: addr // cfg.spad_bank_lines  # noqa: E731
+    load[bank(f["a_addr"])] = width(f["a_type"])
+    if f["b_mode"] == isa.BMode.VECTOR:
+        load[bank(f["b_addr"])] = load.get(bank(f["b_addr"]), 0) + width(f["a_type"])
+    d = 1.0 / per_row if op.is_reduction else width(f["dst_type"])
+    load[bank(f["dst_addr"])] = load.get(bank(f["dst_addr"]), 0) + d
+    return max(1.0, max(load.values()))
+
+
+@dataclass
+class Prediction:
+    cycles: int
+    busy: dict          # queue name -> predicted busy cycles
+    overlap: int        # predicted cycles with matrix and vector both busy
+
+
+def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams()) -> Prediction:
+    """List-schedule *insns* (program order) on the four queues."""
+    end: list[float] = []
+    queue_ends: dict[isa.Queue, list[float]] = {}
+    queue_starts: dict[isa.Queue, list[float]] = {}
+    busy: dict[isa.Queue, float] = {}
+    intervals: dict[isa.Queue, list[tuple[float, float]]] = {}
+    producers: dict[int, list[int]] = {}
+    # Map each wait back to its producer: the k-th signal of a semaphore meets its k-th wait.
+    signals: dict[int, list[int]] = {}
+    for insn in insns:
+        for sem in insn.signals:
+            signals.setdefault(sem, []).append(insn.index)
+    taken: dict[int, int] = {}
+    for insn in insns:
+        producers[insn.index] = []
+        for sem in insn.waits:
+            k = taken.get(sem, 0)
+            producers[insn.index].append(signals[sem][k])
+            taken[sem] = k + 1
+    dispatch = float(START_CYCLES)
+    for insn in insns:
+        q = insn.queue
+        starts = queue_starts.setdefault(q, [])
+        if len(starts) >= QUEUE_DEPTH:
+            dispatch = max(dispatch, starts[-QUEUE_DEPTH])   # wait for a free queue slot
+        dispatch += 1
+        start = dispatch
+        if queue_ends.get(q):
+            start = max(start, queue_ends[q][-1] + 1)
+        for prod in producers[insn.index]:
+            start = max(start, end[prod] + 1)
+        cost = insn_cycles(cfg, insn, p)
+        end.append(start + cost)
+        starts.append(start)
+        queue_ends.setdefault(q, []).append(start + cost)
+        busy[q] = busy.get(q, 0) + cost
+        intervals.setdefault(q, []).append((start, start + cost))
+    total = max(end, default=0) + 2
+    overlap = _overlap(intervals.get(isa.Queue.MATRIX, []), intervals.get(isa.Queue.VECTOR, []))
+    return Prediction(int(total), {q.name: int(v) for q, v in busy.items()}, int(overlap))
+
+
+def _overlap(a: list, b: list) -> float:
+    i = j = 0
+    total = 0.0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        total += max(0.0, hi - lo)
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total

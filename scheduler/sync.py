@@ -1,0 +1,187 @@
+"""Program emission with automatic semaphore synchronization.
+
+A schedule is written as a *sequential* program: instructions in an order in which running them
+one at a time gives the right result (this is also how tb/golden/isa_model.NpuModel runs them).
+`SyncEmitter` works out what each instruction reads and writes (scratchpad lines and DRAM
+granules, from the encoded fields, never from the scheduler's say-so), finds the earlier
+instructions it depends on (read after write, write after read, write after write) and turns
+every dependency between two different queues into a semaphore wait/signal pair. The queues then
+run concurrently and the hardware result equals the sequential one.
+
+Semaphore discipline: one counting semaphore per ordered pair of queues (producer -> consumer).
+Dependencies that are already implied (by queue order, or transitively through another queue)
+are dropped, so along each pair both the signals (in the producer's queue order) and the waits
+(in the consumer's queue order) are strictly increasing and match one to one: the k-th wait
+passes exactly when the k-th signal has arrived. Twelve pairs fit in the 16 semaphores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hwdef import HwConfig, isa
+
+QUEUES = (isa.Queue.DMA_IN, isa.Queue.DMA_OUT, isa.Queue.MATRIX, isa.Queue.VECTOR)
+QUEUE_OF = {"DMA_LOAD": isa.Queue.DMA_IN, "DMA_STORE": isa.Queue.DMA_OUT,
+            "MATMUL": isa.Queue.MATRIX, "VECTOR": isa.Queue.VECTOR}
+SEMAPHORE_OF = {(p, c): n for n, (p, c) in enumerate(
+    (p, c) for p in QUEUES for c in QUEUES if p != c)}
+
+
+@dataclass
+class Insn:
+    index: int                 # position in the program
+    mnemonic: str
+    fields: dict
+    queue: isa.Queue
+    position: int              # position within its queue
+    note: str = ""
+    waits: set = field(default_factory=set)     # semaphores
+    signals: set = field(default_factory=set)
+    known: dict = field(default_factory=dict)   # queue -> last position complete before start
+
+    def word(self) -> int:
+        mask = lambda sems: sum(1 << s for s in sems)  # noqa: E731
+        return isa.encode(self.mnemonic, wait_mask=mask(self.waits),
+                          signal_mask=mask(self.signals), **self.fields)
+
+
+def _rows(addr: int, rows: int, pitch: int, nbytes: int, line_bytes: int) -> range | set:
+    per_row = -(-nbytes // line_bytes)
+    if pitch == per_row or rows == 1:
+        return range(addr, addr + (rows - 1) * pitch + per_row)
+    return {addr + r * pitch + k for r in range(rows) for k in range(per_row)}
+
+
+class Footprint:
+    """Scratchpad lines (non-negative keys) and DRAM granules (negative keys) an instruction
+    reads and writes, following docs/isa.md field by field."""
+
+    def __init__(self, cfg: HwConfig, dram_granule: int = 64):
+        self.cfg, self.lb, self.gran = cfg, cfg.line_bytes, dram_granule
+
+    def _dram(self, addr: int, rows: int, stride: int, nbytes: int) -> set:
+        out = set()
+        for r in range(rows):
+            start = addr + r * stride
+            out.update(-1 - g for g in range(start // self.gran,
+                                             (start + nbytes - 1) // self.gran + 1))
+        return out
+
+    def of(self, mnemonic: str, f: dict) -> tuple[set, set]:
+        lb = self.lb
+        if mnemonic == "DMA_LOAD":
+            writes = set(_rows(f["spad_addr"], f["pad_rows"], f["spad_pitch"], f["pad_bytes"], lb))
+            return self._dram(f["dram_addr"], f["rows"], f["dram_stride"], f["row_bytes"]), writes
+        if mnemonic == "DMA_STORE":
+            reads = set(_rows(f["spad_addr"], f["rows"], f["spad_pitch"], f["row_bytes"], lb))
+            return reads, self._dram(f["dram_addr"], f["rows"], f["dram_stride"], f["row_bytes"])
+        if mnemonic == "MATMUL":
+            dim = self.cfg.array_dim
+            a_cols = f["k_tiles"] * dim
+            b_rows, b_cols = ((f["n_tiles"] * dim, a_cols) if f["transpose"]
+                              else (a_cols, f["n_tiles"] * dim))
+            reads = set(_rows(f["a_addr"], f["rows"], f["a_pitch"], a_cols, lb))
+            reads |= set(_rows(f["b_addr"], b_rows, f["b_pitch"], b_cols, lb))
+            writes = (set(_rows(f["dst_addr"], f["rows"], f["dst_pitch"],
+                                f["n_tiles"] * dim * 4, lb)) if f["emit"] else set())
+            return reads, writes
+        if mnemonic == "VECTOR":
+            from hwdef.params import VecOp
+            lanes = self.cfg.vector_lanes
+            nvec = -(-f["row_len"] // lanes)
+
+            def span(addr, pitch, etype, count):
+                width = 4 if etype == isa.ElemType.INT32 else 1
+                return set(_rows(addr, f["rows"], pitch, count * lanes * width, lb))
+
+            reads = span(f["a_addr"], f["a_pitch"], f["a_type"], nvec)
+            if f["b_mode"] == isa.BMode.VECTOR:
+                reads |= span(f["b_addr"], f["b_pitch"], f["a_type"], nvec)
+            elif f["b_mode"] == isa.BMode.ROW:
+                reads |= span(f["b_addr"], f["b_pitch"], isa.ElemType.INT32, 1)
+            out_vecs = 1 if VecOp(f["op"]).is_reduction else nvec
+            return reads, span(f["dst_addr"], f["dst_pitch"], f["dst_type"], out_vecs)
+        return set(), set()
+
+
+class SyncEmitter:
+    """Collects a sequential program and adds the semaphores that make it concurrent.
+
+    `serialize` lists queues that must never run at the same time (FLAT's schedule: the matrix
+    and vector units alternate); each instruction of those queues then also depends on the
+    previous instruction of the others."""
+
+    def __init__(self, cfg: HwConfig, serialize: tuple[isa.Queue, ...] = ()):
+        self.cfg = cfg
+        self.footprint = Footprint(cfg)
+        self.insns: list[Insn] = []
+        self.serialize = set(serialize)
+        self._last_writer: dict[int, int] = {}
+        self._readers: dict[int, list[int]] = {}
+        self._queue_len = {q: 0 for q in QUEUES}
+        self._queue_last: dict[isa.Queue, Insn] = {}
+        self._last_serialized: Insn | None = None
+
+    def emit(self, mnemonic: str, note: str = "", **fields: int) -> Insn:
+        queue = QUEUE_OF[mnemonic]
+        given = {k: int(v) for k, v in fields.items()}
+        if mnemonic == "DMA_LOAD":
+            given.setdefault("pad_rows", given.get("rows", 0))
+            given.setdefault("pad_bytes", given.get("row_bytes", 0))
+        # Field ranges are checked here, where the bug is; decoding gives every field.
+        full = isa.decode(isa.encode(mnemonic, **given))[1]
+        full = {k: v for k, v in full.items() if k not in ("wait_mask", "signal_mask")}
+        reads, writes = self.footprint.of(mnemonic, full)
+        deps: set[int] = set()
+        for key in reads:
+            if key in self._last_writer:
+                deps.add(self._last_writer[key])
+        for key in writes:
+            if key in self._last_writer:
+                deps.add(self._last_writer[key])
+            deps.update(self._readers.get(key, ()))
+        if queue in self.serialize and self._last_serialized is not None:
+            deps.add(self._last_serialized.index)
+        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note)
+        self._add_waits(insn, deps)
+        for key in writes:
+            self._last_writer[key] = insn.index
+            self._readers[key] = []
+        for key in reads:
+            self._readers.setdefault(key, []).append(insn.index)
+        self.insns.append(insn)
+        self._queue_len[queue] += 1
+        self._queue_last[queue] = insn
+        if queue in self.serialize:
+            self._last_serialized = insn
+        return insn
+
+    def _add_waits(self, insn: Insn, deps: set[int]) -> None:
+        prev = self._queue_last.get(insn.queue)
+        known = dict(prev.known) if prev else {}
+        if prev:
+            known[insn.queue] = prev.position
+        # Latest producer per other queue, newest first: waiting on it covers older ones.
+        latest: dict[isa.Queue, Insn] = {}
+        for index in deps:
+            dep = self.insns[index]
+            if dep.queue != insn.queue and (dep.queue not in latest
+                                            or dep.position > latest[dep.queue].position):
+                latest[dep.queue] = dep
+        for dep in sorted(latest.values(), key=lambda d: -d.index):
+            if known.get(dep.queue, -1) >= dep.position:
+                continue   # implied by queue order or by an earlier wait
+            sem = SEMAPHORE_OF[(dep.queue, insn.queue)]
+            if sem in dep.signals:
+                raise AssertionError("a producer signals one consumer queue at most once")
+            dep.signals.add(sem)
+            insn.waits.add(sem)
+            known[dep.queue] = dep.position
+            for q, pos in dep.known.items():
+                if pos > known.get(q, -1):
+                    known[q] = pos
+        insn.known = known
+
+    def words(self) -> list[int]:
+        return [insn.word() for insn in self.insns] + [isa.encode("HALT")]

@@ -1,0 +1,71 @@
+"""pytest hooks of the bench: the attention regression's summary table.
+
+Each attention case (tb/top/test_attention.py) appends one JSON line per strategy run to its own
+file under sim_build/attention-results/; at the end of the session the table of every case run
+in this session is printed (pass/fail, cycles measured and predicted) and written to
+sim_build/attention-results/summary.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[1] / "sim_build" / "attention-results"
+_session_start = time.time()
+
+
+def attention_results_file(request) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    path = RESULTS / f"{name}.jsonl"
+    path.unlink(missing_ok=True)
+    return path
+
+
+def _rows():
+    rows = []
+    for path in sorted(RESULTS.glob("*.jsonl")) if RESULTS.exists() else []:
+        if path.stat().st_mtime < _session_start:
+            continue
+        for line in path.read_text().splitlines():
+            rows.append(json.loads(line))
+    return rows
+
+
+def summary_table(rows) -> str:
+    head = ("| config | Nq | Nk | d | heads | causal | strategy | tiling | result | cycles | "
+            "predicted | pred. error | mas vs flat | cosine | wall s |")
+    out = [head, "|" + "---|" * (head.count("|") - 1)]
+    flat = {}
+    for r in rows:
+        if r["strategy"] == "flat":
+            flat[(r["config"], json.dumps(r["workload"], sort_keys=True))] = r["cycles"]
+    for r in rows:
+        wl = r["workload"]
+        key = (r["config"], json.dumps(wl, sort_keys=True))
+        speedup = (f"{flat[key] / r['cycles']:.2f}x" if r["strategy"] == "mas" and key in flat
+                   else "")
+        err = 100.0 * (r["predicted"] - r["cycles"]) / max(r["cycles"], 1)
+        out.append(
+            f"| {r['config']} | {wl['seq_q']} | {wl['seq_kv']} | {wl['head_dim']} | "
+            f"{wl['heads'] * wl['batch']} | {'yes' if wl['causal'] else 'no'} | "
+            f"{r['strategy']} | {r['tiling']} | "
+            f"{'bit-exact' if r['bit_exact'] else 'FAIL (%d bytes)' % r['mismatches']} | "
+            f"{r['cycles']} | {r['predicted']} | {err:+.1f}% | {speedup} | "
+            f"{r['cosine']:.5f} | {r['wall_s']:.1f} |")
+    return "\n".join(out)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
+    rows = _rows()
+    if not rows:
+        return
+    table = summary_table(rows)
+    (RESULTS / "summary.md").write_text(table + "\n")
+    terminalreporter.section("attention regression")
+    terminalreporter.write_line(table)

@@ -1,0 +1,158 @@
+"""Attention on the NPU in a few lines: the fixtures of the attention regression.
+
+    @pyuvm.test()
+    class MyTest(AttentionTestBase):
+        async def run_phase(self):
+            self.raise_objection()
+            wl = Workload(seq_q=40, seq_kv=40, head_dim=16)
+            q, k, v = self.random_inputs(wl)              # Gaussian, quantized to int8
+            run = await self.run_attention(wl, "mas", q, k, v)
+            assert run.cycles < 100_000
+            self.drop_objection()
+
+`run_attention` schedules the workload (scheduler.build_schedule: tiling search, program),
+loads Q, K, V and the program into DRAM, runs it on the RTL and on the instruction-level model
+(the scoreboard compares every output byte), then compares O with the independent integer
+golden model (tb/golden/attention.attention_int) bit for bit and with the float64 reference
+(cosine, max abs error in LSBs). The returned `AttentionRun` carries O, the counters and the
+cost model's prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from firmware_gen import Program
+from hwdef import regs
+from scheduler import Schedule, Workload, build_schedule
+from tb.golden.attention import accuracy, attention_float, attention_int, quantize
+from tb.harness.cocotb_utils import seeded_rng
+from tb.top.env import EXTRA_SOURCES, TIMING_ARGS, NpuBaseTest
+
+
+@dataclass
+class AttentionRun:
+    config: str
+    strategy: str
+    workload: dict
+    tiling: str
+    instructions: int
+    cycles: int
+    predicted: int
+    bit_exact: bool
+    mismatches: int
+    cosine: float
+    max_abs_lsb: float
+    wall_s: float
+    counters: dict = field(default_factory=dict)
+    output: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("output")
+        return d
+
+
+class AttentionTestBase(NpuBaseTest):
+    """NpuBaseTest plus attention: random inputs, one call per strategy, checked outputs."""
+
+    def start_of_simulation_phase(self):
+        self.rng = seeded_rng(self.dut, type(self).__name__)
+        self.runs: list[AttentionRun] = []
+
+    def random_inputs(self, wl: Workload):
+        """Gaussian Q, K, V quantized to int8 (one scale per tensor). Returns the int8 arrays
+        [batch*heads, rows, d]; the workload's scales are set by `calibrated`."""
+        shape_q = (wl.heads_total, wl.seq_q, wl.head_dim)
+        shape_kv = (wl.heads_total, wl.seq_kv, wl.head_dim)
+        q, self._s_q = quantize(self.rng.standard_normal(shape_q))
+        k, self._s_k = quantize(self.rng.standard_normal(shape_kv))
+        v, self._s_v = quantize(self.rng.standard_normal(shape_kv))
+        return q, k, v
+
+    def calibrated(self, wl: Workload, q, k, v) -> Workload:
+        """The workload with the inputs' scales and an output scale fitted to the float64
+        result (O averages many rows of V and shrinks; docs/numerics.md, step 8b)."""
+        wl = replace(wl, s_q=self._s_q, s_k=self._s_k, s_v=self._s_v, s_o=None)
+        ref = self.reference(wl, q, k, v)
+        peak = float(np.abs(ref).max())
+        s_o = min(wl.s_v, peak / 127) if peak > 0 else wl.s_v
+        return replace(wl, s_o=s_o if s_o != wl.s_v else None)
+
+    @staticmethod
+    def reference(wl: Workload, q, k, v) -> np.ndarray:
+        return np.stack([attention_float(q[h], k[h], v[h], wl.s_q, wl.s_k, wl.s_v, wl.causal)
+                         for h in range(wl.heads_total)])
+
+    @staticmethod
+    def golden(wl: Workload, q, k, v) -> np.ndarray:
+        return np.stack([attention_int(q[h], k[h], v[h], wl.score, wl.causal, wl.output)
+                         for h in range(wl.heads_total)])
+
+    async def run_schedule(self, sched: Schedule, q, k, v):
+        prog = Program()
+        prog.words = list(sched.words)
+        image = sched.image(q, k, v)
+        o_addr, o_bytes = sched.output_region()
+        await self.reset()
+        timeout = 4 * sched.prediction.cycles + 200_000
+        report = await self.run_program(prog, image, sched.prog_base, {"O": (o_addr, o_bytes)},
+                                        strict=sched.strict, timeout_cycles=timeout,
+                                        dram_window=(0, sched.dram_bytes))
+        return report, sched.read_output(report.outputs["O"])
+
+    async def run_attention(self, wl: Workload, strategy: str, q, k, v,
+                            tiling=None) -> AttentionRun:
+        start = time.perf_counter()
+        sched = build_schedule(wl, self.cfg, strategy, tiling)
+        self.logger.info(sched.summary())
+        report, out = await self.run_schedule(sched, q, k, v)
+        status = report.status
+        assert status["done"] == 1 and status["error"] == 0, (
+            f"{strategy}: NPU stopped with {regs.ErrorCode(status['error_code']).name} at "
+            f"0x{report.error_pc:x} (info 0x{report.error_info:x})")
+        want = self.golden(wl, q, k, v)
+        bad = int(np.count_nonzero(out != want))
+        acc = accuracy(out, self.reference(wl, q, k, v),
+                       wl.s_o if wl.s_o is not None else wl.s_v)
+        run = AttentionRun(
+            config=self.cfg.name, strategy=strategy, workload=wl.to_dict(),
+            tiling=sched.tiling.describe(), instructions=len(sched.words),
+            cycles=report.counters["CYCLES"], predicted=sched.prediction.cycles,
+            bit_exact=bad == 0, mismatches=bad, cosine=acc.cosine,
+            max_abs_lsb=acc.max_abs_lsb, wall_s=time.perf_counter() - start,
+            counters=dict(report.counters), output=out)
+        self.runs.append(run)
+        self.logger.info(
+            "%s: %d cycles (predicted %d, %+.1f%%), matrix busy %d, vector busy %d, overlap "
+            "%d, %s, cosine %.5f, max err %.2f LSB, %.1f s", strategy, run.cycles,
+            run.predicted, 100.0 * (run.predicted - run.cycles) / max(run.cycles, 1),
+            run.counters["MATRIX_BUSY"], run.counters["VECTOR_BUSY"],
+            run.counters["MATRIX_VECTOR_OVERLAP"],
+            "bit-exact" if bad == 0 else f"{bad} OUTPUT BYTES DIFFER", acc.cosine,
+            acc.max_abs_lsb, run.wall_s)
+        assert bad == 0, (f"{strategy}: {bad} of {out.size} output bytes differ from the "
+                          f"golden model, first at {np.argwhere(out != want)[0].tolist()}")
+        return run
+
+    def save_runs(self, path: str | os.PathLike | None = None) -> None:
+        """Append this test's runs to a JSON-lines file (the regression's summary table)."""
+        path = path or os.environ.get("NPU_ATTENTION_RESULTS")
+        if path:
+            with open(path, "a") as fh:
+                for run in self.runs:
+                    fh.write(json.dumps(run.to_dict()) + "\n")
+
+
+def run_on_npu(test_module: str, config: str, run_tag: str = "", **env: str) -> None:
+    """pytest side: build npu_tb_top for *config* once and run the cocotb tests of
+    *test_module* on it (the same build as the other top-level benches)."""
+    from tb.harness.sim import run_cocotb
+    run_cocotb("npu_tb_top", test_module=test_module, config=config,
+               extra_sources=EXTRA_SOURCES, build_args=TIMING_ARGS, run_tag=run_tag,
+               extra_env=env)

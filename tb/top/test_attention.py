@@ -1,0 +1,91 @@
+"""The attention regression: every strategy x sequence lengths x configurations x causal.
+
+One cocotb test per case runs layerwise, flat and mas on the same Gaussian inputs and checks
+that each NPU output equals the integer golden model bit for bit (and the instruction-level
+model byte for byte), that the three strategies are bit-identical, and reports accuracy
+against float64. `make sim` prints a summary table (tb/conftest.py) with measured and
+predicted cycles.
+
+    make sim                               # the whole matrix (with the block benches)
+    make sim SEQ=300 STRATEGY=mas          # one custom case (also HEADS, DIM, CAUSAL, CONFIG)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import pyuvm
+
+from scheduler import STRATEGIES, Workload
+from tb.top.attention_env import AttentionTestBase, run_on_npu
+
+CASE_ENV = "NPU_ATTENTION_CASE"
+
+
+@pyuvm.test()
+class AttentionCaseTest(AttentionTestBase):
+    """The case in $NPU_ATTENTION_CASE (JSON: workload fields, "strategies")."""
+
+    async def run_phase(self):
+        self.raise_objection()
+        case = json.loads(os.environ[CASE_ENV])
+        strategies = case.pop("strategies")
+        wl = Workload(**case)
+        q, k, v = self.random_inputs(wl)
+        wl = self.calibrated(wl, q, k, v)
+        try:
+            for strategy in strategies:
+                await self.run_attention(wl, strategy, q, k, v)
+        finally:
+            self.save_runs()
+        first = self.runs[0]
+        for run in self.runs[1:]:
+            assert np.array_equal(run.output, first.output), (
+                f"{run.strategy} and {first.strategy} outputs differ")
+        self.drop_objection()
+
+
+# ---- pytest launchers -----------------------------------------------------------------------
+def _case(config, seq, causal, head_dim=None, heads=1, seq_kv=None):
+    dim = head_dim or (16 if config == "tiny" else 64)
+    return pytest.param(
+        config, dict(seq_q=seq, seq_kv=seq_kv or seq, head_dim=dim, heads=heads,
+                     causal=causal),
+        id=f"{config}-q{seq}-k{seq_kv or seq}-d{dim}-h{heads}{'-causal' if causal else ''}")
+
+
+def _matrix():
+    if os.environ.get("NPU_SEQ"):    # one custom case: make sim SEQ=...
+        seq = int(os.environ["NPU_SEQ"])
+        return [_case(os.environ.get("NPU_SIM_CONFIG", "default"), seq,
+                      os.environ.get("NPU_CAUSAL", "0") == "1",
+                      int(os.environ.get("NPU_DIM", 0)) or None,
+                      int(os.environ.get("NPU_HEADS", 1)),
+                      int(os.environ.get("NPU_SEQ_KV", 0)) or None)]
+    cases = []
+    for causal in (False, True):
+        cases += [_case("tiny", n, causal) for n in (1, 17, 100, 255)]
+        cases += [_case("default", n, causal) for n in (1, 17, 100, 255, 512)]
+    cases += [_case("tiny", 33, True, head_dim=32, heads=2, seq_kv=70),
+              _case("default", 300, False, head_dim=64, heads=2),
+              _case("default", 100, True, head_dim=128, seq_kv=300),
+              _case("default", 64, False, head_dim=40)]
+    return cases
+
+
+def _strategies():
+    chosen = os.environ.get("NPU_STRATEGY")
+    return [chosen] if chosen else list(STRATEGIES)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("config, workload", _matrix())
+def test_attention(config, workload, request):
+    from tb.conftest import attention_results_file
+    case = dict(workload, strategies=_strategies())
+    run_on_npu(__name__, config, run_tag=request.node.callspec.id,
+               **{CASE_ENV: json.dumps(case),
+                  "NPU_ATTENTION_RESULTS": str(attention_results_file(request))})
