@@ -1,13 +1,17 @@
 # MAS-NPU: edge NPU for exact attention. Every target bootstraps what it needs.
 #
 #   make test    set up, lint, synthesize, and run every test (what CI runs)
-#   make sim     RTL regressions in Verilator (block benches for now)
+#   make sim     RTL regressions in Verilator: block benches, top level, attention matrix
 #   make lint    verilator --lint-only -Wall on every block
 #   make synth   Yosys synthesis of every block, cell count per block
 #   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
 #
-# Variables: CONFIG=tiny|default (synth, sim PROGRAM=...), JOBS=<pytest workers>,
+# Variables: CONFIG=tiny|default (synth, sim PROGRAM=..., sim SEQ=...), JOBS=<pytest workers>,
 # SEED=<cocotb seed>.
+#
+#   make sim SEQ=300 [STRATEGY=mas] [SEQ_KV=..] [DIM=64] [HEADS=1] [CAUSAL=1] [CONFIG=default]
+#                one attention case on the RTL: every strategy unless STRATEGY is given,
+#                checked bit for bit against the golden model, with a summary table
 
 PYTHON_SYS ?= python3
 VENV       ?= .venv
@@ -46,9 +50,16 @@ synth: bootstrap
 
 # With PROGRAM=<file.s|file.bin>: run that program on the RTL (CONFIG=tiny|default) and compare
 # DRAM with the golden model (see tb/top/test_program.py).
+# With SEQ=<n>: one attention case (tb/top/test_attention.py); CONFIG defaults to `default` there.
+SIM_CONFIG = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG),default)
+
 sim: $(STAMP)
 ifdef PROGRAM
 	NPU_PROGRAM=$(abspath $(PROGRAM)) NPU_SIM_CONFIG=$(CONFIG) $(PY) -m pytest -s -q tb/top/test_program.py
+else ifdef SEQ
+	NPU_SEQ=$(SEQ) NPU_SEQ_KV=$(SEQ_KV) NPU_DIM=$(DIM) NPU_HEADS=$(HEADS) NPU_CAUSAL=$(CAUSAL) \
+	NPU_STRATEGY=$(STRATEGY) NPU_SIM_CONFIG=$(SIM_CONFIG) \
+	$(PY) -m pytest -q tb/top/test_attention.py
 else
 	$(PY) -m pytest -n $(JOBS) -m sim tb
 endif

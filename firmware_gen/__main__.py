@@ -2,16 +2,41 @@
 
     python -m firmware_gen asm prog.s -o prog.bin     # assemble
     python -m firmware_gen dis prog.bin               # disassemble to stdout (or -o file)
+    python -m firmware_gen attention --seq-len 300 --head-dim 64 --heads 2 \
+        --strategy mas --config default --out build/attn   # schedule an attention layer
+
+`attention` runs the scheduler (scheduler/: tiling search, program, cost model) on one workload
+and writes into --out:
+
+    program.bin       the program image (256-bit words, HALT last), to be loaded at prog_base
+    program.s         the same program as text (`asm` turns it back into program.bin exactly),
+                      each instruction annotated with what it does
+    listing.txt       the program with its DRAM addresses
+    memory_map.json   where Q, K, V, O (and S, P, r for layerwise) and the program live in DRAM,
+                      the tiling, the quantization constants, the predicted cycles
+    schedule.json     strategy, tiling, predicted cycles (total, per queue, overlap) and every
+                      tiling the search considered, with its predicted cycles or why it is illegal
+
+Options: --seq-len-kv (default: --seq-len), --heads, --batch, --causal, the quantization scales
+--s-q/--s-k/--s-v (default 1/32) and --s-o (default: --s-v), and --block-rows/--chunk-keys
+(together, optionally --in-place) to force a tiling instead of searching one. A workload that
+cannot run on the configuration is reported as `error: ...` with what would fit, exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from firmware_gen.asm import AsmError, assemble, disassemble, read_image, write_image
-from hwdef import isa
+from hwdef import ConfigError, HwConfig, config_names, isa, load_config
+from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
+from scheduler.program import AttentionProgram
+from scheduler.search import PROXY_ROWS, candidate_tilings
 
 
 def _cmd_asm(args) -> int:
@@ -32,6 +57,128 @@ def _cmd_dis(args) -> int:
     return 0
 
 
+def _tiling_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str) -> bool:
+    """Whether *tiling* fits the configuration (accumulator rows, scratchpad buffers). Buffer
+    sizes depend on the tiling and the head dimension only, so one block decides it quickly."""
+    small = replace(wl, seq_q=min(wl.seq_q, tiling.block_rows), heads=1, batch=1,
+                    seq_kv=min(wl.seq_kv, max(tiling.chunk_keys, 1)))
+    try:
+        AttentionProgram(small, cfg, tiling, strategy)
+    except (ScheduleError, isa.IsaError):
+        return False
+    return True
+
+
+def _fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, separate_x: bool) -> str:
+    """The largest block of each key chunk size that fits, for the error of a forced tiling."""
+    tilings = candidate_tilings(wl, cfg)
+    rows = sorted({t.block_rows for t in tilings}, reverse=True)
+    fits = []
+    for bc in sorted({t.chunk_keys for t in tilings}):
+        br = next((br for br in rows if _tiling_fits(wl, cfg, Tiling(br, bc, separate_x),
+                                                     strategy)), None)
+        if br is not None:
+            fits.append(f"--block-rows {br} --chunk-keys {bc}")
+    mode = " --in-place" if not separate_x else ""
+    if not fits:
+        return "; no tiling of this workload fits (leave the tiling out to see why)"
+    return (f"; tilings that fit (largest block per chunk{mode and ', in place'}): "
+            + ", ".join(fits) + "; or leave the tiling out to search the fastest")
+
+
+def _schedule_dict(sched: Schedule, forced: bool) -> dict:
+    p = sched.prediction
+    return {
+        "strategy": sched.strategy,
+        "config": sched.cfg.name,
+        "workload": sched.workload.to_dict(),
+        "tiling": sched.tiling.to_dict(),
+        "tiling_forced": forced,
+        "strict": sched.strict,
+        "instructions": len(sched.words),
+        "program_bytes": len(sched.words) * isa.INSN_BYTES,
+        "prog_base": sched.prog_base,
+        "predicted_cycles": p.cycles,
+        "predicted_busy": dict(p.busy),
+        "predicted_overlap": p.overlap,
+        "candidates_note": (
+            "tilings the search considered; predicted_cycles of each is estimated on a proxy "
+            f"(one head, at most {PROXY_ROWS} query rows) scaled to the workload, null when "
+            "the tiling is illegal (reason says why); empty when the tiling was forced"),
+        "candidates": [{"tiling": c.tiling.to_dict(),
+                        "predicted_cycles": None if c.cycles is None else round(c.cycles),
+                        "chosen": c.tiling == sched.tiling,
+                        "reason": c.reason}
+                       for c in sched.candidates],
+    }
+
+
+def _program_text(sched: Schedule, command: str) -> str:
+    """Assembly text of the schedule: a header, then one instruction per line with its note."""
+    mm = sched.memory_map()
+    lines = [f"# {sched.summary()}",
+             f"# generated by: {command}",
+             f"# load at DRAM {sched.prog_base:#x}; tensors (memory_map.json): "
+             + ", ".join(f"{name} @ {t['addr']:#x}" for name, t in mm["tensors"].items()
+                         if name != "program")]
+    if sched.strict:
+        lines.append("# run with CTRL.STRICT: buffers are locked and released (overwrite control)")
+    notes = [insn.note for insn in sched.program.em.insns]
+    for index, word in enumerate(sched.words):
+        text = isa.format_insn(word)
+        note = notes[index] if index < len(notes) else ""
+        lines.append(f"{text}    # {note}" if note else text)
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_attention(args) -> int:
+    if (args.block_rows is None) != (args.chunk_keys is None):
+        raise ScheduleError("--block-rows and --chunk-keys go together: give both to force a "
+                            "tiling, or neither to search the fastest one")
+    if args.in_place and args.block_rows is None:
+        raise ScheduleError("--in-place needs a forced tiling (--block-rows and --chunk-keys)")
+    for flag, value in (("--block-rows", args.block_rows), ("--chunk-keys", args.chunk_keys)):
+        if value is not None and value < 1:
+            raise ScheduleError(f"{flag} = {value}: must be >= 1")
+    cfg = load_config(args.config)
+    wl = Workload(seq_q=args.seq_len, seq_kv=args.seq_len if args.seq_len_kv is None
+                  else args.seq_len_kv, head_dim=args.head_dim, heads=args.heads,
+                  batch=args.batch, causal=args.causal, s_q=args.s_q, s_k=args.s_k,
+                  s_v=args.s_v, s_o=args.s_o)
+    if args.strategy not in STRATEGIES:
+        raise ScheduleError(f"unknown strategy {args.strategy!r}; choose one of "
+                            f"{', '.join(STRATEGIES)}")
+    wl.validate(cfg)
+    tiling = None
+    if args.block_rows is not None:
+        tiling = Tiling(args.block_rows, args.chunk_keys, separate_x=not args.in_place)
+    try:
+        sched = build_schedule(wl, cfg, args.strategy, tiling=tiling)
+    except ScheduleError as exc:
+        if tiling is not None and not _tiling_fits(wl, cfg, tiling, args.strategy):
+            raise ScheduleError(f"{exc}{_fitting_tilings(wl, cfg, args.strategy, tiling.separate_x)}") from None
+        raise
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "program.bin": None,
+        "program.s": _program_text(sched, args.command_line),
+        "listing.txt": sched.listing(),
+        "memory_map.json": json.dumps(sched.memory_map(), indent=2) + "\n",
+        "schedule.json": json.dumps(_schedule_dict(sched, tiling is not None), indent=2) + "\n",
+    }
+    write_image(sched.words, out / "program.bin")
+    for name, text in files.items():
+        if text is not None:
+            (out / name).write_text(text, encoding="utf-8")
+    print(sched.summary())
+    print(f"{out}/: program.bin ({len(sched.words)} instructions, "
+          f"{len(sched.words) * isa.INSN_BYTES} bytes, load at DRAM {sched.prog_base:#x}"
+          f"{', run with CTRL.STRICT' if sched.strict else ''}), program.s, listing.txt, "
+          f"memory_map.json, schedule.json")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m firmware_gen",
                                      description="Build, assemble and disassemble NPU programs")
@@ -45,10 +192,38 @@ def main(argv: list[str] | None = None) -> int:
     p_dis.add_argument("-o", "--output")
     p_dis.add_argument("--addresses", action="store_true", help="annotate byte offsets")
     p_dis.set_defaults(func=_cmd_dis)
+    p_att = sub.add_parser(
+        "attention", help="schedule an attention layer: program, listing and memory map",
+        description="Schedule softmax(Q·Kᵀ·s)·V on the NPU and write program.bin, program.s, "
+                    "listing.txt, memory_map.json and schedule.json into --out.")
+    p_att.add_argument("--seq-len", type=int, required=True, help="query rows per head")
+    p_att.add_argument("--seq-len-kv", type=int, help="keys per head (default: --seq-len)")
+    p_att.add_argument("--head-dim", type=int, required=True, help="head dimension d")
+    p_att.add_argument("--heads", type=int, default=1)
+    p_att.add_argument("--batch", type=int, default=1)
+    p_att.add_argument("--causal", action="store_true", help="causal mask (bottom-right aligned)")
+    p_att.add_argument("--strategy", required=True, metavar="{" + ",".join(STRATEGIES) + "}")
+    p_att.add_argument("--config", required=True, metavar="{" + ",".join(config_names()) + "}",
+                       help="hardware configuration (hwdef/configs.toml)")
+    p_att.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p_att.add_argument("--block-rows", type=int, metavar="N",
+                       help="force Br, query rows per block (with --chunk-keys)")
+    p_att.add_argument("--chunk-keys", type=int, metavar="N",
+                       help="force Bc, keys per chunk, a multiple of the array size")
+    p_att.add_argument("--in-place", action="store_true",
+                       help="forced tiling: run the score steps in place (no separate X buffer)")
+    for flag, what in (("q", "Q"), ("k", "K"), ("v", "V")):
+        p_att.add_argument(f"--s-{flag}", type=float, default=1.0 / 32, metavar="X",
+                           help=f"quantization scale of {what} (default 1/32)")
+    p_att.add_argument("--s-o", type=float, metavar="X",
+                       help="quantization scale of the output (default: --s-v)")
+    p_att.set_defaults(func=_cmd_attention)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command_line = " ".join(["python -m firmware_gen"] + [shlex.quote(a) for a in argv])
     try:
         return args.func(args)
-    except (AsmError, isa.IsaError, OSError) as exc:
+    except (AsmError, isa.IsaError, OSError, ConfigError, ScheduleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -75,6 +75,9 @@ class Field:
         return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
 
 
+_LAYOUTS: dict[str, list] = {}   # InsnClass.layout() results (the classes are immutable)
+
+
 @dataclass(frozen=True)
 class InsnClass:
     mnemonic: str
@@ -85,12 +88,16 @@ class InsnClass:
 
     def layout(self) -> list[tuple[Field, int]]:
         """(field, lsb) of every field, header included."""
+        cached = _LAYOUTS.get(self.mnemonic)
+        if cached is not None:
+            return cached
         out, lsb = [], 0
         for fld in HEADER + self.fields:
             out.append((fld, lsb))
             lsb += fld.bits
         if lsb > INSN_BITS:
             raise IsaError(f"{self.mnemonic} needs {lsb} bits, more than {INSN_BITS}")
+        _LAYOUTS[self.mnemonic] = out
         return out
 
     @property

@@ -84,8 +84,11 @@ class Prediction:
     overlap: int        # predicted cycles with matrix and vector both busy
 
 
-def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams()) -> Prediction:
-    """List-schedule *insns* (program order) on the four queues."""
+def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
+            cost=None, timeline: list | None = None) -> Prediction:
+    """List-schedule *insns* (program order) on the four queues. *cost* replaces
+    `insn_cycles` (tests use random durations); *timeline*, if given, receives
+    (start, end) per instruction."""
     end: list[float] = []
     queue_ends: dict[isa.Queue, list[float]] = {}
     queue_starts: dict[isa.Queue, list[float]] = {}
@@ -116,12 +119,14 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams()) -> P
             start = max(start, queue_ends[q][-1] + 1)
         for prod in producers[insn.index]:
             start = max(start, end[prod] + 1)
-        cost = insn_cycles(cfg, insn, p)
-        end.append(start + cost)
+        cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
+        end.append(start + cycles)
+        if timeline is not None:
+            timeline.append((start, start + cycles))
         starts.append(start)
-        queue_ends.setdefault(q, []).append(start + cost)
-        busy[q] = busy.get(q, 0) + cost
-        intervals.setdefault(q, []).append((start, start + cost))
+        queue_ends.setdefault(q, []).append(start + cycles)
+        busy[q] = busy.get(q, 0) + cycles
+        intervals.setdefault(q, []).append((start, start + cycles))
     total = max(end, default=0) + 2
     overlap = _overlap(intervals.get(isa.Queue.MATRIX, []), intervals.get(isa.Queue.VECTOR, []))
     return Prediction(int(total), {q.name: int(v) for q, v in busy.items()}, int(overlap))

@@ -155,9 +155,8 @@ class AttentionProgram:
             self._emit_pipelined()
         else:
             self._emit_sequential()
-        self.words = self.em.words()
         self.prog_base = self.layout.tensors["program"].addr
-        code = len(self.words) * isa.INSN_BYTES
+        code = (len(self.em.insns) + 1) * isa.INSN_BYTES
         self.layout.tensors["program"] = Tensor(self.prog_base, (1, 1), "insn", code)
         self.dram_bytes = self.prog_base + _ceil(code, DRAM_ALIGN) * DRAM_ALIGN
 
@@ -494,6 +493,13 @@ class AttentionProgram:
                 self.finish(b)
 
     # ---- output ---------------------------------------------------------------------------
+    @property
+    def words(self) -> list[int]:
+        """The program: every instruction with its semaphores, then HALT."""
+        if getattr(self, "_words", None) is None:
+            self._words = self.em.words()
+        return self._words
+
     def listing(self) -> str:
         lines = []
         for insn in self.em.insns:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hwdef import HwConfig
+from hwdef import HwConfig, config_names, load_config
 from scheduler.cost import predict
 from scheduler.program import AttentionProgram, Tiling
-from scheduler.workload import ScheduleError, Workload
+from scheduler.workload import MIN_HEAD_DIM, ScheduleError, Workload
 
-PROXY_ROWS = 256
+PROXY_ROWS = 128
 
 
 @dataclass
@@ -33,8 +33,8 @@ def candidate_tilings(wl: Workload, cfg: HwConfig) -> list[Tiling]:
     dim = cfg.array_dim
     nq_pad = -(-wl.seq_q // dim) * dim
     nk_pad = -(-wl.seq_kv // dim) * dim
-    rows = sorted({min(m * dim, nq_pad) for m in (1, 2, 3, 4, 6, 8)}
-                  | {r for r in (dim // 2, dim // 4) if r >= 1})
+    rows = sorted({min(m * dim, nq_pad) for m in (1, 2, 3, 4, 6, 8)})
+    rows += [r for r in (dim // 2, dim // 4) if r >= 1 and r < rows[0]]   # last resort
     chunks, bc = set(), dim
     while bc < nk_pad:
         chunks.add(bc)
@@ -76,18 +76,51 @@ def search(wl: Workload, cfg: HwConfig, strategy: str) -> tuple[Tiling, list[Can
     return best.tiling, results
 
 
+def _least_demanding(wl: Workload, cfg: HwConfig) -> Tiling:
+    """The candidate needing the fewest accumulator rows and scratchpad lines: the shortest
+    row block, one array-wide key chunk, S-X ping-pong in place."""
+    return Tiling(min(t.block_rows for t in candidate_tilings(wl, cfg)), cfg.array_dim, False)
+
+
+def _fits(wl: Workload, cfg: HwConfig, strategy: str) -> bool:
+    """Whether some tiling fits (buffer sizes depend on the head dimension and the tiling, not
+    on the sequence lengths or head count: a one-block workload decides it quickly)."""
+    small = replace(wl, seq_q=min(wl.seq_q, cfg.array_dim), seq_kv=min(wl.seq_kv, cfg.array_dim),
+                    heads=1, batch=1)
+    try:
+        AttentionProgram(small, cfg, _least_demanding(small, cfg), strategy)
+    except ScheduleError:
+        return False
+    return True
+
+
 def _nothing_fits(wl: Workload, cfg: HwConfig, strategy: str, results) -> str:
-    smallest = min(results, key=lambda c: (c.tiling.block_rows, c.tiling.chunk_keys))
-    hint = ""
-    for d in range(wl.head_dim - cfg.array_dim, 0, -cfg.array_dim):
-        try:
-            AttentionProgram(replace(wl, head_dim=d, seq_q=min(wl.seq_q, cfg.array_dim),
-                                     heads=1, batch=1), cfg, smallest.tiling, strategy)
-        except ScheduleError:
-            continue
-        hint = f"; head_dim <= {d} would fit on '{cfg.name}'"
-        break
-    return (f"no tiling of {wl.describe()} fits the '{cfg.name}' configuration "
-            f"({cfg.summary()}) with strategy {strategy}: the smallest, "
-            f"{smallest.tiling.describe()}, fails because {smallest.reason}{hint}; "
-            f"a configuration with a larger scratchpad would fit")
+    dim = cfg.array_dim
+    least = _least_demanding(wl, cfg)
+    reason = next((c.reason for c in results if c.tiling == least), "")
+    d_pad = -(-wl.head_dim // dim) * dim
+    acc_need = least.block_rows * (least.chunk_keys + d_pad) // dim
+    if acc_need > cfg.acc_lines:
+        limit = (f"the accumulators are the limit: P·V of d={wl.head_dim} alone takes "
+                 f"{least.block_rows * d_pad // dim} of the {cfg.acc_lines} accumulator rows "
+                 f"per {least.block_rows}-row block")
+    else:
+        limit = (f"the scratchpad is the limit ({cfg.spad_regions} regions of "
+                 f"{cfg.spad_region_lines} lines)")
+    fixes = []
+    for d in range(d_pad - dim, MIN_HEAD_DIM - 1, -dim):
+        if _fits(replace(wl, head_dim=d), cfg, strategy):
+            fixes.append(f"head_dim <= {d} fits on '{cfg.name}'")
+            break
+    others = [name for name in config_names()
+              if name != cfg.name and _fits(wl, load_config(name), strategy)]
+    if others:
+        fixes.append(f"d={wl.head_dim} fits on configuration "
+                     + ", ".join(f"'{name}'" for name in others))
+    elif acc_need > cfg.acc_lines:
+        fixes.append(f"a configuration with at least {acc_need} accumulator rows would fit")
+    else:
+        fixes.append("a configuration with a larger scratchpad would fit")
+    return (f"no tiling of {wl.describe()} fits the '{cfg.name}' configuration with strategy "
+            f"{strategy}; {limit}. Even the least demanding tiling fails: {reason}. "
+            + "; ".join(fixes))

@@ -36,14 +36,19 @@ class Insn:
     queue: isa.Queue
     position: int              # position within its queue
     note: str = ""
+    base_word: int = 0                          # encoded without semaphore masks
     waits: set = field(default_factory=set)     # semaphores
     signals: set = field(default_factory=set)
     known: dict = field(default_factory=dict)   # queue -> last position complete before start
 
     def word(self) -> int:
         mask = lambda sems: sum(1 << s for s in sems)  # noqa: E731
-        return isa.encode(self.mnemonic, wait_mask=mask(self.waits),
-                          signal_mask=mask(self.signals), **self.fields)
+        return (self.base_word | mask(self.waits) << _WAIT_LSB
+                | mask(self.signals) << _SIGNAL_LSB)
+
+
+_HEADER_LSB = {fld.name: lsb for fld, lsb in isa.BY_MNEMONIC["NOP"].layout()}
+_WAIT_LSB, _SIGNAL_LSB = _HEADER_LSB["wait_mask"], _HEADER_LSB["signal_mask"]
 
 
 def _rows(addr: int, rows: int, pitch: int, nbytes: int, line_bytes: int) -> range | set:
@@ -129,27 +134,28 @@ class SyncEmitter:
         if mnemonic == "DMA_LOAD":
             given.setdefault("pad_rows", given.get("rows", 0))
             given.setdefault("pad_bytes", given.get("row_bytes", 0))
-        # Field ranges are checked here, where the bug is; decoding gives every field.
-        full = isa.decode(isa.encode(mnemonic, **given))[1]
-        full = {k: v for k, v in full.items() if k not in ("wait_mask", "signal_mask")}
+        # Field ranges are checked here, where the bug is.
+        base_word = isa.encode(mnemonic, **given)
+        full = {fld.name: given.get(fld.name, 0)
+                for fld, _ in isa.BY_MNEMONIC[mnemonic].layout()[len(isa.HEADER):]}
         reads, writes = self.footprint.of(mnemonic, full)
-        deps: set[int] = set()
-        for key in reads:
-            if key in self._last_writer:
-                deps.add(self._last_writer[key])
+        last_writer, readers = self._last_writer, self._readers
+        deps = {last_writer[key] for key in reads | writes if key in last_writer}
         for key in writes:
-            if key in self._last_writer:
-                deps.add(self._last_writer[key])
-            deps.update(self._readers.get(key, ()))
+            deps.update(readers.get(key, ()))
         if queue in self.serialize and self._last_serialized is not None:
             deps.add(self._last_serialized.index)
-        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note)
+        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note,
+                    base_word)
         self._add_waits(insn, deps)
+        last_writer.update(dict.fromkeys(writes, insn.index))
         for key in writes:
-            self._last_writer[key] = insn.index
-            self._readers[key] = []
+            readers[key] = []
         for key in reads:
-            self._readers.setdefault(key, []).append(insn.index)
+            if key in readers:
+                readers[key].append(insn.index)
+            else:
+                readers[key] = [insn.index]
         self.insns.append(insn)
         self._queue_len[queue] += 1
         self._queue_last[queue] = insn

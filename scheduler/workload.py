@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from hwdef import HwConfig
@@ -50,9 +51,13 @@ class Workload:
                                 f"{MIN_HEAD_DIM}..{MAX_HEAD_DIM}")
         if self.heads < 1 or self.batch < 1:
             raise ScheduleError(f"batch = {self.batch}, heads = {self.heads}: both must be >= 1")
-        for name in ("s_q", "s_k", "s_v"):
-            if not getattr(self, name) > 0:
-                raise ScheduleError(f"{name} = {getattr(self, name)}: scales must be positive")
+        for name in ("s_q", "s_k", "s_v", "s_o"):
+            value = getattr(self, name)
+            if value is None and name == "s_o":
+                continue    # the same as s_v
+            if not 0 < value < math.inf:
+                raise ScheduleError(f"{name} = {value}: quantization scales must be positive "
+                                    f"and finite")
         try:
             self.score, self.output  # noqa: B018  (raise on unrepresentable scales)
         except ValueError as exc:

@@ -35,7 +35,16 @@ def _rows():
     return rows
 
 
+def _order(row):
+    wl = row["workload"]
+    strategies = ("layerwise", "flat", "mas")
+    rank = strategies.index(row["strategy"]) if row["strategy"] in strategies else 9
+    return (row["config"], wl["causal"], wl["seq_q"], wl["seq_kv"], wl["head_dim"],
+            wl["heads"] * wl["batch"], rank)
+
+
 def summary_table(rows) -> str:
+    rows = sorted(rows, key=_order)
     head = ("| config | Nq | Nk | d | heads | causal | strategy | tiling | result | cycles | "
             "predicted | pred. error | mas vs flat | cosine | wall s |")
     out = [head, "|" + "---|" * (head.count("|") - 1)]

@@ -60,11 +60,11 @@ def _case(config, seq, causal, head_dim=None, heads=1, seq_kv=None):
 def _matrix():
     if os.environ.get("NPU_SEQ"):    # one custom case: make sim SEQ=...
         seq = int(os.environ["NPU_SEQ"])
-        return [_case(os.environ.get("NPU_SIM_CONFIG", "default"), seq,
-                      os.environ.get("NPU_CAUSAL", "0") == "1",
-                      int(os.environ.get("NPU_DIM", 0)) or None,
-                      int(os.environ.get("NPU_HEADS", 1)),
-                      int(os.environ.get("NPU_SEQ_KV", 0)) or None)]
+        return [_case(os.environ.get("NPU_SIM_CONFIG") or "default", seq,
+                      os.environ.get("NPU_CAUSAL", "0") not in ("", "0"),
+                      int(os.environ.get("NPU_DIM") or 0) or None,
+                      int(os.environ.get("NPU_HEADS") or 1),
+                      int(os.environ.get("NPU_SEQ_KV") or 0) or None)]
     cases = []
     for causal in (False, True):
         cases += [_case("tiny", n, causal) for n in (1, 17, 100, 255)]

@@ -1,0 +1,134 @@
+"""Scheduler tests without a simulator.
+
+* Every strategy's program, run on the instruction-level model (tb/golden/isa_model.py, strict
+  overwrite control for mas), gives exactly the integer golden attention
+  (tb/golden/attention.attention_int) for ragged shapes, causal masks, several heads and an
+  output scale.
+* The semaphores alone order every data dependency: the program is list-scheduled on the four
+  queues with random instruction durations, and every pair of instructions of different queues
+  that touch the same scratchpad line or DRAM granule (one of them writing) is checked to run
+  in program order.
+* Bad workloads fail with specific messages.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from hwdef import isa, load_config
+from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedule
+from scheduler.cost import predict
+from scheduler.program import AttentionProgram
+from tb.golden.attention import attention_int
+from tb.golden.isa_model import NpuModel
+
+CASES = [  # config, workload, tiling (None: searched)
+    ("tiny", Workload(1, 1, 16), None),
+    ("tiny", Workload(17, 17, 16, causal=True), Tiling(4, 8)),
+    ("tiny", Workload(17, 23, 16, causal=True), Tiling(4, 8, separate_x=False)),
+    ("tiny", Workload(5, 40, 20, heads=2, causal=True), None),
+    ("tiny", Workload(40, 5, 16, causal=True), Tiling(4, 8)),      # rows that see no key
+    ("default", Workload(100, 100, 64, s_o=1 / 128), Tiling(16, 64)),
+    ("default", Workload(33, 70, 128, causal=True), Tiling(16, 32, separate_x=False)),
+    ("default", Workload(64, 64, 40, batch=2), None),
+]
+
+
+def _run_model(cfg_name, wl, tiling, strategy, seed=0):
+    cfg = load_config(cfg_name)
+    sched = build_schedule(wl, cfg, strategy, tiling)
+    rng = np.random.default_rng(seed)
+    q = rng.integers(-128, 128, (wl.heads_total, wl.seq_q, wl.head_dim), dtype=np.int8)
+    k = rng.integers(-128, 128, (wl.heads_total, wl.seq_kv, wl.head_dim), dtype=np.int8)
+    v = rng.integers(-128, 128, (wl.heads_total, wl.seq_kv, wl.head_dim), dtype=np.int8)
+    model = NpuModel(cfg, sched.image(q, k, v))
+    model.strict = sched.strict
+    result = model.run(sched.prog_base, max_insns=10 ** 7)
+    assert result.error is None, f"{strategy}: model stopped with {result.error}"
+    addr, nbytes = sched.output_region()
+    out = sched.read_output(model.dram[addr:addr + nbytes])
+    want = np.stack([attention_int(q[h], k[h], v[h], wl.score, wl.causal, wl.output)
+                     for h in range(wl.heads_total)])
+    return sched, out, want
+
+
+@pytest.mark.parametrize("cfg_name, wl, tiling", CASES,
+                         ids=[f"{c}-{w.seq_q}x{w.seq_kv}x{w.head_dim}" for c, w, _ in CASES])
+def test_program_matches_golden_on_the_model(cfg_name, wl, tiling):
+    outs = {}
+    for strategy in STRATEGIES:
+        _, out, want = _run_model(cfg_name, wl, tiling, strategy)
+        bad = np.argwhere(out != want)
+        assert bad.size == 0, f"{strategy}: {len(bad)} outputs differ, first {bad[0]}"
+        outs[strategy] = out
+    assert all(np.array_equal(o, outs["flat"]) for o in outs.values())
+
+
+def _conflicts(em, a, b) -> bool:
+    ra, wa = em.footprint.of(a.mnemonic, a.fields)
+    rb, wb = em.footprint.of(b.mnemonic, b.fields)
+    return bool(wa & (rb | wb) or wb & ra)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_semaphores_order_every_dependency(strategy, seed):
+    cfg = load_config("tiny")
+    prog = AttentionProgram(Workload(13, 21, 16, heads=2, causal=seed == 2), cfg,
+                            Tiling(4, 8, separate_x=seed != 3), strategy)
+    insns = prog.em.insns
+    rnd = random.Random(seed)
+    timeline: list = []
+    predict(cfg, insns, cost=lambda insn: rnd.choice([1, 2, 5, 30, 200]), timeline=timeline)
+    sems_used = {s for i in insns for s in i.waits | i.signals}
+    assert len(sems_used) <= isa.NUM_SEMAPHORES
+    checked = 0
+    for j, later in enumerate(insns):
+        for earlier in insns[:j]:
+            if earlier.queue == later.queue or not _conflicts(prog.em, earlier, later):
+                continue
+            checked += 1
+            assert timeline[earlier.index][1] < timeline[later.index][0], (
+                f"{strategy}: insn {later.index} ({later.note}) started before insn "
+                f"{earlier.index} ({earlier.note}) it depends on had finished")
+    assert checked > 50
+
+
+def test_flat_never_overlaps_matrix_and_vector():
+    cfg = load_config("default")
+    sched = build_schedule(Workload(100, 100, 64), cfg, "flat", Tiling(16, 32))
+    assert sched.prediction.overlap == 0
+    mas = build_schedule(Workload(100, 100, 64), cfg, "mas", Tiling(16, 32))
+    assert mas.prediction.overlap > 0.5 * mas.prediction.busy["VECTOR"]
+    assert mas.prediction.cycles < sched.prediction.cycles
+
+
+def test_search_picks_the_fastest_legal_tiling():
+    cfg = load_config("default")
+    sched = build_schedule(Workload(256, 256, 64), cfg, "mas")
+    legal = [c for c in sched.candidates if c.cycles is not None]
+    assert len(legal) >= 4 and any(c.cycles is None for c in sched.candidates)
+    assert min(c.cycles for c in legal) == next(c.cycles for c in legal
+                                                if c.tiling == sched.tiling)
+
+
+@pytest.mark.parametrize("wl, config, message", [
+    (Workload(0, 10, 64), "default", "seq_q = 0"),
+    (Workload(10, 5000, 64), "default", "seq_kv = 5000"),
+    (Workload(10, 10, 256), "default", "head_dim = 256"),
+    (Workload(10, 10, 8), "default", "head_dim = 8"),
+    (Workload(10, 10, 128), "tiny", "head_dim <= "),
+    (Workload(10, 10, 64, s_q=0), "default", "s_q = 0"),
+])
+def test_bad_workloads_say_what_is_wrong(wl, config, message):
+    with pytest.raises(ScheduleError, match=message.replace("(", r"\(")):
+        build_schedule(wl, load_config(config), "mas")
+
+
+def test_dram_too_small_is_reported():
+    with pytest.raises(ScheduleError, match="bytes of DRAM"):
+        build_schedule(Workload(512, 512, 64, heads=4), load_config("default"), "layerwise",
+                       Tiling(32, 64), dram_bytes=1 << 20)
