@@ -73,17 +73,17 @@ def _fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, separate_x: boo
     """The largest block of each key chunk size that fits, for the error of a forced tiling."""
     tilings = candidate_tilings(wl, cfg)
     rows = sorted({t.block_rows for t in tilings}, reverse=True)
+    mode = "" if separate_x else " --in-place"
     fits = []
     for bc in sorted({t.chunk_keys for t in tilings}):
         br = next((br for br in rows if _tiling_fits(wl, cfg, Tiling(br, bc, separate_x),
                                                      strategy)), None)
         if br is not None:
-            fits.append(f"--block-rows {br} --chunk-keys {bc}")
-    mode = " --in-place" if not separate_x else ""
+            fits.append(f"--block-rows {br} --chunk-keys {bc}{mode}")
     if not fits:
         return "; no tiling of this workload fits (leave the tiling out to see why)"
-    return (f"; tilings that fit (largest block per chunk{mode and ', in place'}): "
-            + ", ".join(fits) + "; or leave the tiling out to search the fastest")
+    return ("; tilings that fit (largest block per chunk): " + ", ".join(fits)
+            + "; or leave the tiling out to search the fastest")
 
 
 def _schedule_dict(sched: Schedule, forced: bool) -> dict:
@@ -156,21 +156,20 @@ def _cmd_attention(args) -> int:
         sched = build_schedule(wl, cfg, args.strategy, tiling=tiling)
     except ScheduleError as exc:
         if tiling is not None and not _tiling_fits(wl, cfg, tiling, args.strategy):
-            raise ScheduleError(f"{exc}{_fitting_tilings(wl, cfg, args.strategy, tiling.separate_x)}") from None
+            hint = _fitting_tilings(wl, cfg, args.strategy, tiling.separate_x)
+            raise ScheduleError(f"{exc}{hint}") from None
         raise
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "program.bin": None,
+    write_image(sched.words, out / "program.bin")
+    texts = {
         "program.s": _program_text(sched, args.command_line),
         "listing.txt": sched.listing(),
         "memory_map.json": json.dumps(sched.memory_map(), indent=2) + "\n",
         "schedule.json": json.dumps(_schedule_dict(sched, tiling is not None), indent=2) + "\n",
     }
-    write_image(sched.words, out / "program.bin")
-    for name, text in files.items():
-        if text is not None:
-            (out / name).write_text(text, encoding="utf-8")
+    for name, text in texts.items():
+        (out / name).write_text(text, encoding="utf-8")
     print(sched.summary())
     print(f"{out}/: program.bin ({len(sched.words)} instructions, "
           f"{len(sched.words) * isa.INSN_BYTES} bytes, load at DRAM {sched.prog_base:#x}"

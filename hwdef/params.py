@@ -182,7 +182,7 @@ class HwConfig:
         return (f"{self.name}: {self.array_dim}x{self.array_dim} int8 array, "
                 f"{self.vector_lanes} lanes, scratchpad {self.spad_bytes // 1024} KiB "
                 f"({self.spad_banks} banks x {self.spad_bank_lines} lines x {self.line_bytes} B), "
-                f"accumulators {self.acc_bytes // 1024} KiB")
+                f"accumulators {self.acc_bytes / 1024:g} KiB")
 
     # --- what the RTL sees -----------------------------------------------------------------
     def sv_params(self, block: str) -> dict[str, int]:

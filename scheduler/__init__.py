@@ -67,7 +67,7 @@ class Schedule:
             "strategy": self.strategy,
             "workload": wl.to_dict(),
             "tiling": self.tiling.to_dict(),
-            "layout": "tensor[batch*heads][row][col], rows of row_stride bytes, row-major",
+            "layout": "shape = [batch*heads, rows, cols]; row r of head h at addr + (h*rows + r)*row_stride",
             "prog_base": self.prog_base,
             "dram_bytes": self.dram_bytes,
             "instructions": len(self.words),
@@ -125,7 +125,7 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
     candidates: list[Candidate] = []
     if tiling is None:
         tiling, candidates = search(wl, cfg, strategy)
-    program = AttentionProgram(wl, cfg, tiling, strategy)
+    program = AttentionProgram(wl, cfg, tiling, strategy, dram_limit=dram_bytes)
     if program.dram_bytes > dram_bytes:
         raise ScheduleError(
             f"{wl.describe()} with {strategy} needs {program.dram_bytes} bytes of DRAM "

@@ -116,14 +116,16 @@ class AttentionProgram:
     """Builds the program of one strategy and tiling; raises ScheduleError if it cannot fit."""
 
     def __init__(self, wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str,
-                 dram_base: int = 0):
+                 dram_base: int = 0, dram_limit: int | None = None):
         if strategy not in STRATEGIES:
             raise ScheduleError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
         self.wl, self.cfg, self.tiling, self.strategy = wl, cfg, tiling, strategy
         dim, lb, lanes = cfg.array_dim, cfg.line_bytes, cfg.vector_lanes
         self.dim, self.lb, self.lanes = dim, lb, lanes
         self.br, self.bc = tiling.block_rows, tiling.chunk_keys
-        if self.bc % dim or self.bc <= 0 or self.br <= 0:
+        if self.br <= 0:
+            raise ScheduleError(f"tiling {tiling.describe()}: Br must be at least 1")
+        if self.bc % dim or self.bc <= 0:
             raise ScheduleError(f"tiling {tiling.describe()}: Bc must be a positive multiple "
                                 f"of the array size {dim}")
         self.d = wl.head_dim
@@ -147,6 +149,14 @@ class AttentionProgram:
         self.em = SyncEmitter(cfg, serialize)
         self.layout = Layout()
         self._place_dram(dram_base)
+        tensors_end = self.layout.tensors["program"].addr
+        if dram_limit is not None and tensors_end > dram_limit:
+            raise ScheduleError(
+                f"{wl.describe()} with {strategy} needs {tensors_end} bytes of DRAM for its "
+                f"tensors before the program, the DRAM has {dram_limit}; fewer heads or "
+                f"shorter sequences would fit" + (" (layerwise keeps S and P in DRAM: flat or "
+                                                   "mas need far less)"
+                                                   if strategy == "layerwise" else ""))
         self._place_spad()
         self.blocks, self.items = self._plan_items()
         if strategy == "layerwise":
@@ -157,7 +167,7 @@ class AttentionProgram:
             self._emit_sequential()
         self.prog_base = self.layout.tensors["program"].addr
         code = (len(self.em.insns) + 1) * isa.INSN_BYTES
-        self.layout.tensors["program"] = Tensor(self.prog_base, (1, 1), "insn", code)
+        self.layout.tensors["program"] = Tensor(self.prog_base, (1, 1, code), "insn", code)
         self.dram_bytes = self.prog_base + _ceil(code, DRAM_ALIGN) * DRAM_ALIGN
 
     # ---- layout ---------------------------------------------------------------------------
@@ -166,20 +176,20 @@ class AttentionProgram:
         heads = wl.heads_total
         cursor = base
 
-        def put(name, rows, stride, dtype):
+        def put(name, rows, cols, stride, dtype):
             nonlocal cursor
-            t[name] = Tensor(cursor, (heads, rows), dtype, stride)
+            t[name] = Tensor(cursor, (heads, rows, cols), dtype, stride)
             cursor += _ceil(t[name].nbytes, DRAM_ALIGN) * DRAM_ALIGN
 
-        put("q", wl.seq_q, self.d, "int8")
-        put("k", wl.seq_kv, self.d, "int8")
-        put("v", wl.seq_kv, self.d, "int8")
-        put("o", wl.seq_q, self.d, "int8")
+        put("q", wl.seq_q, self.d, self.d, "int8")
+        put("k", wl.seq_kv, self.d, self.d, "int8")
+        put("v", wl.seq_kv, self.d, self.d, "int8")
+        put("o", wl.seq_q, self.d, self.d, "int8")
         if self.strategy == "layerwise":
-            put("s", wl.seq_q, self.nk_pad * 4, "int32")
-            put("p", wl.seq_q, self.nk_pad, "uint8")
-            put("r", wl.seq_q, self.lb, "int32")
-        t["program"] = Tensor(cursor, (1, 1), "insn", 0)
+            put("s", wl.seq_q, self.nk_pad, self.nk_pad * 4, "int32")
+            put("p", wl.seq_q, self.nk_pad, self.nk_pad, "uint8")
+            put("r", wl.seq_q, self.lanes, self.lb, "int32")   # 1/l in every lane
+        t["program"] = Tensor(cursor, (1, 1, 1), "insn", 0)
 
     def _place_spad(self) -> None:
         br, bc = self.br, self.bc

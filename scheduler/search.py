@@ -48,16 +48,13 @@ def _proxy(wl: Workload) -> tuple[Workload, float]:
     scale = wl.heads_total * wl.seq_q / rows
     if rows == wl.seq_q and wl.heads_total == 1:
         return wl, 1.0
-    # keep the last `rows` queries: same keys, same causal offset for them
-    return replace(wl, seq_q=rows, heads=1, batch=1,
-                   seq_kv=wl.seq_kv), scale
+    # `rows` queries against all keys; a bottom-right causal mask then shows them the last
+    # rows' view (the most keys): the proxy errs on the expensive side for every candidate.
+    return replace(wl, seq_q=rows, heads=1, batch=1), scale
 
 
 def search(wl: Workload, cfg: HwConfig, strategy: str) -> tuple[Tiling, list[Candidate]]:
     proxy, scale = _proxy(wl)
-    if wl.causal and proxy.seq_q != wl.seq_q:
-        # bottom-right causal mask of the proxy = the last rows of the full workload
-        pass
     results: list[Candidate] = []
     for tiling in candidate_tilings(wl, cfg):
         if tiling.block_rows < cfg.array_dim and any(
