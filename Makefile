@@ -5,6 +5,8 @@
 #   make lint    verilator --lint-only -Wall on every block
 #   make synth   Yosys synthesis of every block, cell count per block
 #   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
+#   make bench   workload suite on the RTL: cycles, utilization, energy, roofline, plots
+#                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
 #
 # Variables: CONFIG=tiny|default (synth, sim PROGRAM=..., sim SEQ=...), JOBS=<pytest workers>,
 # SEED=<cocotb seed>.
@@ -20,7 +22,7 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: all test sim lint synth gen bootstrap yosys clean distclean
+.PHONY: all test sim lint synth gen bench bootstrap yosys clean distclean
 
 all: test
 
@@ -68,6 +70,11 @@ endif
 # all RTL regressions. pytest-xdist spreads the Verilator builds and Yosys runs over JOBS cores.
 test: bootstrap
 	$(PY) -m pytest -n $(JOBS) --durations=15
+
+# Every (configuration, workload, strategy) of bench/workloads.py on the RTL, two at a time
+# (docs/energy.md). Reruns reuse the Verilator builds.
+bench: $(STAMP)
+	$(PY) -m bench --jobs $(JOBS) $(BENCH_ARGS)
 
 clean:
 	rm -rf sim_build .pytest_cache

@@ -48,12 +48,16 @@ def run_cocotb(
     build_args: list[str] | None = None,
     extra_sources: Sequence[Path | str] | None = None,
     run_tag: str = "",
+    plusargs: Sequence[str] = (),
+    toggle_coverage: bool = False,
 ) -> Path:
     """Build *toplevel* for configuration *config* (reusing a previous build) and run the
     cocotb tests of *test_module* on it. Raises if the simulation fails or runs no test.
 
     *extra_sources* are simulation-only files compiled after rtl_sources() (a bench wrapper
-    under tb/sv/, for instance); they take part in the build directory's hash."""
+    under tb/sv/, for instance); they take part in the build directory's hash.
+    *toggle_coverage* builds a separate variant with Verilator's toggle coverage, which writes
+    `coverage.dat` (per-bit toggle counts) into the run directory when the simulation ends."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
@@ -63,7 +67,9 @@ def run_cocotb(
     params.update(extra_params or {})
     x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
     extra = [Path(p) for p in (extra_sources or ())]
-    build_dir = build_dir_for(toplevel, config, params, "xhunt" if x_hunt else "", extra)
+    variant = "-".join(v for v in ("xhunt" if x_hunt else "",
+                                   "toggle" if toggle_coverage else "") if v)
+    build_dir = build_dir_for(toplevel, config, params, variant, extra)
 
     runner = get_runner("verilator")
     # Several pytest-xdist workers may share a build (same top and parameters, different test
@@ -76,7 +82,8 @@ def run_cocotb(
             hdl_toplevel=toplevel,
             parameters=params,
             build_dir=build_dir,
-            build_args=(_XHUNT_ARGS if x_hunt else _FAST_ARGS) + list(build_args or []),
+            build_args=((_XHUNT_ARGS if x_hunt else _FAST_ARGS) + list(build_args or [])
+                        + (["--coverage-toggle"] if toggle_coverage else [])),
             timescale=("1ns", "1ps"),
             log_file=build_dir / "build.log",
         )
@@ -86,7 +93,7 @@ def run_cocotb(
     test_dir = build_dir / f"run-{run_name}"
     env = {"NPU_CONFIG": config, "NPU_PARAMS": json.dumps(params)}
     env.update(extra_env or {})
-    plusargs = ["+verilator+rand+reset+2"] if x_hunt else []
+    plusargs = (["+verilator+rand+reset+2"] if x_hunt else []) + list(plusargs)
     results = runner.test(
         test_module=test_module,
         hdl_toplevel=toplevel,

@@ -129,4 +129,29 @@ module npu_tb_top #(
     .rd_pending_o      (unused_rd_pending),
     .wr_pending_o      (unused_wr_pending)
   );
+
+  // ---- Activity trace (+npu_trace=<file>), for timelines -----------------------------------
+  // One line per change of the engines' busy bits, "<cycle> <busy>" with busy in binary
+  // (bit 0 DMA-in, 1 DMA-out, 2 matrix, 3 vector), "start <cycle>" at each CTRL.START and
+  // "done <cycle>" at each interrupt; cycles are this wrapper's free-running count. Written
+  // by the simulator, so Python stays off the per-cycle path. Off without the plusarg.
+  int         trace_fd = 0;
+  logic [3:0] trace_busy_q = '0;
+  logic       trace_irq_q = 1'b0;
+  initial begin
+    string path;
+    if ($value$plusargs("npu_trace=%s", path)) trace_fd = $fopen(path, "w");
+  end
+  always @(posedge clk) begin
+    if (trace_fd != 0 && rst_ni) begin
+      if (u_npu.start) $fwrite(trace_fd, "start %0d\n", cycle_o);
+      if (u_npu.eng_busy != trace_busy_q) $fwrite(trace_fd, "%0d %b\n", cycle_o, u_npu.eng_busy);
+      if (irq_o && !trace_irq_q) begin
+        $fwrite(trace_fd, "done %0d\n", cycle_o);
+        $fflush(trace_fd);
+      end
+      trace_busy_q <= u_npu.eng_busy;
+      trace_irq_q  <= irq_o;
+    end
+  end
 endmodule

@@ -94,7 +94,7 @@ class AttentionTestBase(NpuBaseTest):
         return np.stack([attention_int(q[h], k[h], v[h], wl.score, wl.causal, wl.output)
                          for h in range(wl.heads_total)])
 
-    async def run_schedule(self, sched: Schedule, q, k, v):
+    async def run_schedule(self, sched: Schedule, q, k, v, use_model: bool = True):
         prog = Program()
         prog.words = list(sched.words)
         image = sched.image(q, k, v)
@@ -103,15 +103,21 @@ class AttentionTestBase(NpuBaseTest):
         timeout = 4 * sched.prediction.cycles + 200_000
         report = await self.run_program(prog, image, sched.prog_base, {"O": (o_addr, o_bytes)},
                                         strict=sched.strict, timeout_cycles=timeout,
-                                        dram_window=(0, sched.dram_bytes))
+                                        dram_window=(0, sched.dram_bytes),
+                                        use_model=use_model)
         return report, sched.read_output(report.outputs["O"])
 
-    async def run_attention(self, wl: Workload, strategy: str, q, k, v,
-                            tiling=None) -> AttentionRun:
+    async def run_attention(self, wl: Workload, strategy: str, q, k, v, tiling=None,
+                            use_model: bool = True, dram_bytes: int | None = None
+                            ) -> AttentionRun:
+        """*use_model*: also run the instruction-level model (byte-for-byte scoreboard); the
+        comparison with the integer golden attention is always made."""
         start = time.perf_counter()
-        sched = build_schedule(wl, self.cfg, strategy, tiling)
+        sched = build_schedule(wl, self.cfg, strategy, tiling,
+                               **({"dram_bytes": dram_bytes} if dram_bytes else {}))
+        self.schedule = sched
         self.logger.info(sched.summary())
-        report, out = await self.run_schedule(sched, q, k, v)
+        report, out = await self.run_schedule(sched, q, k, v, use_model)
         status = report.status
         assert status["done"] == 1 and status["error"] == 0, (
             f"{strategy}: NPU stopped with {regs.ErrorCode(status['error_code']).name} at "

@@ -1,0 +1,153 @@
+"""`make bench`: run the workload suite on the RTL and report cycles, utilization, energy and
+the roofline for layer-wise, FLAT and MAS.
+
+    python -m bench                      # full suite, default and small configurations
+    python -m bench --quick              # two small workloads (a smoke run of the flow)
+    python -m bench --configs default --workloads bert-512 --strategies flat,mas
+
+Each (configuration, workload, strategy) is one simulation of the bench build (toggle coverage,
+64 MiB DRAM model, activity trace), run two at a time; every output is checked bit for bit
+against the golden model. Results go to --out (default bench/results): results.json and
+results.csv (every figure), summary.md (the table), cycles_vs_n.png, energy_breakdown.png,
+timeline.png and trace.json (Perfetto) of one workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from bench import report
+from bench.energy import EnergyModel
+from bench.roofline import roofline
+from bench.sim import run_case
+from bench.toggles import read_toggles, subtract
+from bench.trace import perfetto, plot_timelines, read_trace, write_perfetto
+from bench.workloads import CONFIGS, suite
+from hwdef import load_config
+from scheduler import STRATEGIES, Workload
+
+TIMELINE_WORKLOAD = "vit-197"
+
+
+def _record(config, bench_wl, strategy, run_dir: Path, baseline) -> dict:
+    result = json.loads((run_dir / "result.json").read_text())
+    cfg = load_config(config)
+    coverage = run_dir / "coverage.dat"
+    toggles = subtract(read_toggles(coverage), baseline)
+    coverage.unlink()     # tens of MB per run; the per-block sums are kept in the results
+    model = EnergyModel.for_config(cfg)
+    energy = model.breakdown(toggles, result["counters"])
+    wl = Workload(**result["workload"])
+    return {
+        "config": config, "workload_name": bench_wl.name, "strategy": strategy,
+        "workload": result["workload"], "tiling": result["tiling"],
+        "instructions": result["instructions"], "predicted": result["predicted"],
+        "prediction": result["prediction"], "counters": result["counters"],
+        "toggles": toggles, "energy": energy, "energy_pj": sum(energy.values()),
+        "energy_model": model.to_dict(), "roofline": roofline(wl, cfg).to_dict(),
+        "macs": result["macs"],
+        "matrix_toggles_per_mac": toggles.get("matrix", 0) / max(result["macs"], 1),
+        "bit_exact": result["bit_exact"], "cosine": result["cosine"],
+        "wall_s": result["wall_s"], "run_dir": str(run_dir), "queue_notes":
+        result["queue_notes"],
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="two small workloads only")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--workloads", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--strategies", default=",".join(STRATEGIES))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = ap.parse_args(argv)
+    configs = [c for c in args.configs.split(",") if c]
+    strategies = [s for s in args.strategies.split(",") if s]
+    workloads = suite(args.quick)
+    if args.workloads:
+        names = set(args.workloads.split(","))
+        workloads = [w for w in workloads if w.name in names]
+    cases = [(c, w, s) for c in configs for w in workloads for s in strategies]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"bench: {len(cases)} runs ({len(configs)} configurations x {len(workloads)} "
+          f"workloads x {len(strategies)} strategies), {args.jobs} at a time; results in {out}",
+          flush=True)
+    start = time.time()
+    # The reset-only baseline of each configuration also builds it (once; reruns reuse it).
+    baselines = {}
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_case, c, {"baseline": True}, "baseline"): c for c in configs}
+        for fut in as_completed(futures):
+            baselines[futures[fut]] = read_toggles(fut.result() / "coverage.dat")
+            print(f"  [{time.time() - start:7.0f} s] '{futures[fut]}' built, reset baseline "
+                  f"{sum(baselines[futures[fut]].values()):,} toggles", flush=True)
+    records, failures = [], []
+    # Longest first, so two workers finish together.
+    cases.sort(key=lambda c: -c[1].workload.seq_q * c[1].workload.seq_kv)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {}
+        for config, wl, strategy in cases:
+            case = dict(wl.workload.to_dict(), strategy=strategy)
+            tag = f"{config}-{wl.name}-{strategy}"
+            futures[pool.submit(run_case, config, case, tag, True)] = (config, wl, strategy)
+        for done, fut in enumerate(as_completed(futures), start=1):
+            config, wl, strategy = futures[fut]
+            try:
+                rec = _record(config, wl, strategy, fut.result(), baselines[config])
+            except Exception as exc:   # report and go on: one failure must not hide the rest
+                failures.append(f"{config} {wl.name} {strategy}: {exc}")
+                print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} "
+                      f"{wl.name} {strategy}: FAILED {exc}", flush=True)
+                continue
+            records.append(rec)
+            print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} {wl.name} "
+                  f"{strategy}: {rec['counters']['CYCLES']:,} cycles (predicted "
+                  f"{rec['predicted']:,}), {rec['energy_pj'] / 1e6:.1f} µJ, "
+                  f"{'bit-exact' if rec['bit_exact'] else 'MISMATCH'}, {rec['wall_s']:.0f} s",
+                  flush=True)
+    records = report.derive(records)
+    table = report.write_tables(records, out)
+    report.plot_cycles_vs_n(records, out / "cycles_vs_n.png")
+    focus = TIMELINE_WORKLOAD if any(r["workload_name"] == TIMELINE_WORKLOAD
+                                     for r in records) else records[0]["workload_name"]
+    report.plot_energy_breakdown(records, out / "energy_breakdown.png", focus)
+    _timeline(records, out, focus)
+    print(table)
+    print(f"bench: {len(records)} runs in {time.time() - start:.0f} s; {out}/")
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _timeline(records, out: Path, workload_name: str) -> None:
+    """Timeline picture of flat and mas (and layerwise) on one workload, full run and a zoom,
+    and the Perfetto trace of the mas run."""
+    runs = {r["strategy"]: r for r in records
+            if r["workload_name"] == workload_name and r["config"] == records[0]["config"]}
+    panels, zoom = [], []
+    for strategy in STRATEGIES:
+        if strategy not in runs:
+            continue
+        rec = runs[strategy]
+        intervals = read_trace(Path(rec["run_dir"]) / "trace.txt")
+        panels.append((f"{strategy}: {rec['counters']['CYCLES']:,} cycles", intervals))
+        if strategy == "mas":
+            write_perfetto(out / "trace.json", perfetto(
+                intervals, rec["queue_notes"], name=f"{rec['config']} {workload_name} mas"))
+    if panels:
+        plot_timelines(panels, out / "timeline.png")
+        span = min(max(e for spans in p[1].values() for _, e in spans) for p in panels)
+        zoom = [(f"{title} (cycles {span // 3:,}..{span // 3 + 6000:,})", iv)
+                for title, iv in panels]
+        plot_timelines(zoom, out / "timeline_zoom.png", (span // 3, span // 3 + 6000))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

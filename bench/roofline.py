@@ -1,0 +1,64 @@
+"""Lower bound on the cycles of one attention workload on one configuration.
+
+    bound = max(matrix work / matrix throughput,
+                vector work / vector throughput,
+                DRAM bytes / DRAM bandwidth)
+
+* matrix work: the multiply-accumulates of Q·Kᵀ and P·V over the visible scores only
+  (2 x scores x d); throughput Dim² MACs per cycle.
+* vector work: the five passes of the numerics contract over every visible score (row max,
+  subtract, scale, exp2, row sum) plus the d-wide output scaling per row; throughput one
+  vector of Lanes elements per cycle.
+* DRAM bytes: Q, K, V read once and O written once; bandwidth one AXI beat (a scratchpad line)
+  per cycle.
+
+Recomputation, padding, instruction overheads and dependencies are not in the bound: the gap
+is what a schedule leaves on the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from hwdef import HwConfig
+from scheduler import Workload
+
+VECTOR_PASSES = 5
+
+
+@dataclass(frozen=True)
+class Roofline:
+    matrix_cycles: float
+    vector_cycles: float
+    dram_cycles: float
+
+    @property
+    def bound(self) -> float:
+        return max(self.matrix_cycles, self.vector_cycles, self.dram_cycles)
+
+    @property
+    def limit(self) -> str:
+        return max(("matrix", self.matrix_cycles), ("vector", self.vector_cycles),
+                   ("dram", self.dram_cycles), key=lambda kv: kv[1])[0]
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self), bound=self.bound, limit=self.limit)
+
+
+def visible_scores(wl: Workload) -> int:
+    """Query-key pairs that are not masked, per head (bottom-right causal mask)."""
+    if not wl.causal:
+        return wl.seq_q * wl.seq_kv
+    rows = np.arange(wl.seq_q)
+    return int(np.clip(rows + 1 + wl.seq_kv - wl.seq_q, 0, wl.seq_kv).sum())
+
+
+def roofline(wl: Workload, cfg: HwConfig) -> Roofline:
+    heads, d = wl.heads_total, wl.head_dim
+    scores = visible_scores(wl) * heads
+    matrix = 2 * scores * d / cfg.array_dim ** 2
+    vector = (VECTOR_PASSES * scores + heads * wl.seq_q * d) / cfg.vector_lanes
+    dram_bytes = heads * (2 * wl.seq_q * d + 2 * wl.seq_kv * d)
+    return Roofline(matrix, vector, dram_bytes / cfg.line_bytes)

@@ -1,0 +1,134 @@
+"""Tests of the measurement bench: parsers, energy model, roofline, report (pure Python) and
+one small end-to-end run on the RTL (toggle coverage build, activity trace)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench import report
+from bench.energy import EnergyModel
+from bench.roofline import roofline, visible_scores
+from bench.toggles import read_toggles, subtract
+from bench.trace import busy_cycles, perfetto, read_trace
+from hwdef import load_config
+from scheduler import Workload
+from tb.golden.attention import key_mask
+
+COUNTERS = {"CYCLES": 1000, "SPAD_READS": 10, "SPAD_WRITES": 5, "DRAM_READ_BYTES": 640,
+            "DRAM_WRITE_BYTES": 64, "MATRIX_BUSY": 800, "VECTOR_BUSY": 400,
+            "DMA_IN_BUSY": 300, "MATRIX_VECTOR_OVERLAP": 350, "BANK_CONFLICTS": 0,
+            "OW_WAITS": 0, "MATRIX_STALL": 1, "VECTOR_STALL": 2, "DMA_IN_STALL": 3}
+
+
+def _point(hier: str, signal: str, count: int) -> str:
+    key = "\x01".join(f"{k}\x02{v}" for k, v in (("f", "x.sv"), ("l", "1"), ("t", "toggle"),
+                                                ("page", "v_toggle/m"), ("o", signal),
+                                                ("h", hier)))
+    return f"C '\x01{key}' {count}"
+
+
+def test_toggles_are_summed_per_component(tmp_path):
+    lines = ["# SystemC::Coverage-3",
+             _point("npu_tb_top.u_npu.u_matmul_engine.u_array", "a_q[0]:0->1", 7),
+             _point("npu_tb_top.u_npu.u_matmul_engine", "b:1->0", 3),
+             _point("npu_tb_top.u_npu.u_vector_engine", "x:0->1", 5),
+             _point("npu_tb_top.u_npu", "start:0->1", 2),
+             _point("npu_tb_top.u_dram", "mem:0->1", 1000)]      # outside the NPU: ignored
+    path = tmp_path / "coverage.dat"
+    path.write_text("\n".join(lines) + "\n")
+    toggles = read_toggles(path)
+    assert toggles == {"matrix": 10, "vector": 5, "top": 2}
+    assert subtract(toggles, {"matrix": 4, "top": 5}) == {"matrix": 6, "top": 0, "vector": 5}
+
+
+def test_trace_intervals_and_perfetto(tmp_path):
+    path = tmp_path / "trace.txt"
+    path.write_text("start 100\n100 0001\n110 0101\n120 0100\n121 0000\n122 0100\n"
+                    "130 1000\n140 0000\ndone 150\n")
+    iv = read_trace(path)
+    assert iv["DMA_IN"] == [(0, 20)]
+    assert iv["MATRIX"] == [(10, 21), (22, 30)]
+    assert iv["VECTOR"] == [(30, 40)]
+    assert busy_cycles(iv)["MATRIX"] == 19
+    trace = perfetto(iv, {"MATRIX": ["qk", "pv"], "VECTOR": ["softmax"]})
+    slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    assert [e["name"] for e in slices if e["tid"] == 3] == ["qk", "pv"]
+    json.dumps(trace)
+
+
+def test_energy_model_terms():
+    cfg = load_config("default")
+    model = EnergyModel.for_config(cfg)
+    assert model.sram_line_pj == pytest.approx(80.0)         # 8 KiB banks, 512-bit lines
+    parts = model.breakdown({"matrix": 1000}, COUNTERS)
+    assert parts["logic:matrix"] == pytest.approx(1000 * model.toggle_pj)
+    assert parts["sram"] == pytest.approx(15 * 80.0)
+    assert parts["dram"] == pytest.approx(704 * model.dram_byte_pj)
+    assert parts["static"] == pytest.approx(1000 * model.static_pj_per_cycle)
+    small = EnergyModel.for_config(load_config("small"))
+    assert small.sram_line_pj < model.sram_line_pj           # smaller banks, cheaper access
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("nq, nk", [(7, 7), (5, 12), (12, 5)])
+def test_roofline_counts_visible_scores(nq, nk, causal):
+    wl = Workload(nq, nk, 64, causal=causal)
+    assert visible_scores(wl) == int(key_mask(nq, nk, causal).sum())
+    cfg = load_config("default")
+    r = roofline(wl, cfg)
+    assert r.matrix_cycles == pytest.approx(2 * visible_scores(wl) * 64 / 256)
+    assert r.bound == max(r.matrix_cycles, r.vector_cycles, r.dram_cycles)
+
+
+def _record(strategy, cycles, energy):
+    return {"config": "default", "workload_name": "w", "strategy": strategy,
+            "workload": Workload(64, 64, 64).to_dict(), "tiling": "t", "predicted": cycles,
+            "counters": dict(COUNTERS, CYCLES=cycles), "toggles": {"matrix": 1},
+            "energy": {"dram": energy, "logic:matrix": 1.0}, "energy_pj": energy + 1.0,
+            "roofline": {"bound": 500.0, "limit": "matrix"}, "wall_s": 1.0}
+
+
+def test_report_tables_and_plots(tmp_path):
+    records = report.derive([_record("flat", 2000, 99.0), _record("mas", 1000, 49.0)])
+    mas = next(r for r in records if r["strategy"] == "mas")
+    assert mas["speedup_vs_flat"] == pytest.approx(2.0)
+    assert mas["energy_reduction_vs_flat"] == pytest.approx(0.5)
+    assert mas["roofline_fraction"] == pytest.approx(0.5)
+    table = report.write_tables(records, tmp_path)
+    assert "2.00x" in table and "-50%" in table
+    assert (tmp_path / "results.csv").read_text().count("\n") == 3
+    report.plot_cycles_vs_n(records, tmp_path / "c.png")
+    report.plot_energy_breakdown(records, tmp_path / "e.png", "w")
+    assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "e.png").exists()
+
+
+@pytest.mark.sim
+def test_bench_run_on_the_rtl():
+    """A small case through the whole bench path: toggle-coverage build, reset baseline,
+    activity trace; the trace's busy cycles equal the RTL's counters, toggles are counted for
+    the compute units, every intervals is labelled with its instruction."""
+    from bench.__main__ import _record
+    from bench.sim import run_case
+    from bench.workloads import BenchWorkload
+    baseline = read_toggles(run_case("tiny", {"baseline": True}, "baseline") / "coverage.dat")
+    bw = BenchWorkload("t40", Workload(40, 40, 16, causal=True))
+    recs = []
+    for strategy in ("flat", "mas"):
+        run_dir = run_case("tiny", dict(bw.workload.to_dict(), strategy=strategy),
+                           f"pytest-{strategy}", trace=True)
+        rec = _record("tiny", bw, strategy, run_dir, baseline)
+        iv = read_trace(run_dir / "trace.txt")
+        for unit, cycles in busy_cycles(iv).items():
+            assert cycles == rec["counters"][f"{unit}_BUSY"], unit
+        for unit, notes in rec["queue_notes"].items():
+            assert len(iv[unit]) == len(notes), unit
+        assert rec["bit_exact"]
+        assert rec["toggles"]["matrix"] > 0 and rec["toggles"]["vector"] > 0
+        recs.append(rec)
+    recs = report.derive(recs)
+    mas = next(r for r in recs if r["strategy"] == "mas")
+    assert mas["speedup_vs_flat"] > 1.0
+    assert np.isfinite(mas["energy_pj"]) and mas["energy_pj"] > 0
