@@ -26,7 +26,7 @@ from bench.energy import EnergyModel
 from bench.roofline import roofline
 from bench.sim import run_case
 from bench.toggles import read_toggles, subtract
-from bench.trace import perfetto, plot_timelines, read_trace, write_perfetto
+from bench.trace import overlaps, perfetto, plot_timelines, read_trace, write_perfetto
 from bench.workloads import CONFIGS, suite
 from hwdef import load_config
 from scheduler import STRATEGIES, Workload
@@ -43,7 +43,9 @@ def _record(config, bench_wl, strategy, run_dir: Path, baseline) -> dict:
     model = EnergyModel.for_config(cfg)
     energy = model.breakdown(toggles, result["counters"])
     wl = Workload(**result["workload"])
+    trace = run_dir / "trace.txt"
     return {
+        "overlaps": overlaps(read_trace(trace)) if trace.exists() else {},
         "config": config, "workload_name": bench_wl.name, "strategy": strategy,
         "workload": result["workload"], "tiling": result["tiling"],
         "instructions": result["instructions"], "predicted": result["predicted"],
@@ -66,7 +68,13 @@ def main(argv=None) -> int:
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="redo tables and plots from --out/results.json without simulating")
     args = ap.parse_args(argv)
+    if args.report_only:
+        records = json.loads((Path(args.out) / "results.json").read_text())
+        _report(records, Path(args.out))
+        return 0
     configs = [c for c in args.configs.split(",") if c]
     strategies = [s for s in args.strategies.split(",") if s]
     workloads = suite(args.quick)
@@ -112,18 +120,30 @@ def main(argv=None) -> int:
                   f"{rec['predicted']:,}), {rec['energy_pj'] / 1e6:.1f} µJ, "
                   f"{'bit-exact' if rec['bit_exact'] else 'MISMATCH'}, {rec['wall_s']:.0f} s",
                   flush=True)
-    records = report.derive(records)
-    table = report.write_tables(records, out)
-    report.plot_cycles_vs_n(records, out / "cycles_vs_n.png")
-    focus = TIMELINE_WORKLOAD if any(r["workload_name"] == TIMELINE_WORKLOAD
-                                     for r in records) else records[0]["workload_name"]
-    report.plot_energy_breakdown(records, out / "energy_breakdown.png", focus)
-    _timeline(records, out, focus)
-    print(table)
-    print(f"bench: {len(records)} runs in {time.time() - start:.0f} s; {out}/")
+    # Runs of earlier invocations that this one did not repeat stay in the report.
+    previous = out / "results.json"
+    if previous.exists():
+        done = {(r["config"], r["workload_name"], r["strategy"]) for r in records}
+        records += [r for r in json.loads(previous.read_text())
+                    if (r["config"], r["workload_name"], r["strategy"]) not in done]
+    _report(records, out)
+    print(f"bench: {len(cases)} runs in {time.time() - start:.0f} s; {out}/")
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _report(records: list[dict], out: Path) -> None:
+    if not records:
+        return
+    records = report.derive(records)
+    focus = TIMELINE_WORKLOAD if any(r["workload_name"] == TIMELINE_WORKLOAD
+                                     for r in records) else records[0]["workload_name"]
+    table = report.write_tables(records, out, keep_notes=focus)
+    report.plot_cycles_vs_n(records, out / "cycles_vs_n.png")
+    report.plot_energy_breakdown(records, out / "energy_breakdown.png", focus)
+    _timeline(records, out, focus)
+    print(table)
 
 
 def _timeline(records, out: Path, workload_name: str) -> None:

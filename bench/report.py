@@ -18,6 +18,10 @@ def derive(records: list[dict]) -> list[dict]:
     """Adds speedup / energy reduction vs flat and utilizations to every record."""
     flat = {_key(r): r for r in records if r["strategy"] == "flat"}
     for r in records:
+        trace = Path(r.get("run_dir", "")) / "trace.txt"
+        if not r.get("overlaps") and trace.is_file():
+            from bench.trace import overlaps, read_trace
+            r["overlaps"] = overlaps(read_trace(trace))
         c = r["counters"]
         cycles = c["CYCLES"]
         base = flat.get(_key(r))
@@ -33,15 +37,20 @@ def derive(records: list[dict]) -> list[dict]:
     return records
 
 
-def write_tables(records: list[dict], out: Path) -> str:
+def write_tables(records: list[dict], out: Path, keep_notes: str = "") -> str:
+    """*keep_notes*: the workload whose per-instruction notes stay in results.json (they
+    label the Perfetto trace; for every run they would be megabytes)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(records, indent=1))
+    slim = [r if r["workload_name"] == keep_notes else
+            {k: v for k, v in r.items() if k != "queue_notes"} for r in records]
+    (out / "results.json").write_text(json.dumps(slim, indent=1))
     columns = ["config", "workload_name", "strategy", "tiling", "cycles", "predicted",
                "speedup_vs_flat", "energy_uj", "energy_reduction_vs_flat", "matrix_util",
                "vector_util", "overlap_of_vector", "roofline_bound", "roofline_limit",
                "roofline_fraction", "dram_read_bytes", "dram_write_bytes", "spad_reads",
                "spad_writes", "bank_conflicts", "ow_waits", "matrix_stall", "vector_stall",
-               "dma_in_stall", "toggles_total", "matrix_toggles_per_mac", "wall_s"]
+               "dma_in_stall", "overlap_dma_in_matrix", "overlap_dma_in_vector",
+               "toggles_total", "matrix_toggles_per_mac", "wall_s"]
     with open(out / "results.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)
@@ -55,6 +64,8 @@ def write_tables(records: list[dict], out: Path) -> str:
                 r["roofline_fraction"], c["DRAM_READ_BYTES"], c["DRAM_WRITE_BYTES"],
                 c["SPAD_READS"], c["SPAD_WRITES"], c["BANK_CONFLICTS"], c["OW_WAITS"],
                 c["MATRIX_STALL"], c["VECTOR_STALL"], c["DMA_IN_STALL"],
+                r.get("overlaps", {}).get("DMA_IN&MATRIX"),
+                r.get("overlaps", {}).get("DMA_IN&VECTOR"),
                 sum(r["toggles"].values()), r.get("matrix_toggles_per_mac"), r["wall_s"]])
     table = markdown(records)
     (out / "summary.md").write_text(table + "\n")
@@ -77,7 +88,8 @@ def markdown(records: list[dict]) -> str:
         lines.append(
             f"| {r['config']} | {r['workload_name']} | {r['strategy']} | "
             f"{r['counters']['CYCLES']:,} | {'' if sp is None else f'{sp:.2f}x'} | "
-            f"{r['energy_pj'] / 1e6:.1f} | {'' if er is None else f'{-100 * er:+.0f}%'} | "
+            f"{r['energy_pj'] / 1e6:.1f} | "
+            f"{'' if er is None or r['strategy'] == 'flat' else f'{-100 * er:+.1f}%'} | "
             f"{_pct(r['matrix_util'])} | {_pct(r['vector_util'])} | "
             f"{r['roofline']['bound']:,.0f} ({r['roofline']['limit']}) | "
             f"{_pct(r['roofline_fraction'])} |")
@@ -127,9 +139,10 @@ def plot_energy_breakdown(records: list[dict], path: Path, workload_name: str) -
     labels = [f"{r['config']}\n{r['strategy']}" for r in chosen]
     fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(chosen), 4.5))
     bottom = [0.0] * len(chosen)
-    for part in parts + logic:
+    for i, part in enumerate(parts + logic):
         values = [r["energy"].get(part, 0.0) / 1e6 for r in chosen]
-        ax.bar(labels, values, bottom=bottom, label=part.replace("logic:", "logic "))
+        ax.bar(labels, values, bottom=bottom, label=part.replace("logic:", "logic "),
+               color=plt.cm.tab20(i % 20))
         bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_ylabel("energy (µJ)")
     ax.set_title(f"Energy breakdown, {workload_name}")

@@ -12,7 +12,7 @@ from bench import report
 from bench.energy import EnergyModel
 from bench.roofline import roofline, visible_scores
 from bench.toggles import read_toggles, subtract
-from bench.trace import busy_cycles, perfetto, read_trace
+from bench.trace import busy_cycles, overlaps, perfetto, read_trace
 from hwdef import load_config
 from scheduler import Workload
 from tb.golden.attention import key_mask
@@ -53,6 +53,7 @@ def test_trace_intervals_and_perfetto(tmp_path):
     assert iv["MATRIX"] == [(10, 21), (22, 30)]
     assert iv["VECTOR"] == [(30, 40)]
     assert busy_cycles(iv)["MATRIX"] == 19
+    assert overlaps(iv)["DMA_IN&MATRIX"] == 10 and overlaps(iv)["MATRIX&VECTOR"] == 0
     trace = perfetto(iv, {"MATRIX": ["qk", "pv"], "VECTOR": ["softmax"]})
     slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert [e["name"] for e in slices if e["tid"] == 3] == ["qk", "pv"]
@@ -98,7 +99,7 @@ def test_report_tables_and_plots(tmp_path):
     assert mas["energy_reduction_vs_flat"] == pytest.approx(0.5)
     assert mas["roofline_fraction"] == pytest.approx(0.5)
     table = report.write_tables(records, tmp_path)
-    assert "2.00x" in table and "-50%" in table
+    assert "2.00x" in table and "-50.0%" in table
     assert (tmp_path / "results.csv").read_text().count("\n") == 3
     report.plot_cycles_vs_n(records, tmp_path / "c.png")
     report.plot_energy_breakdown(records, tmp_path / "e.png", "w")
@@ -125,6 +126,7 @@ def test_bench_run_on_the_rtl():
             assert cycles == rec["counters"][f"{unit}_BUSY"], unit
         for unit, notes in rec["queue_notes"].items():
             assert len(iv[unit]) == len(notes), unit
+        assert rec["overlaps"]["MATRIX&VECTOR"] == rec["counters"]["MATRIX_VECTOR_OVERLAP"]
         assert rec["bit_exact"]
         assert rec["toggles"]["matrix"] > 0 and rec["toggles"]["vector"] > 0
         recs.append(rec)

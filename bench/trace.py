@@ -66,6 +66,27 @@ def perfetto(intervals, notes: dict[str, list[str]] | None = None, clock_ns: flo
     return {"traceEvents": events, "displayTimeUnit": "ns"}
 
 
+def overlap_cycles(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
+    """Cycles in which both interval lists are busy (each list sorted, non-overlapping)."""
+    i = j = total = 0
+    while i < len(a) and j < len(b):
+        total += max(0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+def overlaps(intervals) -> dict[str, int]:
+    """Pairwise busy overlap of the units, e.g. "MATRIX&VECTOR"."""
+    out = {}
+    for n, a in enumerate(UNITS):
+        for b in UNITS[n + 1:]:
+            out[f"{a}&{b}"] = overlap_cycles(intervals[a], intervals[b])
+    return out
+
+
 def busy_cycles(intervals) -> dict[str, int]:
     return {unit: sum(e - s for s, e in spans) for unit, spans in intervals.items()}
 

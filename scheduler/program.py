@@ -292,19 +292,19 @@ class AttentionProgram:
                         self._head_row("q", block.head, block.q0), block.rows, block.rows,
                         self.buf[f"q{block.index % 2}"], lock=int(self.ow))
 
-    def load_k(self, item: Item) -> None:
+    def _load_keys(self, tensor: str, item: Item, slot: int) -> None:
+        """K or V rows of the item's chunk, zero-padded to whole array tiles."""
         b = item.block
-        self._load_rows(f"K h{b.head} keys {item.k0}+{item.keys}",
-                        self._head_row("k", b.head, item.k0), item.keys,
+        self._load_rows(f"{tensor.upper()} h{b.head} keys {item.k0}+{item.keys}",
+                        self._head_row(tensor, b.head, item.k0), item.keys,
                         _ceil(item.keys, self.dim) * self.dim,
-                        self.buf[f"k{item.index % 2}"], lock=int(self.ow))
+                        self.buf[f"{tensor}{slot % 2}"], lock=int(self.ow))
+
+    def load_k(self, item: Item) -> None:
+        self._load_keys("k", item, item.index)
 
     def load_v(self, item: Item) -> None:
-        b = item.block
-        self._load_rows(f"V h{b.head} keys {item.k0}+{item.keys}",
-                        self._head_row("v", b.head, item.k0), item.keys,
-                        _ceil(item.keys, self.dim) * self.dim,
-                        self.buf[f"v{item.exp_index % 2}"], lock=int(self.ow))
+        self._load_keys("v", item, item.exp_index)
 
     def qk(self, item: Item) -> None:
         b = item.block
