@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from scheduler.cost import overlap_cycles
+
 UNITS = ("DMA_IN", "DMA_OUT", "MATRIX", "VECTOR")     # busy bits 0..3
 
 
@@ -66,24 +68,12 @@ def perfetto(intervals, notes: dict[str, list[str]] | None = None, clock_ns: flo
     return {"traceEvents": events, "displayTimeUnit": "ns"}
 
 
-def overlap_cycles(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
-    """Cycles in which both interval lists are busy (each list sorted, non-overlapping)."""
-    i = j = total = 0
-    while i < len(a) and j < len(b):
-        total += max(0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
 def overlaps(intervals) -> dict[str, int]:
     """Pairwise busy overlap of the units, e.g. "MATRIX&VECTOR"."""
     out = {}
     for n, a in enumerate(UNITS):
         for b in UNITS[n + 1:]:
-            out[f"{a}&{b}"] = overlap_cycles(intervals[a], intervals[b])
+            out[f"{a}&{b}"] = int(overlap_cycles(intervals[a], intervals[b]))
     return out
 
 

@@ -123,12 +123,7 @@ def _program_text(sched: Schedule, command: str) -> str:
                          if name != "program")]
     if sched.strict:
         lines.append("# run with CTRL.STRICT: buffers are locked and released (overwrite control)")
-    notes = [insn.note for insn in sched.program.em.insns]
-    for index, word in enumerate(sched.words):
-        text = isa.format_insn(word)
-        note = notes[index] if index < len(notes) else ""
-        lines.append(f"{text}    # {note}" if note else text)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + sched.program.listing(addresses=False)
 
 
 def _cmd_attention(args) -> int:

@@ -90,8 +90,6 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     `insn_cycles` (tests use random durations); *timeline*, if given, receives
     (start, end) per instruction."""
     end: list[float] = []
-    queue_ends: dict[isa.Queue, list[float]] = {}
-    queue_starts: dict[isa.Queue, list[float]] = {}
     busy: dict[isa.Queue, float] = {}
     intervals: dict[isa.Queue, list[tuple[float, float]]] = {}
     producers: dict[int, list[int]] = {}
@@ -110,34 +108,34 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     dispatch = float(START_CYCLES)
     for insn in insns:
         q = insn.queue
-        starts = queue_starts.setdefault(q, [])
-        if len(starts) >= QUEUE_DEPTH:
-            dispatch = max(dispatch, starts[-QUEUE_DEPTH])   # wait for a free queue slot
+        spans = intervals.setdefault(q, [])
+        if len(spans) >= QUEUE_DEPTH:
+            dispatch = max(dispatch, spans[-QUEUE_DEPTH][0])   # wait for a free queue slot
         dispatch += 1
         start = dispatch
-        if queue_ends.get(q):
-            start = max(start, queue_ends[q][-1] + 1)
+        if spans:
+            start = max(start, spans[-1][1] + 1)
         for prod in producers[insn.index]:
             start = max(start, end[prod] + 1)
         cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
         end.append(start + cycles)
         if timeline is not None:
             timeline.append((start, start + cycles))
-        starts.append(start)
-        queue_ends.setdefault(q, []).append(start + cycles)
         busy[q] = busy.get(q, 0) + cycles
-        intervals.setdefault(q, []).append((start, start + cycles))
+        spans.append((start, start + cycles))
     total = max(end, default=0) + 2
-    overlap = _overlap(intervals.get(isa.Queue.MATRIX, []), intervals.get(isa.Queue.VECTOR, []))
+    overlap = overlap_cycles(intervals.get(isa.Queue.MATRIX, []),
+                             intervals.get(isa.Queue.VECTOR, []))
     return Prediction(int(total), {q.name: int(v) for q, v in busy.items()}, int(overlap))
 
 
-def _overlap(a: list, b: list) -> float:
+def overlap_cycles(a: list, b: list) -> float:
+    """Cycles in which both lists of (start, end) intervals are busy (each list sorted and
+    non-overlapping): the prediction's and the RTL trace's matrix-vector overlap."""
     i = j = 0
     total = 0.0
     while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        total += max(0.0, hi - lo)
+        total += max(0.0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
         if a[i][1] < b[j][1]:
             i += 1
         else:

@@ -510,12 +510,14 @@ class AttentionProgram:
             self._words = self.em.words()
         return self._words
 
-    def listing(self) -> str:
+    def listing(self, addresses: bool = True) -> str:
+        """One instruction per line with the scheduler's note as a comment; without
+        addresses the text is assembler input (`firmware_gen asm`)."""
         lines = []
-        for insn in self.em.insns:
-            addr = self.prog_base + insn.index * isa.INSN_BYTES
-            lines.append(f"{addr:08x}  {isa.format_insn(insn.word())}")
-            if insn.note:
-                lines[-1] += f"    # {insn.note}"
-        lines.append(f"{self.prog_base + len(self.em.insns) * isa.INSN_BYTES:08x}  halt")
+        for index, word in enumerate(self.words):
+            text = isa.format_insn(word)
+            if addresses:
+                text = f"{self.prog_base + index * isa.INSN_BYTES:08x}  {text}"
+            note = self.em.insns[index].note if index < len(self.em.insns) else ""
+            lines.append(f"{text}    # {note}" if note else text)
         return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hwdef import HwConfig, isa
+from hwdef.params import VecOp
 
 QUEUES = (isa.Queue.DMA_IN, isa.Queue.DMA_OUT, isa.Queue.MATRIX, isa.Queue.VECTOR)
 QUEUE_OF = {"DMA_LOAD": isa.Queue.DMA_IN, "DMA_STORE": isa.Queue.DMA_OUT,
@@ -92,7 +93,6 @@ class Footprint:
                                 f["n_tiles"] * dim * 4, lb)) if f["emit"] else set())
             return reads, writes
         if mnemonic == "VECTOR":
-            from hwdef.params import VecOp
             lanes = self.cfg.vector_lanes
             nvec = -(-f["row_len"] // lanes)
 

@@ -32,7 +32,7 @@ from hwdef import regs
 from scheduler import Schedule, Workload, build_schedule
 from tb.golden.attention import accuracy, attention_float, attention_int, quantize
 from tb.harness.cocotb_utils import seeded_rng
-from tb.top.env import EXTRA_SOURCES, TIMING_ARGS, NpuBaseTest
+from tb.top.env import NpuBaseTest
 
 
 @dataclass
@@ -154,11 +154,3 @@ class AttentionTestBase(NpuBaseTest):
                 for run in self.runs:
                     fh.write(json.dumps(run.to_dict()) + "\n")
 
-
-def run_on_npu(test_module: str, config: str, run_tag: str = "", **env: str) -> None:
-    """pytest side: build npu_tb_top for *config* once and run the cocotb tests of
-    *test_module* on it (the same build as the other top-level benches)."""
-    from tb.harness.sim import run_cocotb
-    run_cocotb("npu_tb_top", test_module=test_module, config=config,
-               extra_sources=EXTRA_SOURCES, build_args=TIMING_ARGS, run_tag=run_tag,
-               extra_env=env)

@@ -41,6 +41,15 @@ EXTRA_SOURCES = [SV / "npu_dram_model.sv", SV / "npu_tb_top.sv"]
 TIMING_ARGS = ["--timing", "-CFLAGS", "-std=c++20 -fcoroutines"]
 
 
+def run_on_npu(test_module: str, config: str, run_tag: str = "", **env: str) -> None:
+    """pytest side of every top-level test: build npu_tb_top for *config* once (one build
+    shared by all top-level modules) and run the cocotb tests of *test_module* on it."""
+    from tb.harness.sim import run_cocotb
+    run_cocotb("npu_tb_top", test_module=test_module, config=config,
+               extra_sources=EXTRA_SOURCES, build_args=TIMING_ARGS, run_tag=run_tag,
+               extra_env=env)
+
+
 # ----------------------------------------------------------------------------------------------
 # AXI4-Lite host bus functional model (the project's own; cocotbext-axi checks it elsewhere)
 # ----------------------------------------------------------------------------------------------
@@ -249,20 +258,13 @@ class NpuScoreboard(pyuvm.uvm_subscriber):
             self.failures.append("report without expectation")
             return
         errs = []
-        if exp.model is None:     # no model run: a clean finish is all that is scored here
-            if report.status["error"] or not report.status["done"]:
-                errs.append(f"expected a clean run, got status {report.status}")
-            self.checked += 1
-            for err in errs:
-                self.logger.error(err)
-            self.failures += errs
-            return
-        want_err = exp.result.error
+        # Without a model run (exp.result is None) a clean finish is all that is scored here.
+        want_err = exp.result.error if exp.result is not None else None
         if want_err is None:
             if report.status["error"] or not report.status["done"]:
                 errs.append(f"expected a clean run, got status {report.status} "
                             f"(pc 0x{report.error_pc:x}, info 0x{report.error_info:x})")
-            if report.counters["INSN_RETIRED"] != exp.result.retired:
+            if exp.result is not None and report.counters["INSN_RETIRED"] != exp.result.retired:
                 errs.append(f"INSN_RETIRED {report.counters['INSN_RETIRED']} != "
                             f"{exp.result.retired} of the model")
         else:

@@ -20,7 +20,8 @@ import pytest
 import pyuvm
 
 from scheduler import STRATEGIES, Workload
-from tb.top.attention_env import AttentionTestBase, run_on_npu
+from tb.top.attention_env import AttentionTestBase
+from tb.top.env import run_on_npu
 
 CASE_ENV = "NPU_ATTENTION_CASE"
 

@@ -9,7 +9,8 @@ import pytest
 import pyuvm
 
 from scheduler import Tiling, Workload
-from tb.top.attention_env import AttentionTestBase, run_on_npu
+from tb.top.attention_env import AttentionTestBase
+from tb.top.env import run_on_npu
 
 
 @pyuvm.test()

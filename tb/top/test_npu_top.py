@@ -17,7 +17,7 @@ from hwdef.params import VecOp
 from hwdef.regs import ErrorCode
 from tb.harness.cocotb_utils import seeded_rng
 from tb.golden.isa_model import ModelError
-from tb.top.env import EXTRA_SOURCES, MEM_BYTES, TIMING_ARGS, NpuBaseTest
+from tb.top.env import MEM_BYTES, NpuBaseTest, run_on_npu
 
 PROG = 0x0000          # program base
 SRC = 0x10000          # input data
@@ -392,6 +392,4 @@ class StrictOverwriteTest(ErrorTest):
 @pytest.mark.sim
 @pytest.mark.parametrize("config", ["tiny", "default"])
 def test_npu_top(config):
-    from tb.harness.sim import run_cocotb
-    run_cocotb("npu_tb_top", test_module=__name__, config=config,
-               extra_sources=EXTRA_SOURCES, build_args=TIMING_ARGS)
+    run_on_npu(__name__, config)

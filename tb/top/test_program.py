@@ -74,18 +74,14 @@ def _cases():
 @pytest.mark.sim
 @pytest.mark.parametrize("program, config", _cases(), ids=lambda v: Path(v).name)
 def test_program(program, config):
-    from tb.harness.sim import run_cocotb
-    from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
     from tb.harness.sim import SIM_BUILD
+    from tb.top.env import run_on_npu
     report = SIM_BUILD / f"program-{Path(program).stem}-{config}.txt"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
     try:
-        run_cocotb("npu_tb_top", test_module=__name__, config=config,
-                   extra_sources=EXTRA_SOURCES, build_args=TIMING_ARGS,
-                   extra_env={"NPU_PROGRAM": str(Path(program).resolve()),
-                              "NPU_PROGRAM_REPORT": str(report)},
-                   run_tag=Path(program).stem)
+        run_on_npu(__name__, config, run_tag=Path(program).stem,
+                   NPU_PROGRAM=str(Path(program).resolve()), NPU_PROGRAM_REPORT=str(report))
     finally:
         if report.exists():
             print(report.read_text())
