@@ -15,9 +15,16 @@ def _key(r):
 
 
 def derive(records: list[dict]) -> list[dict]:
-    """Adds speedup / energy reduction vs flat and utilizations to every record."""
+    """Adds speedup / energy reduction vs flat, utilizations and the gap to the roofline to
+    every record. The roofline is recomputed from the workload (so --report-only follows
+    bench/roofline.py)."""
+    from bench.roofline import roofline
+    from hwdef import load_config
+    from scheduler import Workload
     flat = {_key(r): r for r in records if r["strategy"] == "flat"}
     for r in records:
+        cfg = load_config(r["config"])
+        r["roofline"] = roofline(Workload(**r["workload"]), cfg).to_dict()
         trace = Path(r.get("run_dir", "")) / "trace.txt"
         if not r.get("overlaps") and trace.is_file():
             from bench.trace import overlaps, read_trace
@@ -34,6 +41,16 @@ def derive(records: list[dict]) -> list[dict]:
         r["overlap_of_vector"] = (c["MATRIX_VECTOR_OVERLAP"] / c["VECTOR_BUSY"]
                                   if c["VECTOR_BUSY"] else 0.0)
         r["roofline_fraction"] = r["roofline"]["bound"] / cycles
+        # Where the gap comes from: matrix work the program issues beyond the roofline's
+        # (recomputed Q·Kᵀ, padding to whole array tiles), how close the run comes to its own
+        # issued matrix work, and DRAM traffic beyond reading Q, K, V and writing O once.
+        if "macs" in r:
+            r["macs_over_needed"] = r["macs"] / r["roofline"]["macs"]
+            r["issued_matrix_cycles"] = r["macs"] / cfg.array_dim ** 2
+            r["issued_matrix_fraction"] = r["issued_matrix_cycles"] / cycles
+        r["dram_over_minimum"] = ((c["DRAM_READ_BYTES"] + c["DRAM_WRITE_BYTES"])
+                                  / r["roofline"]["dram_bytes"])
+        r["dram_energy_share"] = r["energy"].get("dram", 0.0) / r["energy_pj"]
     return records
 
 
@@ -47,7 +64,9 @@ def write_tables(records: list[dict], out: Path, keep_notes: str = "") -> str:
     columns = ["config", "workload_name", "strategy", "tiling", "cycles", "predicted",
                "speedup_vs_flat", "energy_uj", "energy_reduction_vs_flat", "matrix_util",
                "vector_util", "overlap_of_vector", "roofline_bound", "roofline_limit",
-               "roofline_fraction", "dram_read_bytes", "dram_write_bytes", "spad_reads",
+               "roofline_fraction", "macs_over_needed", "issued_matrix_cycles",
+               "issued_matrix_fraction", "dram_over_minimum", "dram_energy_share",
+               "dram_read_bytes", "dram_write_bytes", "spad_reads",
                "spad_writes", "bank_conflicts", "ow_waits", "matrix_stall", "vector_stall",
                "dma_in_stall", "overlap_dma_in_matrix", "overlap_dma_in_vector",
                "toggles_total", "matrix_toggles_per_mac", "wall_s"]
@@ -61,14 +80,16 @@ def write_tables(records: list[dict], out: Path, keep_notes: str = "") -> str:
                 r["predicted"], r["speedup_vs_flat"], r["energy_pj"] / 1e6,
                 r["energy_reduction_vs_flat"], r["matrix_util"], r["vector_util"],
                 r["overlap_of_vector"], round(r["roofline"]["bound"]), r["roofline"]["limit"],
-                r["roofline_fraction"], c["DRAM_READ_BYTES"], c["DRAM_WRITE_BYTES"],
+                r["roofline_fraction"], r.get("macs_over_needed"),
+                r.get("issued_matrix_cycles"), r.get("issued_matrix_fraction"),
+                r["dram_over_minimum"], r["dram_energy_share"], c["DRAM_READ_BYTES"], c["DRAM_WRITE_BYTES"],
                 c["SPAD_READS"], c["SPAD_WRITES"], c["BANK_CONFLICTS"], c["OW_WAITS"],
                 c["MATRIX_STALL"], c["VECTOR_STALL"], c["DMA_IN_STALL"],
                 r.get("overlaps", {}).get("DMA_IN&MATRIX"),
                 r.get("overlaps", {}).get("DMA_IN&VECTOR"),
                 sum(r["toggles"].values()), r.get("matrix_toggles_per_mac"), r["wall_s"]])
     table = markdown(records)
-    (out / "summary.md").write_text(table + "\n")
+    (out / "summary.md").write_text(table + "\n\n" + gap_markdown(records) + "\n")
     return table
 
 
@@ -93,6 +114,29 @@ def markdown(records: list[dict]) -> str:
             f"{_pct(r['matrix_util'])} | {_pct(r['vector_util'])} | "
             f"{r['roofline']['bound']:,.0f} ({r['roofline']['limit']}) | "
             f"{_pct(r['roofline_fraction'])} |")
+    return "\n".join(lines)
+
+
+def gap_markdown(records: list[dict]) -> str:
+    """The second table of summary.md: why a run is not at the roofline, and where its
+    energy goes."""
+    head = ("| config | workload | strategy | tiling | MACs issued / needed | issued matrix work "
+            "(cycles) | of issued work | DRAM bytes / minimum | DRAM share of energy |")
+    lines = ["Where the gap to the roofline comes from. *MACs issued / needed*: matrix work "
+             "the program issues (whole array tiles, Q·Kᵀ recomputed in two-pass blocks) over "
+             "the roofline's; *of issued work*: the issued work at Dim² MACs per cycle over the "
+             "run's cycles; *DRAM bytes / minimum*: bytes moved over reading Q, K, V and "
+             "writing O once.", "", head, "|" + "---|" * (head.count("|") - 1)]
+    order = {s: i for i, s in enumerate(STRATEGIES)}
+    for r in sorted(records, key=lambda r: (r["config"], r["workload"]["seq_q"],
+                                            r["workload_name"], order[r["strategy"]])):
+        if "macs" not in r:
+            continue
+        lines.append(
+            f"| {r['config']} | {r['workload_name']} | {r['strategy']} | {r['tiling']} | "
+            f"{r['macs_over_needed']:.2f} | {r['issued_matrix_cycles']:,.0f} | "
+            f"{_pct(r['issued_matrix_fraction'])} | {r['dram_over_minimum']:.1f} | "
+            f"{_pct(r['dram_energy_share'])} |")
     return "\n".join(lines)
 
 

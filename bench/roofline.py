@@ -13,7 +13,8 @@
   per cycle.
 
 Recomputation, padding, instruction overheads and dependencies are not in the bound: the gap
-is what a schedule leaves on the table.
+is what a schedule leaves on the table. `macs` and `dram_bytes` are the work behind the matrix
+and DRAM terms, so that a run's issued MACs and moved bytes can be set against them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Roofline:
     matrix_cycles: float
     vector_cycles: float
     dram_cycles: float
+    macs: int           # multiply-accumulates of Q·Kᵀ and P·V over the visible scores
+    dram_bytes: int     # Q, K, V read once, O written once
 
     @property
     def bound(self) -> float:
@@ -61,4 +64,4 @@ def roofline(wl: Workload, cfg: HwConfig) -> Roofline:
     matrix = 2 * scores * d / cfg.array_dim ** 2
     vector = (VECTOR_PASSES * scores + heads * wl.seq_q * d) / cfg.vector_lanes
     dram_bytes = heads * (2 * wl.seq_q * d + 2 * wl.seq_kv * d)
-    return Roofline(matrix, vector, dram_bytes / cfg.line_bytes)
+    return Roofline(matrix, vector, dram_bytes / cfg.line_bytes, 2 * scores * d, dram_bytes)

@@ -89,17 +89,25 @@ def _record(strategy, cycles, energy):
             "workload": Workload(64, 64, 64).to_dict(), "tiling": "t", "predicted": cycles,
             "counters": dict(COUNTERS, CYCLES=cycles), "toggles": {"matrix": 1},
             "energy": {"dram": energy, "logic:matrix": 1.0}, "energy_pj": energy + 1.0,
-            "roofline": {"bound": 500.0, "limit": "matrix"}, "wall_s": 1.0}
+            "macs": 3 * 64 * 64 * 64, "wall_s": 1.0}
 
 
 def test_report_tables_and_plots(tmp_path):
-    records = report.derive([_record("flat", 2000, 99.0), _record("mas", 1000, 49.0)])
+    records = report.derive([_record("flat", 8000, 99.0), _record("mas", 4000, 49.0)])
     mas = next(r for r in records if r["strategy"] == "mas")
     assert mas["speedup_vs_flat"] == pytest.approx(2.0)
     assert mas["energy_reduction_vs_flat"] == pytest.approx(0.5)
-    assert mas["roofline_fraction"] == pytest.approx(0.5)
+    # 64 x 64 scores, d = 64 on a 16 x 16 array: 524,288 MACs = 2,048 cycles (matrix-bound)
+    assert mas["roofline"]["macs"] == 2 * 64 * 64 * 64
+    assert mas["roofline_fraction"] == pytest.approx(2048 / 4000)
+    assert mas["macs_over_needed"] == pytest.approx(1.5)
+    assert mas["issued_matrix_fraction"] == pytest.approx(3072 / 4000)
+    assert mas["dram_over_minimum"] == pytest.approx(704 / (4 * 64 * 64))
+    assert mas["dram_energy_share"] == pytest.approx(49.0 / 50.0)
     table = report.write_tables(records, tmp_path)
     assert "2.00x" in table and "-50.0%" in table
+    gaps = (tmp_path / "summary.md").read_text().split("Where the gap")[1]
+    assert "| mas | t | 1.50 | 3,072 | 77% | 0.0 | 98% |" in gaps
     assert (tmp_path / "results.csv").read_text().count("\n") == 3
     report.plot_cycles_vs_n(records, tmp_path / "c.png")
     report.plot_energy_breakdown(records, tmp_path / "e.png", "w")

@@ -158,7 +158,16 @@ class AttentionProgram:
                                                    "mas need far less)"
                                                    if strategy == "layerwise" else ""))
         self._place_spad()
+        # Layer-wise stays the unfused baseline: every chunk is loaded for every use.
+        self.reuse = strategy != "layerwise"
         self.blocks, self.items = self._plan_items()
+        self.s_use = self._plan_scores()
+        computed = [i for i in self.items if self.s_use[i.index][1]]
+        self.last_qk_of_block = {i.block.index: i.index for i in computed}
+        self.k_use = self._plan_reuse([(i.index, (i.block.head, i.k0)) for i in computed],
+                                      lambda i: i.index)
+        self.v_use = self._plan_reuse([(i.index, (i.block.head, i.k0)) for i in self.items
+                                       if i.makes_p], lambda i: i.exp_index)
         if strategy == "layerwise":
             self._emit_layerwise()
         elif self.pipelined:
@@ -251,12 +260,70 @@ class AttentionProgram:
                 chunks = self.chunks(q0, block.rows)
                 passes = ["single"] if len(chunks) == 1 else ["max", "exp"]
                 for kind in passes:
-                    for j, (k0, keys) in enumerate(chunks):
+                    # Fused strategies run the exp pass backwards: it starts on the chunks
+                    # the max pass ended with, still on chip, and ends on the chunks the next
+                    # block's max pass starts with (see _plan_reuse).
+                    order = chunks[::-1] if kind == "exp" and self.reuse else chunks
+                    for j, (k0, keys) in enumerate(order):
                         makes_p = kind != "max"
-                        items.append(Item(block, kind, k0, keys, j == 0, j == len(chunks) - 1,
+                        items.append(Item(block, kind, k0, keys, j == 0, j == len(order) - 1,
                                           len(items), n_exp if makes_p else -1))
                         n_exp += makes_p
         return blocks, items
+
+    def _plan_scores(self) -> dict:
+        """Which S buffer each item's scores are in, and whether Q·Kᵀ must compute them:
+        {item index: (slot, compute, kept)}.
+
+        A `max` item's scores are only read (row max), so they stay valid in their buffer
+        until it is refilled. Fused strategies start a block's exp pass on the chunks its max
+        pass ended with: while those scores are still in an S buffer (one for flat, two for
+        mas), the exp item uses them instead of recomputing Q·Kᵀ. *kept* marks max items whose
+        scores an exp item will use."""
+        slots = 2 if self.pipelined else 1
+        plan, held, used = {}, [None, None], [-1, -1]
+        for n, item in enumerate(self.items):
+            chunk = (item.block.index, item.k0)
+            if self.reuse and item.kind == "exp" and chunk in held:
+                slot, compute = held.index(chunk), False
+                plan[used[slot]][2] = True
+            elif self.reuse:
+                slot, compute = min(range(slots), key=lambda b: used[b]), True
+            else:
+                slot, compute = item.index % 2, True
+            held[slot] = chunk if item.kind == "max" else None
+            used[slot] = item.index
+            plan[item.index] = [slot, compute, False]
+        return {index: tuple(entry) for index, entry in plan.items()}
+
+    def _plan_reuse(self, uses: list, fixed_slot) -> dict:
+        """Which of the two K (or V) buffers each use reads, whether it must be loaded first,
+        and whether the use is the last read of that load: {item index: (slot, load, last)}.
+
+        *uses* are (item index, chunk) in the order the matrix unit reads them. Fused
+        strategies keep the two most recently used chunks on chip (least recently used is
+        refilled), so a chunk read again before two others is not fetched again: consecutive
+        passes over the same keys share their turning chunks, and a block with a single chunk
+        reuses K and V from the block before. Without reuse (layer-wise) every use loads into
+        the buffer given by *fixed_slot*."""
+        plan, held, used = {}, [None, None], [-1, -1]
+        last_use = [None, None]     # item index of the latest read of each buffer's load
+        for n, (index, chunk) in enumerate(uses):
+            if self.reuse and chunk in held:
+                slot, load = held.index(chunk), False
+            else:
+                slot = (fixed_slot(self.items[index]) % 2 if not self.reuse
+                        else min((0, 1), key=lambda b: used[b]))
+                load = True
+                if last_use[slot] is not None:
+                    plan[last_use[slot]][2] = True
+                held[slot] = chunk
+            used[slot], last_use[slot] = n, index
+            plan[index] = [slot, load, False]
+        for index in last_use:
+            if index is not None:
+                plan[index][2] = True
+        return {index: tuple(entry) for index, entry in plan.items()}
 
     def _causal(self, item: Item) -> dict:
         if not self.wl.causal:
@@ -265,7 +332,7 @@ class AttentionProgram:
         return {"causal": 1, "diag": max(-(1 << 13), min(diag, (1 << 13) - 1))}
 
     def _s(self, item: Item) -> int:
-        return self.buf[f"s{item.index % 2}"]
+        return self.buf[f"s{self.s_use[item.index][0]}"]
 
     def _p(self, item: Item) -> int:
         return self.buf[f"p{item.exp_index % 2}"]
@@ -292,32 +359,41 @@ class AttentionProgram:
                         self._head_row("q", block.head, block.q0), block.rows, block.rows,
                         self.buf[f"q{block.index % 2}"], lock=int(self.ow))
 
-    def _load_keys(self, tensor: str, item: Item, slot: int) -> None:
-        """K or V rows of the item's chunk, zero-padded to whole array tiles."""
+    def _load_keys(self, tensor: str, item: Item, use: tuple) -> None:
+        """K or V rows of the item's chunk, zero-padded to whole array tiles, unless the
+        chunk is still on chip. The load is locked for one reader: the last read of the load
+        (all reads are matrix instructions, in order) releases it."""
+        slot, load, _ = use
+        if not load:
+            return
         b = item.block
         self._load_rows(f"{tensor.upper()} h{b.head} keys {item.k0}+{item.keys}",
                         self._head_row(tensor, b.head, item.k0), item.keys,
                         _ceil(item.keys, self.dim) * self.dim,
-                        self.buf[f"{tensor}{slot % 2}"], lock=int(self.ow))
+                        self.buf[f"{tensor}{slot}"], lock=int(self.ow))
 
     def load_k(self, item: Item) -> None:
-        self._load_keys("k", item, item.index)
+        if item.index in self.k_use:      # not for items whose scores are still on chip
+            self._load_keys("k", item, self.k_use[item.index])
 
     def load_v(self, item: Item) -> None:
-        self._load_keys("v", item, item.exp_index)
+        self._load_keys("v", item, self.v_use[item.index])
 
     def qk(self, item: Item) -> None:
+        if not self.s_use[item.index][1]:
+            return      # the max pass left this chunk's scores in their S buffer
         b = item.block
-        last_use_of_q = item.last and item.kind != "max"
+        last_use_of_q = item.index == self.last_qk_of_block[b.index]
+        k_slot, _, last_use_of_k = self.k_use[item.index]
         self.em.emit(
             "MATMUL", f"S = Q·Kᵀ h{b.head} rows {b.q0}+{b.rows} keys {item.k0}+{item.keys} "
             f"({item.kind})",
             a_addr=self.buf[f"q{b.index % 2}"], a_pitch=self.row_lines, rows=b.rows,
-            b_addr=self.buf[f"k{item.index % 2}"], b_pitch=self.row_lines,
+            b_addr=self.buf[f"k{k_slot}"], b_pitch=self.row_lines,
             k_tiles=self.d_pad // self.dim, n_tiles=_ceil(item.keys, self.dim),
             transpose=1, a_signed=1, acc_addr=0, emit=1, dst_addr=self._s(item),
             dst_pitch=self.s_pitch, release_a=int(self.ow and last_use_of_q),
-            release_b=int(self.ow),
+            release_b=int(self.ow and last_use_of_k),
             lock_readers=int(self.ow and (item.kind == "max" or self.tiling.separate_x)))
 
     def _vec(self, note, op, rows, row_len, a, a_pitch, dst, dst_pitch, a_type=I32,
@@ -340,9 +416,12 @@ class AttentionProgram:
         x = self.buf["x"] if self.buf["x"] is not None else s
         in_place = x == s
         tag = f"h{b.head} rows {b.q0}+{rows} keys {item.k0}+{keys}"
+        # Scores a max item keeps for the exp pass stay locked with a separate x (the exp
+        # item's SUB releases them); in place, SUB rewrites them, so the row max unlocks them.
+        release_s = item.kind == "max" and (in_place or not self.s_use[item.index][2])
         if item.kind in ("single", "max"):
             self._vec(f"m = rowmax S {tag}", VecOp.RMAX, rows, keys, s, self.s_pitch,
-                      self.m if item.first else self.mt, 1, release_a=item.kind == "max",
+                      self.m if item.first else self.mt, 1, release_a=release_s,
                       mask=mask)
             if not item.first:
                 self._vec(f"m = max(m, m') {tag}", VecOp.MAX, rows, lanes, self.m, 1, self.m,
@@ -375,14 +454,15 @@ class AttentionProgram:
 
     def pv(self, item: Item) -> None:
         b = item.block
+        v_slot, _, last_use_of_v = self.v_use[item.index]
         self.em.emit(
             "MATMUL", f"A += P·V h{b.head} rows {b.q0}+{b.rows} keys {item.k0}+{item.keys}",
             a_addr=self._p(item), a_pitch=self.p_pitch, rows=b.rows,
-            b_addr=self.buf[f"v{item.exp_index % 2}"], b_pitch=self.row_lines,
+            b_addr=self.buf[f"v{v_slot}"], b_pitch=self.row_lines,
             k_tiles=_ceil(item.keys, self.dim), n_tiles=self.d_pad // self.dim, transpose=0,
             a_signed=0, acc_addr=self.acc_pv, accumulate=int(not item.first),
             emit=int(item.last), dst_addr=self.buf["a"], dst_pitch=self.a_pitch,
-            release_a=int(self.ow), release_b=int(self.ow),
+            release_a=int(self.ow), release_b=int(self.ow and last_use_of_v),
             lock_readers=int(self.ow and item.last))
 
     def finish(self, block: Block) -> None:

@@ -34,6 +34,7 @@ CASES = [  # config, workload, tiling (None: searched)
     ("default", Workload(100, 100, 64, s_o=1 / 128), Tiling(16, 64)),
     ("default", Workload(33, 70, 128, causal=True), Tiling(16, 32, separate_x=False)),
     ("default", Workload(64, 64, 40, batch=2), None),
+    ("default", Workload(100, 60, 64, heads=2), Tiling(16, 64)),   # K, V kept across blocks
 ]
 
 
@@ -95,6 +96,31 @@ def test_semaphores_order_every_dependency(strategy, seed):
                 f"{strategy}: insn {later.index} ({later.note}) started before insn "
                 f"{earlier.index} ({earlier.note}) it depends on had finished")
     assert checked > 50
+
+
+def _dram_bytes_loaded(prog: AttentionProgram, tensor: str) -> int:
+    t = prog.layout.tensors[tensor]
+    return sum(i.fields["rows"] * i.fields["row_bytes"] for i in prog.em.insns
+               if i.mnemonic == "DMA_LOAD" and t.addr <= i.fields["dram_addr"] < t.addr + t.nbytes)
+
+
+@pytest.mark.parametrize("strategy", ["flat", "mas"])
+@pytest.mark.parametrize("wl", [Workload(100, 60, 64, heads=2),     # one chunk per block
+                                Workload(100, 128, 64, causal=True),  # two chunks, two passes
+                                Workload(70, 128, 64)])
+def test_keys_that_fit_the_two_buffers_are_fetched_once(strategy, wl):
+    """With at most two chunks per block, K and V stay in their two buffers: the fused
+    strategies read each from DRAM once per head; layer-wise reads them for every block."""
+    cfg, tiling = load_config("default"), Tiling(16, 64)
+    prog = AttentionProgram(wl, cfg, tiling, strategy)
+    once = wl.heads_total * wl.seq_kv * wl.head_dim
+    assert _dram_bytes_loaded(prog, "k") == _dram_bytes_loaded(prog, "v") == once
+    unfused = AttentionProgram(wl, cfg, tiling, "layerwise")
+    blocks = -(-wl.seq_q // tiling.block_rows)
+    if wl.causal:     # early blocks skip the chunks they cannot see
+        assert once < _dram_bytes_loaded(unfused, "v") < blocks * once
+    else:
+        assert _dram_bytes_loaded(unfused, "v") == blocks * once
 
 
 def test_flat_never_overlaps_matrix_and_vector():
