@@ -6,8 +6,11 @@ The dataflow unit is an *item*: one block of query rows against one chunk of key
   softmax chain (docs/numerics.md steps 2-8) and P·V.
 * Otherwise the block is processed in two passes over its key chunks, because the integer
   contract subtracts the row maximum of *all* keys before the exponent: `max` items compute
-  Q·Kᵀ and fold the chunk's row maximum into m; `exp` items recompute Q·Kᵀ (cheaper than keeping
-  Br x N int32 scores on chip) and run steps 3-7 on the chunk, accumulating l and P·V.
+  Q·Kᵀ and fold the chunk's row maximum into m; `exp` items run steps 3-7 on the chunk,
+  accumulating l and P·V, on scores the max pass left in an S buffer or else recomputed by
+  Q·Kᵀ (cheaper than keeping Br x N int32 scores on chip). The fused strategies run the exp
+  pass backwards so that passes meet on chunks (K, V, scores) still on chip (_plan_scores,
+  _plan_reuse).
 
 Per item the matrix unit runs QK (and PV for exp/single items), the vector unit runs the
 softmax steps; after the block's last item the vector unit scales the accumulated P·V by

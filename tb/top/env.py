@@ -356,8 +356,12 @@ class NpuBaseTest(pyuvm.uvm_test):
         replaces the model's verdict where the sequential model cannot know it (deadlock).
         Without *use_model* (long benchmark runs whose outputs the caller checks against its
         own golden model) the scoreboard only requires a clean finish."""
-        image = dram.copy()
         code = np.frombuffer(prog.to_bytes(), dtype=np.uint8)
+        if prog_base + code.size > self.dram_size:
+            raise ValueError(f"a program of {code.size} bytes at 0x{prog_base:x} does not fit "
+                             f"the {self.dram_size}-byte DRAM model")
+        image = np.zeros(max(dram.size, prog_base + code.size), dtype=np.uint8)
+        image[:dram.size] = dram
         image[prog_base:prog_base + code.size] = code
         base, size = dram_window if dram_window else (self.dram_base, self.dram_size)
         if use_model:

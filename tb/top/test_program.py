@@ -44,6 +44,12 @@ class ProgramFileTest(NpuBaseTest):
         self.raise_objection()
         path = os.environ["NPU_PROGRAM"]
         prog = load_program(path)
+        code_bytes = len(prog.to_bytes())
+        assert code_bytes <= DATA, (
+            f"{path}: {len(prog)} instructions ({code_bytes} bytes) do not fit below the data "
+            f"area at 0x{DATA:x}, where this runner places programs (at most "
+            f"{DATA // (code_bytes // len(prog))} instructions); an attention program from "
+            f"`firmware_gen attention` needs its own memory map: run it with `make sim SEQ=...`")
         rng = seeded_rng(self.dut, Path(path).name)
         image = np.zeros(OUT + OUT_BYTES, dtype=np.uint8)
         image[DATA:DATA + DATA_BYTES] = rng.integers(0, 256, DATA_BYTES, dtype=np.uint8)
