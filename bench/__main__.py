@@ -23,13 +23,12 @@ from pathlib import Path
 
 from bench import report
 from bench.energy import EnergyModel
-from bench.roofline import roofline
 from bench.sim import run_case
 from bench.toggles import read_toggles, subtract
 from bench.trace import overlaps, perfetto, plot_timelines, read_trace, write_perfetto
 from bench.workloads import CONFIGS, suite
 from hwdef import load_config
-from scheduler import STRATEGIES, Workload
+from scheduler import STRATEGIES
 
 TIMELINE_WORKLOAD = "vit-197"
 
@@ -42,7 +41,6 @@ def _record(config, bench_wl, strategy, run_dir: Path, baseline) -> dict:
     coverage.unlink()     # tens of MB per run; the per-block sums are kept in the results
     model = EnergyModel.for_config(cfg)
     energy = model.breakdown(toggles, result["counters"])
-    wl = Workload(**result["workload"])
     trace = run_dir / "trace.txt"
     return {
         "overlaps": overlaps(read_trace(trace)) if trace.exists() else {},
@@ -51,7 +49,7 @@ def _record(config, bench_wl, strategy, run_dir: Path, baseline) -> dict:
         "instructions": result["instructions"], "predicted": result["predicted"],
         "prediction": result["prediction"], "counters": result["counters"],
         "toggles": toggles, "energy": energy, "energy_pj": sum(energy.values()),
-        "energy_model": model.to_dict(), "roofline": roofline(wl, cfg).to_dict(),
+        "energy_model": model.to_dict(),     # the roofline is added by report.derive
         "macs": result["macs"],
         "matrix_toggles_per_mac": toggles.get("matrix", 0) / max(result["macs"], 1),
         "bit_exact": result["bit_exact"], "cosine": result["cosine"],

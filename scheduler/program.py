@@ -167,10 +167,9 @@ class AttentionProgram:
         self.s_use = self._plan_scores()
         computed = [i for i in self.items if self.s_use[i.index][1]]
         self.last_qk_of_block = {i.block.index: i.index for i in computed}
-        self.k_use = self._plan_reuse([(i.index, (i.block.head, i.k0)) for i in computed],
-                                      lambda i: i.index)
+        self.k_use = self._plan_reuse([(i.index, (i.block.head, i.k0)) for i in computed])
         self.v_use = self._plan_reuse([(i.index, (i.block.head, i.k0)) for i in self.items
-                                       if i.makes_p], lambda i: i.exp_index)
+                                       if i.makes_p])
         if strategy == "layerwise":
             self._emit_layerwise()
         elif self.pipelined:
@@ -282,42 +281,37 @@ class AttentionProgram:
         until it is refilled. Fused strategies start a block's exp pass on the chunks its max
         pass ended with: while those scores are still in an S buffer (one for flat, two for
         mas), the exp item uses them instead of recomputing Q·Kᵀ. *kept* marks max items whose
-        scores an exp item will use."""
+        scores an exp item will use. Buffers are refilled least recently used first."""
         slots = 2 if self.pipelined else 1
-        plan, held, used = {}, [None, None], [-1, -1]
-        for n, item in enumerate(self.items):
+        plan, held, used = {}, [None] * slots, [-1] * slots
+        for item in self.items:
             chunk = (item.block.index, item.k0)
             if self.reuse and item.kind == "exp" and chunk in held:
                 slot, compute = held.index(chunk), False
                 plan[used[slot]][2] = True
-            elif self.reuse:
-                slot, compute = min(range(slots), key=lambda b: used[b]), True
             else:
-                slot, compute = item.index % 2, True
+                slot, compute = min(range(slots), key=lambda b: used[b]), True
             held[slot] = chunk if item.kind == "max" else None
             used[slot] = item.index
             plan[item.index] = [slot, compute, False]
         return {index: tuple(entry) for index, entry in plan.items()}
 
-    def _plan_reuse(self, uses: list, fixed_slot) -> dict:
+    def _plan_reuse(self, uses: list) -> dict:
         """Which of the two K (or V) buffers each use reads, whether it must be loaded first,
         and whether the use is the last read of that load: {item index: (slot, load, last)}.
 
-        *uses* are (item index, chunk) in the order the matrix unit reads them. Fused
-        strategies keep the two most recently used chunks on chip (least recently used is
-        refilled), so a chunk read again before two others is not fetched again: consecutive
-        passes over the same keys share their turning chunks, and a block with a single chunk
-        reuses K and V from the block before. Without reuse (layer-wise) every use loads into
-        the buffer given by *fixed_slot*."""
+        *uses* are (item index, chunk) in the order the matrix unit reads them; buffers are
+        refilled least recently used first. Fused strategies do not fetch a chunk that is still
+        in a buffer: consecutive passes over the same keys share their turning chunks, and a
+        block with a single chunk reuses K and V from the block before. Layer-wise loads every
+        use."""
         plan, held, used = {}, [None, None], [-1, -1]
         last_use = [None, None]     # item index of the latest read of each buffer's load
         for n, (index, chunk) in enumerate(uses):
             if self.reuse and chunk in held:
                 slot, load = held.index(chunk), False
             else:
-                slot = (fixed_slot(self.items[index]) % 2 if not self.reuse
-                        else min((0, 1), key=lambda b: used[b]))
-                load = True
+                slot, load = min((0, 1), key=lambda b: used[b]), True
                 if last_use[slot] is not None:
                     plan[last_use[slot]][2] = True
                 held[slot] = chunk

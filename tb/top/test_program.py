@@ -20,7 +20,7 @@ import pyuvm
 
 from firmware_gen import assemble, read_image
 from firmware_gen.program import Program
-from hwdef import regs
+from hwdef import isa, regs
 from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import NpuBaseTest
 
@@ -48,7 +48,7 @@ class ProgramFileTest(NpuBaseTest):
         assert code_bytes <= DATA, (
             f"{path}: {len(prog)} instructions ({code_bytes} bytes) do not fit below the data "
             f"area at 0x{DATA:x}, where this runner places programs (at most "
-            f"{DATA // (code_bytes // len(prog))} instructions); an attention program from "
+            f"{DATA // isa.INSN_BYTES} instructions); an attention program from "
             f"`firmware_gen attention` needs its own memory map: run it with `make sim SEQ=...`")
         rng = seeded_rng(self.dut, Path(path).name)
         image = np.zeros(OUT + OUT_BYTES, dtype=np.uint8)
