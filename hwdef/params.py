@@ -34,6 +34,13 @@ EXP2_SEGMENT_BITS = 4  # 2**4 = 16 linear pieces approximate 2**f on f in [0, 1)
 EXP2_OUT_FRAC_BITS = 15  # exp2 result before the op's extra shift: 1.0 == 2**15
 RECIP_FRAC_BITS = 30  # reciprocal result: round(2**30 / x)
 SHIFT_BITS = 6  # width of the rounding right-shift amount of MULSHR / EXP2 (0..63)
+# Softmax step 5: P = sat_u8(EXP2(t) with this shift), so exp2(0) = 2**(15 - 7) = 256 saturates
+# to 255 and every weight is an 8-bit fraction of the row maximum's.
+SOFTMAX_EXP2_SHIFT = 7
+
+# AXI4 protocol limits the DMA engines split their bursts at (docs/dma.md).
+AXI_MAX_BURST_BEATS = 256
+AXI_BOUNDARY_BYTES = 4096  # a burst never crosses a 4 KiB boundary
 
 
 class VecOp(enum.IntEnum):

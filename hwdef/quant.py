@@ -1,7 +1,7 @@
 """Host-side quantization recipe of attention: real scales -> the integer constants a program
 carries (docs/numerics.md, "The score multiplier M" and "The output scale").
 
-Both the compiler (scheduler/) and the golden model (tb/golden/attention.py) take these integer
+Both the compiler (scheduler/) and the golden model (npu_model/attention.py) take these integer
 constants as inputs; deriving them is not part of the arithmetic the hardware is checked on.
 """
 
@@ -57,3 +57,9 @@ def output_scale(s_v: float, s_o: float) -> OutputScale:
         return OutputScale()
     shift = max(0, 15 - math.floor(math.log2(ratio)))
     return OutputScale(round(ratio * (1 << shift)), shift)
+
+
+def causal_offset(seq_q: int, seq_kv: int) -> int:
+    """Causal masks are aligned bottom-right: query i sees keys j <= i + causal_offset, as in
+    decoding with a cache of seq_kv - seq_q earlier keys (docs/numerics.md)."""
+    return seq_kv - seq_q

@@ -1,7 +1,7 @@
 """Program emission with automatic semaphore synchronization.
 
 A schedule is written as a *sequential* program: instructions in an order in which running them
-one at a time gives the right result (this is also how tb/golden/isa_model.NpuModel runs them).
+one at a time gives the right result (this is also how npu_model/executor.NpuModel runs them).
 `SyncEmitter` works out what each instruction reads and writes (scratchpad lines and DRAM
 granules, from the encoded fields, never from the scheduler's say-so), finds the earlier
 instructions it depends on (read after write, write after read, write after write) and turns
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hwdef import HwConfig, isa
-from hwdef.params import VecOp
+from npu_model import semantics as sem
 
 QUEUES = (isa.Queue.DMA_IN, isa.Queue.DMA_OUT, isa.Queue.MATRIX, isa.Queue.VECTOR)
 QUEUE_OF = {"DMA_LOAD": isa.Queue.DMA_IN, "DMA_STORE": isa.Queue.DMA_OUT,
@@ -52,62 +52,24 @@ _HEADER_LSB = {fld.name: lsb for fld, lsb in isa.BY_MNEMONIC["NOP"].layout()}
 _WAIT_LSB, _SIGNAL_LSB = _HEADER_LSB["wait_mask"], _HEADER_LSB["signal_mask"]
 
 
-def _rows(addr: int, rows: int, pitch: int, nbytes: int, line_bytes: int) -> range | set:
-    per_row = -(-nbytes // line_bytes)
-    if pitch == per_row or rows == 1:
-        return range(addr, addr + (rows - 1) * pitch + per_row)
-    return {addr + r * pitch + k for r in range(rows) for k in range(per_row)}
-
-
 class Footprint:
     """Scratchpad lines (non-negative keys) and DRAM granules (negative keys) an instruction
-    reads and writes, following docs/isa.md field by field."""
+    reads and writes, from npu_model.semantics (docs/isa.md field by field)."""
 
     def __init__(self, cfg: HwConfig, dram_granule: int = 64):
-        self.cfg, self.lb, self.gran = cfg, cfg.line_bytes, dram_granule
-
-    def _dram(self, addr: int, rows: int, stride: int, nbytes: int) -> set:
-        out = set()
-        for r in range(rows):
-            start = addr + r * stride
-            out.update(-1 - g for g in range(start // self.gran,
-                                             (start + nbytes - 1) // self.gran + 1))
-        return out
+        self.cfg, self.gran = cfg, dram_granule
 
     def of(self, mnemonic: str, f: dict) -> tuple[set, set]:
-        lb = self.lb
-        if mnemonic == "DMA_LOAD":
-            writes = set(_rows(f["spad_addr"], f["pad_rows"], f["spad_pitch"], f["pad_bytes"], lb))
-            return self._dram(f["dram_addr"], f["rows"], f["dram_stride"], f["row_bytes"]), writes
-        if mnemonic == "DMA_STORE":
-            reads = set(_rows(f["spad_addr"], f["rows"], f["spad_pitch"], f["row_bytes"], lb))
-            return reads, self._dram(f["dram_addr"], f["rows"], f["dram_stride"], f["row_bytes"])
-        if mnemonic == "MATMUL":
-            dim = self.cfg.array_dim
-            a_cols = f["k_tiles"] * dim
-            b_rows, b_cols = ((f["n_tiles"] * dim, a_cols) if f["transpose"]
-                              else (a_cols, f["n_tiles"] * dim))
-            reads = set(_rows(f["a_addr"], f["rows"], f["a_pitch"], a_cols, lb))
-            reads |= set(_rows(f["b_addr"], b_rows, f["b_pitch"], b_cols, lb))
-            writes = (set(_rows(f["dst_addr"], f["rows"], f["dst_pitch"],
-                                f["n_tiles"] * dim * 4, lb)) if f["emit"] else set())
-            return reads, writes
-        if mnemonic == "VECTOR":
-            lanes = self.cfg.vector_lanes
-            nvec = -(-f["row_len"] // lanes)
-
-            def span(addr, pitch, etype, count):
-                width = 4 if etype == isa.ElemType.INT32 else 1
-                return set(_rows(addr, f["rows"], pitch, count * lanes * width, lb))
-
-            reads = span(f["a_addr"], f["a_pitch"], f["a_type"], nvec)
-            if f["b_mode"] == isa.BMode.VECTOR:
-                reads |= span(f["b_addr"], f["b_pitch"], f["a_type"], nvec)
-            elif f["b_mode"] == isa.BMode.ROW:
-                reads |= span(f["b_addr"], f["b_pitch"], isa.ElemType.INT32, 1)
-            out_vecs = 1 if VecOp(f["op"]).is_reduction else nvec
-            return reads, span(f["dst_addr"], f["dst_pitch"], f["dst_type"], out_vecs)
-        return set(), set()
+        acc = sem.access(self.cfg, mnemonic, f)
+        reads: set[int] = set()
+        for span in acc.reads:
+            reads.update(span.lines())
+        writes = set(acc.write.lines()) if acc.write is not None else set()
+        if acc.dram_read is not None:
+            reads.update(-1 - g for g in acc.dram_read.granules(self.gran))
+        if acc.dram_write is not None:
+            writes.update(-1 - g for g in acc.dram_write.granules(self.gran))
+        return reads, writes
 
 
 class SyncEmitter:

@@ -1,8 +1,8 @@
 """Scheduler tests without a simulator.
 
-* Every strategy's program, run on the instruction-level model (tb/golden/isa_model.py, strict
+* Every strategy's program, run on the instruction-level model (npu_model/executor.py, strict
   overwrite control for mas), gives exactly the integer golden attention
-  (tb/golden/attention.attention_int) for ragged shapes, causal masks, several heads and an
+  (npu_model/attention.attention_int) for ragged shapes, causal masks, several heads and an
   output scale.
 * The semaphores alone order every data dependency: the program is list-scheduled on the four
   queues with random instruction durations, and every pair of instructions of different queues
@@ -22,8 +22,8 @@ from hwdef import isa, load_config
 from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedule
 from scheduler.cost import predict
 from scheduler.program import AttentionProgram
-from tb.golden.attention import attention_int
-from tb.golden.isa_model import NpuModel
+from npu_model.attention import attention_int
+from npu_model.executor import NpuModel
 
 CASES = [  # config, workload, tiling (None: searched)
     ("tiny", Workload(1, 1, 16), None),

@@ -1,4 +1,4 @@
-"""cocotb bench of npu_matrix_unit (docs/matrix_unit.md) against tb/golden/matmul_model.py.
+"""cocotb bench of npu_matrix_unit (docs/matrix_unit.md) against tb/golden/matrix_unit_model.py.
 
 Every test builds a *program* (weight tiles, A rows with their flags), asks the golden model
 for the C rows it must produce, then plays the program into the DUT with randomized timing
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from tb.golden.matmul_model import ARow, CRow, MatmulModel, wrap_int32
+from tb.golden.matrix_unit_model import ARow, CRow, MatmulModel, wrap_int32
 from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.cocotb_utils import unpack

@@ -7,7 +7,7 @@ host (preload, read back, overwrite-control probes, conflicting traffic).
 Golden: tb/golden/vector_engine_model.py computes, from the bench's mirror of the scratchpad,
 the new scratchpad image of each instruction (or the error it must raise), the result flags,
 the lines each port must read and the regions to release and lock. The softmax chain is also
-checked against a direct NumPy computation from tb/golden/numerics.py that knows nothing of the
+checked against a direct NumPy computation from npu_model/numerics.py that knows nothing of the
 scratchpad layout.
 
 The bench is one clocked loop (`TB._loop`): just after each rising edge it drives the host
@@ -36,7 +36,7 @@ from hwdef import isa
 from hwdef.isa import BMode, ElemType
 from hwdef.params import VEC_FLAG_BITS, SatMode, VecOp
 from hwdef.regs import ErrorCode
-from tb.golden import numerics as nm
+from npu_model import numerics as nm
 from tb.golden import vector_engine_model as vem
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
 from tb.harness.cocotb_utils import seeded_rng

@@ -1,7 +1,7 @@
 """cocotb bench of the vector ALU array (rtl/vector/npu_vector_unit.sv).
 
 Every result is compared bit-exactly (every lane, flags, tag, and the number of results) with
-the stream model tb/golden/vector_model.py, which computes on its own with tb/golden/numerics.py.
+the stream model tb/golden/vector_unit_model.py, which computes on its own with npu_model/numerics.py.
 Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
 
 The bench is one clocked loop (`TB.run`): each cycle it drives the input and out_ready_i just
@@ -20,8 +20,8 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwdef.params import RECIP_FRAC_BITS, SHIFT_BITS, VEC_FLAG_BITS, SatMode, VecFlag, VecOp
-from tb.golden import numerics as nm
-from tb.golden.vector_model import VecIn, VecOut, VectorUnitModel
+from npu_model import numerics as nm
+from tb.golden.vector_unit_model import VecIn, VecOut, VectorUnitModel
 from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset, unpack
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb

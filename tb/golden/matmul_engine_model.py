@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwdef.regs import ErrorCode
-from tb.golden.matmul_model import wrap_int32
+from tb.golden.matrix_unit_model import wrap_int32
 
 FIELDS = ("a_addr", "a_pitch", "rows", "b_addr", "b_pitch", "k_tiles", "n_tiles", "transpose",
           "a_signed", "acc_addr", "accumulate", "emit", "dst_addr", "dst_pitch", "release_a",

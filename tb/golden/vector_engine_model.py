@@ -3,8 +3,8 @@
 `execute` applies one VECTOR instruction to a scratchpad image (a uint8 array of
 lines x line_bytes) and returns what the engine must do: the error it must report instead (no
 access at all), or the new image, the OR of the result flags and the overwrite-control regions
-each port touched. The arithmetic is the stream model tb/golden/vector_model.py (itself built on
-tb/golden/numerics.py): this module only adds the instruction's layout (which lanes of which
+each port touched. The arithmetic is the stream model tb/golden/vector_unit_model.py (itself built on
+npu_model/numerics.py): this module only adds the instruction's layout (which lanes of which
 lines form each vector, masks, where the results go).
 
 The model reads every operand before it writes any result. Instructions whose result overlaps
@@ -21,7 +21,7 @@ import numpy as np
 from hwdef.isa import BMode, ElemType
 from hwdef.params import SatMode, VecOp
 from hwdef.regs import ErrorCode
-from tb.golden.vector_model import VecIn, VectorUnitModel
+from tb.golden.vector_unit_model import VecIn, VectorUnitModel
 
 
 @dataclass

@@ -13,7 +13,7 @@
 `run_attention` schedules the workload (scheduler.build_schedule: tiling search, program),
 loads Q, K, V and the program into DRAM, runs it on the RTL and on the instruction-level model
 (the scoreboard compares every output byte), then compares O with the independent integer
-golden model (tb/golden/attention.attention_int) bit for bit and with the float64 reference
+golden model (npu_model/attention.attention_int) bit for bit and with the float64 reference
 (cosine, max abs error in LSBs). The returned `AttentionRun` carries O, the counters and the
 cost model's prediction.
 """
@@ -30,7 +30,7 @@ import numpy as np
 from firmware_gen import Program
 from hwdef import regs
 from scheduler import Schedule, Workload, build_schedule
-from tb.golden.attention import accuracy, attention_float, attention_int, quantize
+from npu_model.attention import accuracy, attention_float, attention_int, quantize
 from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import NpuBaseTest
 

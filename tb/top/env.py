@@ -11,7 +11,7 @@ Structure (pyuvm's TinyALU example, OpenTitan's DV layout):
   error registers and every counter into a `RunReport`, published once the test has attached
   the DRAM outputs.
 * `NpuScoreboard` — compares each `RunReport` and the DRAM regions a test declares as outputs
-  against `tb/golden/isa_model.NpuModel`, which executed the same program on its own.
+  against `npu_model/executor.NpuModel`, which executed the same program on its own.
 * `RunProgramSeq` — the host's program launch: PROG_BASE, DRAM window, watchdog, CTRL.START.
 
 A test builds a program with firmware_gen, calls `env.run(...)`, and gets the report back.
@@ -29,7 +29,7 @@ from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
 from firmware_gen import Program
 from hwdef import HwConfig, regs
-from tb.golden.isa_model import ModelError, NpuModel, RunResult
+from npu_model.executor import ModelError, NpuModel, RunResult
 from tb.harness.cocotb_utils import built_params, npu_config
 from tb.harness.dram import DramBackdoor
 

@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
 
 from hwdef import regs
 from hwdef.params import VecOp
-from tb.golden.isa_model import NpuModel
+from npu_model.executor import NpuModel
 from tb.harness.cocotb_utils import npu_config, seeded_rng
 
 RAM_BYTES = 1 << 20

@@ -1,7 +1,7 @@
 """Directed pyuvm tests of the whole NPU running microcode (tb/sv/npu_tb_top.sv).
 
 Every test builds a program with firmware_gen, runs it on the RTL and on the instruction-level
-golden model (tb/golden/isa_model.py), and the scoreboard compares status, retired count and
+golden model (npu_model/executor.py), and the scoreboard compares status, retired count and
 every output byte. The pytest functions at the bottom build the bench once per configuration.
 """
 
@@ -16,7 +16,7 @@ from hwdef import isa
 from hwdef.params import VecOp
 from hwdef.regs import ErrorCode
 from tb.harness.cocotb_utils import seeded_rng
-from tb.golden.isa_model import ModelError
+from npu_model.executor import ModelError
 from tb.top.env import MEM_BYTES, NpuBaseTest, run_on_npu
 
 PROG = 0x0000          # program base

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tb.golden.attention import (accuracy, attention_float, attention_int, key_mask,
+from npu_model.attention import (accuracy, attention_float, attention_int, key_mask,
                                  output_scale, quantize, score_scale)
 
 

@@ -1,12 +1,12 @@
 """Instruction-level golden model of the whole NPU (docs/isa.md, docs/numerics.md).
 
 Executes a program in program order on a DRAM byte array, a scratchpad and the matrix unit's
-accumulators, with NumPy arithmetic from tb/golden/numerics.py. For a program whose semaphores
+accumulators, with NumPy arithmetic from npu_model/numerics.py. For a program whose semaphores
 order every data dependency, the concurrent hardware must leave DRAM exactly as this sequential
 model does; the top-level scoreboard compares the two byte for byte.
 
-It also knows the error checks of every instruction, so bad-input tests know which error code
-and faulting address to expect without asking the RTL.
+What each instruction checks, touches, locks and releases comes from npu_model/semantics.py,
+so bad-input tests know which error code and faulting address to expect without asking the RTL.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwdef import HwConfig, isa
-from hwdef.params import SatMode, VecOp
+from hwdef.params import SatMode, VecFlag, VecOp
 from hwdef.regs import ErrorCode
-from tb.golden import numerics as nx
+from npu_model import numerics as nx
+from npu_model import semantics as sem
 
 
 @dataclass
@@ -58,43 +59,26 @@ class NpuModel:
 
     # ---- overwrite control (strict mode only: in program order, a write into a region that
     # still awaits reads is a violation; non-strict programs are assumed to be ordered) -------
-    def _regions(self, lines) -> list[int]:
-        return sorted({line // self.cfg.spad_region_lines for line in lines})
-
-    def _before_write(self, lines, pc: int) -> None:
-        if self.strict:
-            for region in self._regions(lines):
+    def _before_write(self, span: sem.Span | None, pc: int) -> None:
+        if self.strict and span is not None:
+            for region in span.regions(self.cfg.spad_region_lines):
                 if self.pending[region] > 0:
                     raise ModelError(ErrorCode.OW_VIOLATION, pc, region)
 
-    def _lock(self, lines, readers: int) -> None:
-        if readers:
-            for region in self._regions(lines):
-                self.pending[region] = readers
-
-    def _release(self, lines, pc: int) -> None:
-        for region in self._regions(lines):
-            if self.pending[region] == 0:
-                if self.strict:
-                    raise ModelError(ErrorCode.BAD_RELEASE, pc, region)
-            else:
-                self.pending[region] -= 1
-
-    @staticmethod
-    def _row_lines(addr: int, rows: int, pitch: int, nbytes: int, lb: int) -> list[int]:
-        per_row = -(-nbytes // lb)
-        return [addr + r * pitch + k for r in range(rows) for k in range(per_row)]
+    def _after(self, acc: sem.Access, pc: int) -> None:
+        """Releases, then the lock of the written regions (docs/isa.md, overwrite control)."""
+        for span in acc.releases:
+            for region in span.regions(self.cfg.spad_region_lines):
+                if self.pending[region] == 0:
+                    if self.strict:
+                        raise ModelError(ErrorCode.BAD_RELEASE, pc, region)
+                else:
+                    self.pending[region] -= 1
+        if acc.lock_readers and acc.write is not None:
+            for region in acc.write.regions(self.cfg.spad_region_lines):
+                self.pending[region] = acc.lock_readers
 
     # ---- helpers ----------------------------------------------------------------------------
-    def _check_dram(self, start: int, end: int, pc: int) -> None:
-        """[start, end) must lie inside the window."""
-        if start < self.dram_base or end > self.dram_base + self.dram_size or end < start:
-            raise ModelError(ErrorCode.DRAM_RANGE, pc, start)
-
-    def _check_spad(self, last_line: int, pc: int) -> None:
-        if last_line >= self.cfg.spad_lines:
-            raise ModelError(ErrorCode.SPAD_RANGE, pc, last_line)
-
     def _row_bytes(self, line: int, nbytes: int) -> np.ndarray:
         """A view-free copy of nbytes starting at byte 0 of `line` (spanning lines)."""
         return self.spad.reshape(-1)[line * self.lb: line * self.lb + nbytes].copy()
@@ -103,60 +87,47 @@ class NpuModel:
         flat = self.spad.reshape(-1)
         flat[line * self.lb: line * self.lb + len(data)] = data
 
+    def _start(self, mnemonic: str, f: dict, pc: int, res: RunResult) -> sem.Access:
+        """Checks (the engine's error, if any), the write's overwrite check and the work
+        counters; returns what the instruction touches."""
+        fault = sem.check(self.cfg, mnemonic, f, self.dram_base, self.dram_size)
+        if fault is not None:
+            raise ModelError(fault.code, pc, fault.info)
+        acc = sem.access(self.cfg, mnemonic, f)
+        self._before_write(acc.write, pc)
+        work = sem.work(self.cfg, mnemonic, f)
+        res.macs += work.macs
+        res.vectors += work.vectors
+        res.dram_read_bytes += work.dram_read_bytes
+        res.dram_write_bytes += work.dram_write_bytes
+        return acc
+
     # ---- instructions -----------------------------------------------------------------------
     def dma_load(self, f: dict, pc: int, res: RunResult) -> None:
-        rows, rb, prow, pb = f["rows"], f["row_bytes"], f["pad_rows"], f["pad_bytes"]
-        if rows == 0 or rb == 0 or prow < rows or pb < rb:
-            raise ModelError(ErrorCode.BAD_FIELD, pc)
-        last = f["spad_addr"] + (prow - 1) * f["spad_pitch"] + (pb - 1) // self.lb
-        self._check_spad(last, pc)
-        for r in range(rows):
-            start = f["dram_addr"] + r * f["dram_stride"]
-            self._check_dram(start, start + rb, pc)
-        lines = self._row_lines(f["spad_addr"], prow, f["spad_pitch"], pb, self.lb)
-        self._before_write(lines, pc)
-        for r in range(prow):
+        acc = self._start("DMA_LOAD", f, pc, res)
+        rows, rb, pb = f["rows"], f["row_bytes"], f["pad_bytes"]
+        for r in range(f["pad_rows"]):
             row = np.zeros(pb, dtype=np.uint8)
             if r < rows:
                 start = f["dram_addr"] + r * f["dram_stride"]
                 row[:rb] = self.dram[start:start + rb]
-                res.dram_read_bytes += rb
             self._write_row_bytes(f["spad_addr"] + r * f["spad_pitch"], row)
-        self._lock(lines, f["lock_readers"])
+        self._after(acc, pc)
 
     def dma_store(self, f: dict, pc: int, res: RunResult) -> None:
-        rows, rb = f["rows"], f["row_bytes"]
-        if rows == 0 or rb == 0:
-            raise ModelError(ErrorCode.BAD_FIELD, pc)
-        last = f["spad_addr"] + (rows - 1) * f["spad_pitch"] + (rb - 1) // self.lb
-        self._check_spad(last, pc)
-        for r in range(rows):
-            start = f["dram_addr"] + r * f["dram_stride"]
-            self._check_dram(start, start + rb, pc)
-        for r in range(rows):
+        acc = self._start("DMA_STORE", f, pc, res)
+        rb = f["row_bytes"]
+        for r in range(f["rows"]):
             start = f["dram_addr"] + r * f["dram_stride"]
             self.dram[start:start + rb] = self._row_bytes(f["spad_addr"] + r * f["spad_pitch"], rb)
-            res.dram_write_bytes += rb
-        if f["release_src"]:
-            self._release(self._row_lines(f["spad_addr"], rows, f["spad_pitch"], rb, self.lb), pc)
+        self._after(acc, pc)
 
     def matmul(self, f: dict, pc: int, res: RunResult) -> None:
+        acc = self._start("MATMUL", f, pc, res)
         dim = self.cfg.array_dim
-        rows, kt, nt = f["rows"], f["k_tiles"], f["n_tiles"]
-        if rows == 0 or kt == 0 or nt == 0:
-            raise ModelError(ErrorCode.BAD_FIELD, pc)
-        if f["acc_addr"] + nt * rows > self.cfg.acc_lines:
-            raise ModelError(ErrorCode.ACC_RANGE, pc, f["acc_addr"] + nt * rows)
-        a_cols = kt * dim
-        b_rows, b_cols = (nt * dim, kt * dim) if f["transpose"] else (kt * dim, nt * dim)
-        self._check_spad(f["a_addr"] + (rows - 1) * f["a_pitch"] + (a_cols - 1) // self.lb, pc)
-        self._check_spad(f["b_addr"] + (b_rows - 1) * f["b_pitch"] + (b_cols - 1) // self.lb, pc)
-        if f["emit"]:
-            self._check_spad(f["dst_addr"] + (rows - 1) * f["dst_pitch"]
-                             + (nt * dim * 4 - 1) // self.lb, pc)
-        dst_lines = (self._row_lines(f["dst_addr"], rows, f["dst_pitch"], nt * dim * 4, self.lb)
-                     if f["emit"] else [])
-        self._before_write(dst_lines, pc)
+        rows, nt = f["rows"], f["n_tiles"]
+        a_cols = f["k_tiles"] * dim
+        b_rows, b_cols = sem.b_shape(f, dim)
         a = np.stack([self._row_bytes(f["a_addr"] + i * f["a_pitch"], a_cols)
                       for i in range(rows)])
         a = a.view(np.int8).astype(np.int64) if f["a_signed"] else a.astype(np.int64)
@@ -177,12 +148,7 @@ class NpuModel:
                     flat = self.spad.reshape(-1)
                     start = line * self.lb + n * dim * 4
                     flat[start:start + dim * 4] = total[i].astype("<i4").view(np.uint8)
-        res.macs += rows * kt * nt * dim * dim
-        if f["release_a"]:
-            self._release(self._row_lines(f["a_addr"], rows, f["a_pitch"], a_cols, self.lb), pc)
-        if f["release_b"]:
-            self._release(self._row_lines(f["b_addr"], b_rows, f["b_pitch"], b_cols, self.lb), pc)
-        self._lock(dst_lines, f["lock_readers"])
+        self._after(acc, pc)
 
     def _load_vectors(self, addr: int, pitch: int, etype: isa.ElemType, row: int,
                       nvec: int) -> np.ndarray:
@@ -205,44 +171,15 @@ class NpuModel:
         flat[line * self.lb: line * self.lb + len(data)] = data
 
     def vector(self, f: dict, pc: int, res: RunResult) -> int:
+        acc = self._start("VECTOR", f, pc, res)
         lanes = self.cfg.vector_lanes
-        rows, rlen = f["rows"], f["row_len"]
-        if rows == 0 or rlen == 0:
-            raise ModelError(ErrorCode.BAD_FIELD, pc)
-        for name, limit in (("op", max(VecOp)), ("sat", max(SatMode)),
-                            ("b_mode", max(isa.BMode)), ("a_type", max(isa.ElemType)),
-                            ("dst_type", max(isa.ElemType))):
-            if f[name] > limit:
-                raise ModelError(ErrorCode.BAD_FIELD, pc, f[name])
         op, sat = VecOp(f["op"]), SatMode(f["sat"])
         bmode, atype, dtype = isa.BMode(f["b_mode"]), isa.ElemType(f["a_type"]), \
             isa.ElemType(f["dst_type"])
-        nvec = -(-rlen // lanes)
-
-        def extent(addr, pitch, etype, count):
-            nbytes = count * lanes * (4 if etype == isa.ElemType.INT32 else 1)
-            return addr + (rows - 1) * pitch + (nbytes - 1) // self.lb
-
-        self._check_spad(extent(f["a_addr"], f["a_pitch"], atype, nvec), pc)
-        if bmode == isa.BMode.VECTOR:
-            self._check_spad(extent(f["b_addr"], f["b_pitch"], atype, nvec), pc)
-        elif bmode == isa.BMode.ROW:
-            self._check_spad(f["b_addr"] + (rows - 1) * f["b_pitch"], pc)
-        out_vecs = 1 if op.is_reduction else nvec
-        self._check_spad(extent(f["dst_addr"], f["dst_pitch"], dtype, out_vecs), pc)
-
-        def lines_of(addr, pitch, etype, count):
-            nbytes = count * lanes * (4 if etype == isa.ElemType.INT32 else 1)
-            return self._row_lines(addr, rows, pitch, nbytes, self.lb)
-
-        dst_lines = lines_of(f["dst_addr"], f["dst_pitch"], dtype, out_vecs)
-        self._before_write(dst_lines, pc)
+        nvec = sem.vectors_per_row(f["row_len"], lanes)
         flags = 0
-        for i in range(rows):
-            length = rlen
-            if f["causal"]:
-                length = min(rlen, max(0, f["diag"] + i))
-            mask = (np.arange(nvec * lanes) < length).reshape(nvec, lanes)
+        for i in range(f["rows"]):
+            mask = (np.arange(nvec * lanes) < sem.row_length(f, i)).reshape(nvec, lanes)
             a = self._load_vectors(f["a_addr"], f["a_pitch"], atype, i, nvec)
             if bmode == isa.BMode.VECTOR:
                 b = self._load_vectors(f["b_addr"], f["b_pitch"], atype, i, nvec)
@@ -255,17 +192,9 @@ class NpuModel:
             flags |= fl
             narrowed = nx.narrow(y, sat)
             if np.any(narrowed != y):
-                flags |= 1 << 3
+                flags |= 1 << VecFlag.NARROWED
             self._store_vectors(f["dst_addr"], f["dst_pitch"], dtype, i, narrowed)
-        res.vectors += rows * nvec
-        if f["release_a"]:
-            self._release(lines_of(f["a_addr"], f["a_pitch"], atype, nvec), pc)
-        if f["release_b"] and bmode != isa.BMode.SCALAR:
-            b_lines = (lines_of(f["b_addr"], f["b_pitch"], atype, nvec)
-                       if bmode == isa.BMode.VECTOR
-                       else self._row_lines(f["b_addr"], rows, f["b_pitch"], lanes * 4, self.lb))
-            self._release(b_lines, pc)
-        self._lock(dst_lines, f["lock_readers"])
+        self._after(acc, pc)
         return flags
 
     @staticmethod
@@ -283,20 +212,20 @@ class NpuModel:
             y = a
         elif op in (VecOp.ADD, VecOp.SUB):
             wide = a + b if op == VecOp.ADD else a - b
-            flags |= int(np.any(nx.overflowed32(wide) & mask))
+            flags |= int(np.any(nx.overflowed32(wide) & mask)) << VecFlag.OVERFLOW
             y = nx.sat32(wide)
         elif op == VecOp.MAX:
             y = nx.vmax(a, b)
         elif op == VecOp.MULSHR:
             exact = nx.mulshr_exact(a, b, shift)
             over = (exact > nx.INT32_MAX) | (exact < nx.INT32_MIN)
-            flags |= int(np.any(over.astype(bool) & mask))
+            flags |= int(np.any(over.astype(bool) & mask)) << VecFlag.OVERFLOW
             y = nx.vmulshr(a, b, shift)
         elif op == VecOp.EXP2:
-            flags |= int(np.any(nx.exp2_domain_error(a) & mask)) << 1
+            flags |= int(np.any(nx.exp2_domain_error(a) & mask)) << VecFlag.EXP2_DOMAIN
             y = nx.vexp2(a, shift)
         elif op == VecOp.RECIP:
-            flags |= int(np.any(nx.recip_domain_error(a) & mask)) << 2
+            flags |= int(np.any(nx.recip_domain_error(a) & mask)) << VecFlag.RECIP_DOMAIN
             y = nx.vrecip(a)
         else:  # pragma: no cover - guarded by the field check
             raise AssertionError(op)
@@ -308,7 +237,8 @@ class NpuModel:
         pc = prog_base
         for _ in range(max_insns):
             try:
-                self._check_dram(pc, pc + isa.INSN_BYTES, pc)
+                if pc < self.dram_base or pc + isa.INSN_BYTES > self.dram_base + self.dram_size:
+                    raise ModelError(ErrorCode.DRAM_RANGE, pc, pc)
                 word = int.from_bytes(self.dram[pc:pc + isa.INSN_BYTES].tobytes(), "little")
                 try:
                     mnemonic, fields = isa.decode(word)

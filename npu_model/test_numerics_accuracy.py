@@ -1,4 +1,4 @@
-"""Accuracy of the integer exp2 and reciprocal (tb/golden/numerics.py) against float64.
+"""Accuracy of the integer exp2 and reciprocal (npu_model/numerics.py) against float64.
 
 Pure NumPy, no simulator. The figures are printed (`pytest -s` shows them) and repeated in the
 assertion messages; docs/numerics.md states the bounds:
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwdef.params import EXP2_FRAC_BITS, EXP2_OUT_FRAC_BITS, RECIP_FRAC_BITS
-from tb.golden import numerics as nm
+from npu_model import numerics as nm
 
 EXP2_REL_BOUND = 0.005
 RECIP_LSB_BOUND = 1.0

@@ -1,7 +1,7 @@
 """Golden models of exact attention: the NPU's integer arithmetic and a float64 reference.
 
 `attention_int` follows docs/numerics.md step by step with the bit-exact vector operations of
-tb/golden/numerics.py (it does not know about tiling: any schedule of the NPU must reproduce it
+npu_model/numerics.py (it does not know about tiling: any schedule of the NPU must reproduce it
 bit for bit). `attention_float` is softmax(Q·Kᵀ/sqrt(d))·V in float64 on the dequantized inputs.
 `accuracy` compares the two (cosine similarity, max abs error in output LSBs).
 """
@@ -14,17 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwdef import params
-from hwdef.quant import (LOG2E, OutputScale, ScoreScale, output_scale,  # noqa: F401
-                         score_scale)
-from tb.golden import numerics as nx
+from hwdef.quant import (LOG2E, OutputScale, ScoreScale, causal_offset,  # noqa: F401
+                         output_scale, score_scale)
+from npu_model import numerics as nx
 
 
 def key_mask(n_q: int, n_k: int, causal: bool) -> np.ndarray:
-    """valid[i, j]: query i may attend key j. Causal masks are aligned bottom-right: query i
-    sees keys j <= i + (n_k - n_q), as in decoding with a cache of n_k - n_q earlier keys."""
+    """valid[i, j]: query i may attend key j (causal: bottom-right, hwdef.quant.causal_offset)."""
     valid = np.ones((n_q, n_k), dtype=bool)
     if causal:
-        valid &= np.arange(n_k)[None, :] <= np.arange(n_q)[:, None] + (n_k - n_q)
+        valid &= np.arange(n_k)[None, :] <= np.arange(n_q)[:, None] + causal_offset(n_q, n_k)
     return valid
 
 
@@ -37,7 +36,7 @@ def attention_int(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: ScoreScale
     m = np.where(valid, s, nx.INT32_MIN).max(axis=1, keepdims=True)   # 2. RMAX
     x = nx.vsub(s, m)                                             # 3. SUB (row broadcast)
     t = nx.vmulshr(x, scale.multiplier, scale.shift)              # 4. MULSHR (scalar)
-    p = nx.narrow(nx.vexp2(t, 7), params.SatMode.UINT8)           # 5. EXP2, UINT8
+    p = nx.narrow(nx.vexp2(t, params.SOFTMAX_EXP2_SHIFT), params.SatMode.UINT8)  # 5.
     p = np.where(valid, p, 0)                                     #    masked lanes give 0
     l = p.sum(axis=1, keepdims=True)                              # 6. RSUM (< 2^20)
     a = p @ v64                                                   # 7. P·V, int32 exact

@@ -2,7 +2,7 @@
 
 Takes the sequence of vectors the unit accepts (op, flags, operands, mask, row_last, tag) and
 returns the sequence of result vectors it must emit, in order: one per element-wise vector and
-one per closed reduction row. All arithmetic comes from `tb.golden.numerics`; this module only
+one per closed reduction row. All arithmetic comes from `npu_model.numerics`; this module only
 adds what the stream interface defines (operand b selection, masking, narrowing, flag
 collection, row bookkeeping for RMAX/RSUM with one running row per op).
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwdef.params import SatMode, VecFlag, VecOp
-from tb.golden import numerics as nm
+from npu_model import numerics as nm
 
 
 @dataclass
