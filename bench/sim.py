@@ -39,12 +39,7 @@ class BenchRunTest(AttentionTestBase):
             wl = self.calibrated(wl, q, k, v)
             run = await self.run_attention(wl, strategy, q, k, v, use_model=False,
                                            dram_bytes=BENCH_DRAM_BYTES)
-            queue_notes, macs = {}, 0
-            for insn in self.schedule.program.em.insns:
-                queue_notes.setdefault(insn.queue.name, []).append(insn.note)
-                if insn.mnemonic == "MATMUL":
-                    f = insn.fields
-                    macs += f["rows"] * f["k_tiles"] * f["n_tiles"] * self.cfg.array_dim ** 2
+            queue_notes, macs = self.schedule.queue_notes(), self.schedule.work().macs
             Path(os.environ[RESULT_ENV]).write_text(json.dumps(
                 dict(run.to_dict(), queue_notes=queue_notes, macs=macs,
                      workload=self.schedule.workload.to_dict(),

@@ -29,14 +29,12 @@ import argparse
 import json
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from firmware_gen.asm import AsmError, assemble, disassemble, read_image, write_image
-from hwdef import ConfigError, HwConfig, config_names, isa, load_config
+from hwdef import ConfigError, config_names, isa, load_config
 from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
-from scheduler.program import AttentionProgram
-from scheduler.search import PROXY_ROWS, candidate_tilings
+from scheduler.search import PROXY_ROWS, fitting_tilings, tiling_fits
 
 
 def _cmd_asm(args) -> int:
@@ -55,35 +53,6 @@ def _cmd_dis(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _tiling_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str) -> bool:
-    """Whether *tiling* fits the configuration (accumulator rows, scratchpad buffers). Buffer
-    sizes depend on the tiling and the head dimension only, so one block decides it quickly."""
-    small = replace(wl, seq_q=min(wl.seq_q, tiling.block_rows), heads=1, batch=1,
-                    seq_kv=min(wl.seq_kv, max(tiling.chunk_keys, 1)))
-    try:
-        AttentionProgram(small, cfg, tiling, strategy)
-    except (ScheduleError, isa.IsaError):
-        return False
-    return True
-
-
-def _fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, separate_x: bool) -> str:
-    """The largest block of each key chunk size that fits, for the error of a forced tiling."""
-    tilings = candidate_tilings(wl, cfg)
-    rows = sorted({t.block_rows for t in tilings}, reverse=True)
-    mode = "" if separate_x else " --in-place"
-    fits = []
-    for bc in sorted({t.chunk_keys for t in tilings}):
-        br = next((br for br in rows if _tiling_fits(wl, cfg, Tiling(br, bc, separate_x),
-                                                     strategy)), None)
-        if br is not None:
-            fits.append(f"--block-rows {br} --chunk-keys {bc}{mode}")
-    if not fits:
-        return "; no tiling of this workload fits (leave the tiling out to see why)"
-    return ("; tilings that fit (largest block per chunk): " + ", ".join(fits)
-            + "; or leave the tiling out to search the fastest")
 
 
 def _schedule_dict(sched: Schedule, forced: bool) -> dict:
@@ -123,7 +92,7 @@ def _program_text(sched: Schedule, command: str) -> str:
                          if name != "program")]
     if sched.strict:
         lines.append("# run with CTRL.STRICT: buffers are locked and released (overwrite control)")
-    return "\n".join(lines) + "\n" + sched.program.listing(addresses=False)
+    return "\n".join(lines) + "\n" + sched.listing(addresses=False)
 
 
 def _cmd_attention(args) -> int:
@@ -150,9 +119,9 @@ def _cmd_attention(args) -> int:
     try:
         sched = build_schedule(wl, cfg, args.strategy, tiling=tiling)
     except ScheduleError as exc:
-        if tiling is not None and not _tiling_fits(wl, cfg, tiling, args.strategy):
-            hint = _fitting_tilings(wl, cfg, args.strategy, tiling.separate_x)
-            raise ScheduleError(f"{exc}{hint}") from None
+        if tiling is not None and not tiling_fits(wl, cfg, tiling, args.strategy):
+            raise ScheduleError(f"{exc}; {fitting_tilings(wl, cfg, args.strategy, tiling)}"
+                                ) from None
         raise
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,10 @@ def assemble(text: str, source: str = "<text>") -> list[int]:
     return words
 
 
-def disassemble(words: list[int], addresses: bool = False) -> str:
+def disassemble(words: list[int], addresses: bool = False, base: int = 0,
+                notes: list[str] | None = None) -> str:
+    """One instruction per line, always assembler input: the address (`base` + byte offset,
+    with *addresses*) and the instruction's note (*notes*) follow as a comment."""
     lines = []
     for index, word in enumerate(words):
         try:
@@ -66,7 +69,13 @@ def disassemble(words: list[int], addresses: bool = False) -> str:
         except isa.IsaError as exc:
             raise isa.IsaError(f"instruction {index} (byte offset {index * isa.INSN_BYTES}): "
                                f"{exc}") from None
-        lines.append(f"{text:<100} # {index * isa.INSN_BYTES:#06x}" if addresses else text)
+        note = notes[index] if notes and index < len(notes) else ""
+        if addresses:
+            text = f"{text:<100} # {base + index * isa.INSN_BYTES:#06x}"
+            text += f"  {note}" if note else ""
+        elif note:
+            text = f"{text}    # {note}"
+        lines.append(text)
     return "\n".join(lines) + "\n"
 
 

@@ -33,21 +33,27 @@ def _mask(semaphores: Iterable[int] | int | None) -> int:
 
 
 class Program:
-    def __init__(self) -> None:
-        self.words: list[int] = []
+    """A program under construction: its words and a note per instruction (what it does,
+    shown as a comment in listings). `base` is the DRAM address it will be loaded at."""
 
-    def emit(self, mnemonic: str, wait=None, signal=None, **fields: int) -> int:
+    def __init__(self, base: int = 0) -> None:
+        self.words: list[int] = []
+        self.notes: list[str] = []
+        self.base = base
+
+    def emit(self, mnemonic: str, wait=None, signal=None, note: str = "", **fields: int) -> int:
         """Append one instruction; returns its index."""
         word = isa.encode(mnemonic, wait_mask=_mask(wait), signal_mask=_mask(signal),
                           **{k: int(v) for k, v in fields.items()})
         self.words.append(word)
+        self.notes.append(note)
         return len(self.words) - 1
 
     def nop(self, wait=None, signal=None) -> int:
         return self.emit("NOP", wait, signal)
 
-    def halt(self) -> int:
-        return self.emit("HALT")
+    def halt(self, note: str = "") -> int:
+        return self.emit("HALT", note=note)
 
     def sync(self, queue: isa.Queue, wait=None, signal=None) -> int:
         if queue == isa.Queue.DISPATCH:
@@ -71,9 +77,11 @@ class Program:
     def to_bytes(self) -> bytes:
         return isa.to_bytes(self.words)
 
-    def listing(self) -> str:
+    def listing(self, addresses: bool = True) -> str:
+        """The program as assembler text, each instruction with its note; with addresses,
+        its DRAM address (base + offset) first in the comment."""
         from firmware_gen.asm import disassemble
-        return disassemble(self.words, addresses=True)
+        return disassemble(self.words, addresses=addresses, base=self.base, notes=self.notes)
 
     def __len__(self) -> int:
         return len(self.words)

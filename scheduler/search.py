@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hwdef import HwConfig, config_names, load_config
+from hwdef import HwConfig, config_names, isa, load_config
 from scheduler.cost import predict
-from scheduler.program import AttentionProgram, Tiling
+from scheduler.program import AttentionProgram
+from scheduler.tiling import Tiling
 from scheduler.workload import MIN_HEAD_DIM, ScheduleError, Workload
 
 PROXY_ROWS = 128
@@ -65,12 +66,42 @@ def search(wl: Workload, cfg: HwConfig, strategy: str) -> tuple[Tiling, list[Can
         except ScheduleError as exc:
             results.append(Candidate(tiling, None, str(exc)))
             continue
-        results.append(Candidate(tiling, predict(cfg, prog.em.insns).cycles * scale))
+        results.append(Candidate(tiling, predict(cfg, prog.insns).cycles * scale))
     legal = [c for c in results if c.cycles is not None]
     if not legal:
         raise ScheduleError(_nothing_fits(wl, cfg, strategy, results))
     best = min(legal, key=lambda c: (c.cycles, -c.tiling.block_rows))
     return best.tiling, results
+
+
+def tiling_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str) -> bool:
+    """Whether *tiling* fits the configuration (accumulator rows, scratchpad buffers). Buffer
+    sizes depend on the tiling and the head dimension only, so one block decides it quickly."""
+    small = replace(wl, seq_q=min(wl.seq_q, tiling.block_rows), heads=1, batch=1,
+                    seq_kv=min(wl.seq_kv, max(tiling.chunk_keys, 1)))
+    try:
+        AttentionProgram(small, cfg, tiling, strategy)
+    except (ScheduleError, isa.IsaError):
+        return False
+    return True
+
+
+def fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, forced: Tiling) -> str:
+    """What to say when a forced tiling does not fit: the largest block of each key chunk
+    size that does (command-line flags of `firmware_gen attention`)."""
+    tilings = candidate_tilings(wl, cfg)
+    rows = sorted({t.block_rows for t in tilings}, reverse=True)
+    mode = "" if forced.separate_x else " --in-place"
+    fits = []
+    for bc in sorted({t.chunk_keys for t in tilings}):
+        br = next((br for br in rows
+                   if tiling_fits(wl, cfg, Tiling(br, bc, forced.separate_x), strategy)), None)
+        if br is not None:
+            fits.append(f"--block-rows {br} --chunk-keys {bc}{mode}")
+    if not fits:
+        return "no tiling of this workload fits (leave the tiling out to see why)"
+    return ("tilings that fit (largest block per chunk): " + ", ".join(fits)
+            + "; or leave the tiling out to search the fastest")
 
 
 def _least_demanding(wl: Workload, cfg: HwConfig) -> Tiling:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from firmware_gen.program import Program
 from hwdef import HwConfig, isa
 from npu_model import semantics as sem
 
@@ -37,19 +38,9 @@ class Insn:
     queue: isa.Queue
     position: int              # position within its queue
     note: str = ""
-    base_word: int = 0                          # encoded without semaphore masks
     waits: set = field(default_factory=set)     # semaphores
     signals: set = field(default_factory=set)
     known: dict = field(default_factory=dict)   # queue -> last position complete before start
-
-    def word(self) -> int:
-        mask = lambda sems: sum(1 << s for s in sems)  # noqa: E731
-        return (self.base_word | mask(self.waits) << _WAIT_LSB
-                | mask(self.signals) << _SIGNAL_LSB)
-
-
-_HEADER_LSB = {fld.name: lsb for fld, lsb in isa.BY_MNEMONIC["NOP"].layout()}
-_WAIT_LSB, _SIGNAL_LSB = _HEADER_LSB["wait_mask"], _HEADER_LSB["signal_mask"]
 
 
 class Footprint:
@@ -96,8 +87,7 @@ class SyncEmitter:
         if mnemonic == "DMA_LOAD":
             given.setdefault("pad_rows", given.get("rows", 0))
             given.setdefault("pad_bytes", given.get("row_bytes", 0))
-        # Field ranges are checked here, where the bug is.
-        base_word = isa.encode(mnemonic, **given)
+        isa.encode(mnemonic, **given)      # field ranges are checked here, where the bug is
         full = {fld.name: given.get(fld.name, 0)
                 for fld, _ in isa.BY_MNEMONIC[mnemonic].layout()[len(isa.HEADER):]}
         reads, writes = self.footprint.of(mnemonic, full)
@@ -107,8 +97,7 @@ class SyncEmitter:
             deps.update(readers.get(key, ()))
         if queue in self.serialize and self._last_serialized is not None:
             deps.add(self._last_serialized.index)
-        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note,
-                    base_word)
+        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note)
         self._add_waits(insn, deps)
         last_writer.update(dict.fromkeys(writes, insn.index))
         for key in writes:
@@ -151,5 +140,11 @@ class SyncEmitter:
                     known[q] = pos
         insn.known = known
 
-    def words(self) -> list[int]:
-        return [insn.word() for insn in self.insns] + [isa.encode("HALT")]
+    def program(self, base: int = 0) -> Program:
+        """The finished program (semaphores final), HALT last, to be loaded at *base*."""
+        prog = Program(base)
+        for insn in self.insns:
+            prog.emit(insn.mnemonic, sorted(insn.waits), sorted(insn.signals), insn.note,
+                      **insn.fields)
+        prog.halt()
+        return prog

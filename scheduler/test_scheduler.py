@@ -22,6 +22,7 @@ from hwdef import isa, load_config
 from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedule
 from scheduler.cost import predict
 from scheduler.program import AttentionProgram
+from scheduler.sync import Footprint
 from npu_model.attention import attention_int
 from npu_model.executor import NpuModel
 
@@ -68,9 +69,9 @@ def test_program_matches_golden_on_the_model(cfg_name, wl, tiling):
     assert all(np.array_equal(o, outs["flat"]) for o in outs.values())
 
 
-def _conflicts(em, a, b) -> bool:
-    ra, wa = em.footprint.of(a.mnemonic, a.fields)
-    rb, wb = em.footprint.of(b.mnemonic, b.fields)
+def _conflicts(footprint, a, b) -> bool:
+    ra, wa = footprint.of(a.mnemonic, a.fields)
+    rb, wb = footprint.of(b.mnemonic, b.fields)
     return bool(wa & (rb | wb) or wb & ra)
 
 
@@ -80,7 +81,7 @@ def test_semaphores_order_every_dependency(strategy, seed):
     cfg = load_config("tiny")
     prog = AttentionProgram(Workload(13, 21, 16, heads=2, causal=seed == 2), cfg,
                             Tiling(4, 8, separate_x=seed != 3), strategy)
-    insns = prog.em.insns
+    insns = prog.insns
     rnd = random.Random(seed)
     timeline: list = []
     predict(cfg, insns, cost=lambda insn: rnd.choice([1, 2, 5, 30, 200]), timeline=timeline)
@@ -89,7 +90,7 @@ def test_semaphores_order_every_dependency(strategy, seed):
     checked = 0
     for j, later in enumerate(insns):
         for earlier in insns[:j]:
-            if earlier.queue == later.queue or not _conflicts(prog.em, earlier, later):
+            if earlier.queue == later.queue or not _conflicts(Footprint(cfg), earlier, later):
                 continue
             checked += 1
             assert timeline[earlier.index][1] < timeline[later.index][0], (
@@ -99,8 +100,8 @@ def test_semaphores_order_every_dependency(strategy, seed):
 
 
 def _dram_bytes_loaded(prog: AttentionProgram, tensor: str) -> int:
-    t = prog.layout.tensors[tensor]
-    return sum(i.fields["rows"] * i.fields["row_bytes"] for i in prog.em.insns
+    t = prog.tensors[tensor]
+    return sum(i.fields["rows"] * i.fields["row_bytes"] for i in prog.insns
                if i.mnemonic == "DMA_LOAD" and t.addr <= i.fields["dram_addr"] < t.addr + t.nbytes)
 
 

@@ -1,0 +1,128 @@
+"""Where everything lives: DRAM tensors and scratchpad buffers of one attention program.
+
+DRAM: Q, K, V and O (and, for strategies that keep intermediates in DRAM, S, P and 1/l) as
+[heads, rows, cols] tensors, each on a 4 KiB boundary, the program after them.
+
+Scratchpad: every buffer is region aligned (scheduler/spad.py), placed largest first, each
+naming the buffers it streams against so that they land in other banks. Two-slot buffers
+(Q, K, V, O, and S, P where the strategy pipelines) alternate between blocks or uses; the
+per-row scalars m, l, their per-chunk partials and 1/l take one line per row each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hwdef import HwConfig
+from scheduler.spad import SpadAllocator, SpadFull
+from scheduler.tiling import Geometry, Tiling, ceil_div
+from scheduler.workload import ScheduleError, Workload
+
+DRAM_ALIGN = 4096
+
+
+@dataclass(frozen=True)
+class Tensor:
+    addr: int
+    shape: tuple
+    dtype: str
+    row_stride: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.shape[0] * self.shape[1] * self.row_stride
+
+    def row_addr(self, head: int, row: int) -> int:
+        """DRAM address of row `row` of head `head`."""
+        return self.addr + (head * self.shape[1] + row) * self.row_stride
+
+    def to_dict(self) -> dict:
+        return {"addr": self.addr, "shape": list(self.shape), "dtype": self.dtype,
+                "row_stride": self.row_stride, "bytes": self.nbytes}
+
+
+def place_dram(wl: Workload, cfg: HwConfig, intermediates: bool, base: int = 0) -> dict[str, Tensor]:
+    """DRAM tensors from `base`; "program" marks where the program starts (size set later)."""
+    tensors: dict[str, Tensor] = {}
+    heads, d = wl.heads_total, wl.head_dim
+    nk_pad = ceil_div(wl.seq_kv, cfg.array_dim) * cfg.array_dim
+    cursor = base
+
+    def put(name: str, rows: int, cols: int, stride: int, dtype: str) -> None:
+        nonlocal cursor
+        tensors[name] = Tensor(cursor, (heads, rows, cols), dtype, stride)
+        cursor += ceil_div(tensors[name].nbytes, DRAM_ALIGN) * DRAM_ALIGN
+
+    put("q", wl.seq_q, d, d, "int8")
+    put("k", wl.seq_kv, d, d, "int8")
+    put("v", wl.seq_kv, d, d, "int8")
+    put("o", wl.seq_q, d, d, "int8")
+    if intermediates:
+        put("s", wl.seq_q, nk_pad, nk_pad * 4, "int32")
+        put("p", wl.seq_q, nk_pad, nk_pad, "uint8")
+        put("r", wl.seq_q, cfg.vector_lanes, cfg.line_bytes, "int32")   # 1/l in every lane
+    tensors["program"] = Tensor(cursor, (1, 1, 1), "insn", 0)
+    return tensors
+
+
+@dataclass(frozen=True)
+class Buffers:
+    """Scratchpad line addresses of every buffer; pairs are the two slots of a buffer."""
+
+    q: tuple[int, int]          # query rows of a block (alternating per block)
+    k: tuple[int, int]          # key chunks (least recently used slot refilled)
+    v: tuple[int, int]          # value chunks
+    s: tuple[int, int]          # int32 scores; one buffer (both slots equal) unless pipelined
+    x: int | None               # int32 S - m ping-pong buffer; None: in place in S
+    a: int                      # int32 P·V of a block
+    p: tuple[int, int]          # uint8 weights (alternating per item that makes P)
+    o: tuple[int, int]          # int8 output rows (alternating per block)
+    m: int                      # row maxima
+    l: int                      # row sums  # noqa: E741
+    m_chunk: int                # a chunk's row maxima, folded into m
+    l_chunk: int                # a chunk's row sums, added to l
+    r: tuple[int, int]          # 1/l (alternating per block)
+    spad: dict = field(default_factory=dict, compare=False)   # name -> {addr, lines}
+
+
+def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int) -> Buffers:
+    """Allocate every buffer or raise ScheduleError saying how many regions were needed."""
+    br, bc = geo.br, geo.bc
+    two = score_buffers == 2
+    sizes = [  # name, lines, partners (streamed together)
+        ("s0", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")),
+        ("s1", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")) if two else None,
+        ("x", br * geo.s_pitch, ("s0", "s1", "rows")) if tiling.separate_x else None,
+        ("a", br * geo.a_pitch, ("rows", "o0", "o1", "p0", "p1", "v0", "v1")),
+        ("k0", bc * geo.row_lines, ("q0", "q1", "s0", "s1")),
+        ("k1", bc * geo.row_lines, ("q0", "q1", "s0", "s1")),
+        ("v0", bc * geo.row_lines, ("p0", "p1", "a")),
+        ("v1", bc * geo.row_lines, ("p0", "p1", "a")),
+        ("p0", br * geo.p_pitch, ("v0", "v1", "s0", "s1", "a")),
+        ("p1", br * geo.p_pitch, ("v0", "v1", "s0", "s1", "a")) if two else None,
+        ("q0", br * geo.row_lines, ("k0", "k1", "s0", "s1")),
+        ("q1", br * geo.row_lines, ("k0", "k1", "s0", "s1")),
+        ("o0", br * geo.row_lines, ("a", "rows")),
+        ("o1", br * geo.row_lines, ("a", "rows")),
+        ("rows", 6 * br, ("x", "s0", "s1", "a")),   # m, l, m', l', r0, r1: one line per row
+    ]
+    wanted = [s for s in sizes if s]
+    alloc = SpadAllocator(cfg)
+    need = sum(ceil_div(lines, cfg.spad_region_lines) for _, lines, _ in wanted)
+    try:
+        for name, lines, partners in sorted(wanted, key=lambda s: -s[1]):
+            alloc.alloc(name, lines, partners)
+    except SpadFull as full:
+        raise ScheduleError(
+            f"tiling {tiling.describe()} needs {need} scratchpad regions of "
+            f"{cfg.spad_region_lines} lines, the configuration has "
+            f"{cfg.spad_regions} (buffer {full} did not fit)") from None
+    at = {name: b.addr for name, b in alloc.buffers.items()}
+    rows = at["rows"]
+    pair = lambda name: (at[f"{name}0"], at.get(f"{name}1", at[f"{name}0"]))  # noqa: E731
+    return Buffers(q=pair("q"), k=pair("k"), v=pair("v"), s=pair("s"), x=at.get("x"),
+                   a=at["a"], p=pair("p"), o=pair("o"), m=rows, l=rows + br,
+                   m_chunk=rows + 2 * br, l_chunk=rows + 3 * br,
+                   r=(rows + 4 * br, rows + 5 * br),
+                   spad={name: {"addr": b.addr, "lines": b.lines}
+                         for name, b in alloc.buffers.items()})

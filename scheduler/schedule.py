@@ -1,0 +1,149 @@
+"""A schedule: the program of one workload, strategy and tiling, with its prediction.
+
+`build_schedule` searches the tiling (unless given), builds the program and predicts its
+cycles. `Schedule` is what the rest of the toolchain uses: the words and where to load them,
+the DRAM image for given inputs, where the output is, the instructions with their notes and
+queues, the work they issue (npu_model.semantics), the memory map and a listing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hwdef import HwConfig, isa
+from npu_model import semantics
+from scheduler.cost import Prediction, predict
+from scheduler.layout import Tensor
+from scheduler.program import AttentionProgram, _dram_hint
+from scheduler.search import Candidate, search
+from scheduler.strategies import get as get_strategy
+from scheduler.sync import Insn
+from scheduler.tiling import Tiling
+from scheduler.workload import ScheduleError, Workload
+
+DEFAULT_DRAM_BYTES = 16 * 1024 * 1024     # the bench's DRAM model (tb/sv/npu_dram_model.sv)
+
+
+@dataclass
+class Schedule:
+    workload: Workload
+    cfg: HwConfig
+    strategy: str
+    tiling: Tiling
+    program: AttentionProgram
+    prediction: Prediction
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def words(self) -> list[int]:
+        return self.program.words
+
+    @property
+    def instructions(self) -> list[Insn]:
+        """Every instruction before the final HALT: mnemonic, fields, queue, note, semaphores."""
+        return self.program.insns
+
+    def work(self) -> semantics.Work:
+        """MACs, vectors and DRAM bytes the program issues (npu_model.semantics.work)."""
+        totals = [semantics.work(self.cfg, i.mnemonic, i.fields) for i in self.instructions]
+        return semantics.Work(*(sum(getattr(w, name) for w in totals)
+                                for name in semantics.Work.__dataclass_fields__))
+
+    def queue_notes(self) -> dict[str, list[str]]:
+        """The notes of each queue's instructions, in queue order (trace labels)."""
+        notes: dict[str, list[str]] = {}
+        for insn in self.instructions:
+            notes.setdefault(insn.queue.name, []).append(insn.note)
+        return notes
+
+    @property
+    def prog_base(self) -> int:
+        return self.program.prog_base
+
+    @property
+    def dram_bytes(self) -> int:
+        return self.program.dram_bytes
+
+    @property
+    def strict(self) -> bool:
+        """Run with CTRL.STRICT: the schedule locks and releases its buffers (mas), so any
+        write into a buffer still awaited is an error instead of a wait."""
+        return self.program.strict
+
+    def tensor(self, name: str) -> Tensor:
+        return self.program.tensors[name]
+
+    def memory_map(self) -> dict:
+        wl = self.workload
+        return {
+            "config": self.cfg.name,
+            "strategy": self.strategy,
+            "workload": wl.to_dict(),
+            "tiling": self.tiling.to_dict(),
+            "layout": "shape = [batch*heads, rows, cols]; row r of head h at addr + (h*rows + r)*row_stride",
+            "prog_base": self.prog_base,
+            "dram_bytes": self.dram_bytes,
+            "instructions": len(self.words),
+            "tensors": {name: t.to_dict() for name, t in self.program.tensors.items()},
+            "scratchpad": self.program.buffers.spad,
+            "constants": {"score_multiplier": wl.score.multiplier,
+                          "score_shift": wl.score.shift,
+                          "output_multiplier": wl.output.multiplier,
+                          "output_shift": wl.output.shift},
+            "predicted_cycles": self.prediction.cycles,
+        }
+
+    def image(self, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The DRAM contents (from address 0) for inputs of shape [batch*heads, rows, d]."""
+        wl = self.workload
+        dram = np.zeros(self.dram_bytes, dtype=np.uint8)
+        for name, x, rows in (("q", q, wl.seq_q), ("k", k, wl.seq_kv), ("v", v, wl.seq_kv)):
+            want = (wl.heads_total, rows, wl.head_dim)
+            x = np.asarray(x)
+            if x.shape != want or x.dtype != np.int8:
+                raise ValueError(f"{name}: expected int8 of shape {want}, got {x.dtype} "
+                                 f"{x.shape}")
+            addr = self.tensor(name).addr
+            dram[addr:addr + x.size] = x.reshape(-1).view(np.uint8)
+        code = np.frombuffer(isa.to_bytes(self.words), dtype=np.uint8)
+        dram[self.prog_base:self.prog_base + code.size] = code
+        return dram
+
+    def output_region(self) -> tuple[int, int]:
+        o = self.tensor("o")
+        return o.addr, o.nbytes
+
+    def read_output(self, o_bytes: np.ndarray) -> np.ndarray:
+        wl = self.workload
+        return np.asarray(o_bytes, dtype=np.uint8).view(np.int8).reshape(
+            wl.heads_total, wl.seq_q, wl.head_dim)
+
+    def listing(self, addresses: bool = True) -> str:
+        return self.program.listing(addresses)
+
+    def summary(self) -> str:
+        p = self.prediction
+        return (f"{self.strategy} on '{self.cfg.name}': {self.workload.describe()}, tiling "
+                f"{self.tiling.describe()}, {len(self.words)} instructions, predicted "
+                f"{p.cycles} cycles (matrix {p.busy.get('MATRIX', 0)}, vector "
+                f"{p.busy.get('VECTOR', 0)}, overlap {p.overlap})")
+
+
+def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | None = None,
+                   dram_bytes: int = DEFAULT_DRAM_BYTES) -> Schedule:
+    """Search the tiling (unless given), build the program and predict its cycles."""
+    get_strategy(strategy)
+    wl.validate(cfg)
+    candidates: list[Candidate] = []
+    if tiling is None:
+        tiling, candidates = search(wl, cfg, strategy)
+    program = AttentionProgram(wl, cfg, tiling, strategy, dram_limit=dram_bytes)
+    if program.dram_bytes > dram_bytes:
+        raise ScheduleError(
+            f"{wl.describe()} with {strategy} needs {program.dram_bytes} bytes of DRAM "
+            f"(tensors and program), the DRAM has {dram_bytes}; fewer heads or shorter "
+            f"sequences would fit" + _dram_hint(program.strategy))
+    return Schedule(wl, cfg, strategy, tiling, program, predict(cfg, program.insns),
+                    candidates)

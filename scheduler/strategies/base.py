@@ -1,0 +1,30 @@
+"""What a strategy is: the choices that make one dataflow differ from another.
+
+A strategy says how many S and P buffers it needs, whether it keeps K, V and scores on chip
+between passes, whether every buffer is locked and released (overwrite control, run with
+CTRL.STRICT), which queues must never run at the same time, whether S and P go through DRAM,
+and in which order the instruction templates (scheduler/emit.py) run over the plan's items.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hwdef import isa
+from scheduler.emit import AttentionEmitter
+
+
+class Strategy:
+    name: ClassVar[str]
+    rank: ClassVar[int]                  # order in listings and tables
+    summary: ClassVar[str]
+    score_buffers: ClassVar[int] = 1     # S and P buffers (2: Q·Kᵀ of the next item overlaps)
+    overwrite_control: ClassVar[bool] = False
+    keep_on_chip: ClassVar[bool] = True  # K, V and max-pass scores stay between passes
+    serialize: ClassVar[tuple[isa.Queue, ...]] = ()
+    dram_intermediates: ClassVar[bool] = False   # S, P and 1/l through DRAM
+
+    @classmethod
+    def emit(cls, em: AttentionEmitter) -> None:
+        """Emit the whole program (sequential order) over `em.plan`."""
+        raise NotImplementedError

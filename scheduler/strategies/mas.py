@@ -1,0 +1,44 @@
+"""MAS-Attention: the matrix and vector units as two concurrent streams. Step c runs Q·Kᵀ of
+item c+1 and P·V of item c-1 on the matrix unit while the vector unit runs the softmax of
+item c; S and P are double-buffered, and every buffer is locked by its producer and released
+by its last reader (overwrite control, CTRL.STRICT)."""
+
+from __future__ import annotations
+
+from scheduler.emit import AttentionEmitter
+from scheduler.strategies.base import Strategy
+
+
+class Mas(Strategy):
+    name = "mas"
+    rank = 2
+    summary = "MAS-Attention: matrix and vector units concurrent, buffers locked and released"
+    score_buffers = 2
+    overwrite_control = True
+
+    @classmethod
+    def emit(cls, em: AttentionEmitter) -> None:
+        items = em.plan.items
+        em.load_q(items[0].block)
+        em.load_k(items[0])
+        em.qk(items[0])
+        for c, item in enumerate([*items, None]):
+            nxt = items[c + 1] if c + 1 < len(items) else None
+            prev = items[c - 1] if c >= 1 else None
+            if nxt is not None:
+                if item is not None and nxt.block != item.block:
+                    em.load_q(nxt.block)
+                em.load_k(nxt)
+            if item is not None and item.makes_p:
+                em.load_v(item)
+            if nxt is not None:
+                em.qk(nxt)
+            if prev is not None and prev.makes_p:
+                em.pv(prev)
+            if item is not None:
+                em.softmax(item)
+            if prev is not None and prev.makes_p and prev.last:
+                em.finish(prev.block)
+
+
+STRATEGY = Mas

@@ -1,0 +1,78 @@
+"""A tiling and the buffer geometry it implies.
+
+`Tiling` is what the search chooses: Br query rows per block, Bc keys per chunk, and whether
+the score steps ping-pong through a separate X buffer. `Geometry` derives every size the
+layout and the instruction templates need from the workload, the configuration and the
+tiling, and rejects tilings whose accumulator rows cannot hold Q·Kᵀ and P·V together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwdef import HwConfig
+from scheduler.workload import ScheduleError, Workload
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    block_rows: int     # Br: query rows per block (DRAM -> scratchpad tile of Q, S, P, O)
+    chunk_keys: int     # Bc: keys per chunk (tile of K, V, S, P); a multiple of the array size
+    # Steps 3-4 ping-pong S -> X -> S through a second int32 buffer in another bank (one
+    # vector per cycle) instead of running in place (read and write share a bank: slower,
+    # but one chunk of int32 scores less on chip).
+    separate_x: bool = True
+
+    def describe(self) -> str:
+        return (f"Br={self.block_rows} Bc={self.chunk_keys}"
+                f"{'' if self.separate_x else ' in-place'}")
+
+    def to_dict(self) -> dict:
+        return {"block_rows": self.block_rows, "chunk_keys": self.chunk_keys,
+                "separate_x": self.separate_x}
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Sizes in array tiles, scratchpad lines and accumulator rows of one tiling."""
+
+    dim: int            # array size
+    lanes: int          # vector lanes
+    line_bytes: int
+    br: int             # Br
+    bc: int             # Bc
+    d: int              # head dimension
+    d_pad: int          # d rounded up to whole array tiles
+    row_lines: int      # lines of one Q, K, V or O row (d_pad int8)
+    s_pitch: int        # lines of one row of int32 scores (Bc)
+    p_pitch: int        # lines of one row of uint8 weights (Bc)
+    a_pitch: int        # lines of one row of int32 P·V (d_pad)
+    acc_pv: int         # first accumulator row of P·V (Q·Kᵀ uses the rows below)
+
+    @classmethod
+    def of(cls, wl: Workload, cfg: HwConfig, tiling: Tiling) -> Geometry:
+        dim, lb, lanes = cfg.array_dim, cfg.line_bytes, cfg.vector_lanes
+        br, bc = tiling.block_rows, tiling.chunk_keys
+        if br <= 0:
+            raise ScheduleError(f"tiling {tiling.describe()}: Br must be at least 1")
+        if bc % dim or bc <= 0:
+            raise ScheduleError(f"tiling {tiling.describe()}: Bc must be a positive multiple "
+                                f"of the array size {dim}")
+        d_pad = ceil_div(wl.head_dim, dim) * dim
+        if br * (bc + d_pad) // dim > cfg.acc_lines:
+            raise ScheduleError(
+                f"tiling {tiling.describe()}: Q·Kᵀ ({br} x {bc // dim} tiles) and "
+                f"P·V ({br} x {d_pad // dim} tiles) need {br * (bc + d_pad) // dim} "
+                f"accumulator rows, the configuration has {cfg.acc_lines}")
+        return cls(dim=dim, lanes=lanes, line_bytes=lb, br=br, bc=bc, d=wl.head_dim,
+                   d_pad=d_pad, row_lines=ceil_div(d_pad, lb), s_pitch=bc // lanes,
+                   p_pitch=ceil_div(bc, lb), a_pitch=d_pad // lanes,
+                   acc_pv=cfg.acc_lines - br * d_pad // dim)
+
+    def padded_keys(self, keys: int) -> int:
+        """Keys rounded up to whole array tiles (the matrix unit's n or k extent)."""
+        return ceil_div(keys, self.dim) * self.dim
