@@ -1,19 +1,23 @@
-# MAS-NPU: edge NPU for exact attention. Every target bootstraps what it needs.
+# MAS-NPU: edge NPU for exact attention. Every target bootstraps what it needs; a bare `make`
+# prints this help (`make help`).
 #
-#   make test    set up, lint, synthesize, and run every test (what CI runs)
-#   make sim     RTL regressions in Verilator: block benches, top level, attention matrix
-#   make lint    verilator --lint-only -Wall on every block
-#   make synth   Yosys synthesis of every block, cell count per block
-#   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
-#   make bench   workload suite on the RTL: cycles, utilization, energy, roofline, plots
-#                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
-#
-# Variables: CONFIG=tiny|default (synth, sim PROGRAM=..., sim SEQ=...), JOBS=<pytest workers>,
-# SEED=<cocotb seed>.
-#
-#   make sim SEQ=300 [STRATEGY=mas] [SEQ_KV=..] [DIM=64] [HEADS=1] [CAUSAL=1] [CONFIG=default]
-#                one attention case on the RTL: every strategy unless STRATEGY is given,
-#                checked bit for bit against the golden model, with a summary table
+##   make test    set up, lint, synthesize, and run every test (what CI runs)
+##   make sim     RTL regressions in Verilator: block benches, top level, attention matrix
+##   make lint    Verilator -Wall on every block, ruff and mypy on the Python
+##   make synth   Yosys synthesis of every block, cell count per block
+##   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
+##   make bench   workload suite on the RTL: cycles, utilization, energy, roofline, plots
+##                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
+##   make clean   remove simulation builds (distclean: the virtual environment too)
+##
+## Variables: CONFIG=tiny|default|small (synth, sim PROGRAM=..., sim SEQ=...),
+## JOBS=<pytest workers>, SEED=<cocotb seed>.
+##
+##   make sim SEQ=300 [STRATEGY=mas] [SEQ_KV=..] [DIM=64] [HEADS=1] [CAUSAL=1] [CONFIG=default]
+##                one attention case on the RTL: every strategy unless STRATEGY is given,
+##                checked bit for bit against the golden model, with a summary table
+##   make sim PROGRAM=my.s [CONFIG=tiny]
+##                run a hand-written program on the RTL and the model, compare DRAM
 
 PYTHON_SYS ?= python3
 VENV       ?= .venv
@@ -22,9 +26,10 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: all test sim lint synth gen bench bootstrap yosys clean distclean
+.PHONY: help test sim lint synth gen bench bootstrap yosys clean distclean
 
-all: test
+help:
+	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 $(STAMP): pyproject.toml
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required")'
@@ -44,8 +49,12 @@ gen: $(STAMP)
 	$(PY) -m hwdef.gen_sv
 	$(PY) -m hwdef.gen_isa
 
+# Python checks are configured in pyproject.toml ([tool.ruff], [tool.mypy]); the test suite
+# runs the same checks (tools/test_python_lint.py).
 lint: $(STAMP)
 	$(PY) -m tools.lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 synth: bootstrap
 	$(PY) -m tools.synth --config $(CONFIG)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from bench import report
 from bench.energy import EnergyModel
-from bench.sim import run_case
+from bench.record import BenchRecord
+from bench.sim import CaseRun, run_baseline, run_case
 from bench.toggles import read_toggles, subtract
 from bench.trace import overlaps, perfetto, plot_timelines, read_trace, write_perfetto
 from bench.workloads import CONFIGS, suite
@@ -33,29 +34,28 @@ from scheduler import STRATEGIES
 TIMELINE_WORKLOAD = "vit-197"
 
 
-def _record(config, bench_wl, strategy, run_dir: Path, baseline) -> dict:
-    result = json.loads((run_dir / "result.json").read_text())
+def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline) -> BenchRecord:
+    sched, outcome = run.schedule, run.outcome
     cfg = load_config(config)
-    coverage = run_dir / "coverage.dat"
+    coverage = Path(outcome.coverage_path or "")
     toggles = subtract(read_toggles(coverage), baseline)
     coverage.unlink()     # tens of MB per run; the per-block sums are kept in the results
     model = EnergyModel.for_config(cfg)
-    energy = model.breakdown(toggles, result["counters"])
-    trace = run_dir / "trace.txt"
-    return {
-        "overlaps": overlaps(read_trace(trace)) if trace.exists() else {},
-        "config": config, "workload_name": bench_wl.name, "strategy": strategy,
-        "workload": result["workload"], "tiling": result["tiling"],
-        "instructions": result["instructions"], "predicted": result["predicted"],
-        "prediction": result["prediction"], "counters": result["counters"],
-        "toggles": toggles, "energy": energy, "energy_pj": sum(energy.values()),
-        "energy_model": model.to_dict(),     # the roofline is added by report.derive
-        "macs": result["macs"],
-        "matrix_toggles_per_mac": toggles.get("matrix", 0) / max(result["macs"], 1),
-        "bit_exact": result["bit_exact"], "cosine": result["cosine"],
-        "wall_s": result["wall_s"], "run_dir": str(run_dir), "queue_notes":
-        result["queue_notes"],
-    }
+    energy = model.breakdown(toggles, outcome.counters)
+    macs = sched.work().macs
+    p = sched.prediction
+    return BenchRecord(
+        config=config, workload_name=bench_wl.name, strategy=strategy,
+        workload=sched.workload.to_dict(), tiling=sched.tiling.describe(),
+        instructions=len(sched.words), predicted=p.cycles,
+        prediction={"cycles": p.cycles, "busy": p.busy, "overlap": p.overlap},
+        counters=dict(outcome.counters), toggles=toggles, energy=energy,
+        energy_pj=sum(energy.values()), energy_model=model.to_dict(), macs=macs,
+        matrix_toggles_per_mac=toggles.get("matrix", 0) / max(macs, 1),
+        bit_exact=run.check.bit_exact, cosine=run.check.cosine, wall_s=run.wall_s,
+        run_dir=str(outcome.run_dir),
+        overlaps=overlaps(read_trace(outcome.trace_path)) if outcome.trace_path else {},
+        queue_notes=sched.queue_notes())
 
 
 def main(argv=None) -> int:
@@ -70,7 +70,8 @@ def main(argv=None) -> int:
                     help="redo tables and plots from --out/results.json without simulating")
     args = ap.parse_args(argv)
     if args.report_only:
-        records = json.loads((Path(args.out) / "results.json").read_text())
+        records = [BenchRecord.from_dict(r)
+                   for r in json.loads((Path(args.out) / "results.json").read_text())]
         _report(records, Path(args.out))
         return 0
     configs = [c for c in args.configs.split(",") if c]
@@ -89,9 +90,9 @@ def main(argv=None) -> int:
     # The reset-only baseline of each configuration also builds it (once; reruns reuse it).
     baselines = {}
     with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_case, c, {"baseline": True}, "baseline"): c for c in configs}
+        futures = {pool.submit(run_baseline, c): c for c in configs}
         for fut in as_completed(futures):
-            baselines[futures[fut]] = read_toggles(fut.result() / "coverage.dat")
+            baselines[futures[fut]] = read_toggles(fut.result().coverage_path)
             print(f"  [{time.time() - start:7.0f} s] '{futures[fut]}' built, reset baseline "
                   f"{sum(baselines[futures[fut]].values()):,} toggles", flush=True)
     records, failures = [], []
@@ -100,9 +101,9 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {}
         for config, wl, strategy in cases:
-            case = dict(wl.workload.to_dict(), strategy=strategy)
             tag = f"{config}-{wl.name}-{strategy}"
-            futures[pool.submit(run_case, config, case, tag, True)] = (config, wl, strategy)
+            futures[pool.submit(run_case, config, wl, strategy, tag, True)] = (config, wl,
+                                                                             strategy)
         for done, fut in enumerate(as_completed(futures), start=1):
             config, wl, strategy = futures[fut]
             try:
@@ -114,16 +115,16 @@ def main(argv=None) -> int:
                 continue
             records.append(rec)
             print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} {wl.name} "
-                  f"{strategy}: {rec['counters']['CYCLES']:,} cycles (predicted "
-                  f"{rec['predicted']:,}), {rec['energy_pj'] / 1e6:.1f} µJ, "
-                  f"{'bit-exact' if rec['bit_exact'] else 'MISMATCH'}, {rec['wall_s']:.0f} s",
+                  f"{strategy}: {rec.cycles:,} cycles (predicted {rec.predicted:,}), "
+                  f"{rec.energy_pj / 1e6:.1f} µJ, "
+                  f"{'bit-exact' if rec.bit_exact else 'MISMATCH'}, {rec.wall_s:.0f} s",
                   flush=True)
     # Runs of earlier invocations that this one did not repeat stay in the report.
     previous = out / "results.json"
     if previous.exists():
-        done = {(r["config"], r["workload_name"], r["strategy"]) for r in records}
-        records += [r for r in json.loads(previous.read_text())
-                    if (r["config"], r["workload_name"], r["strategy"]) not in done]
+        done = {r.key for r in records}
+        records += [old for old in map(BenchRecord.from_dict, json.loads(previous.read_text()))
+                    if old.key not in done]
     _report(records, out)
     print(f"bench: {len(cases)} runs in {time.time() - start:.0f} s; {out}/")
     for failure in failures:
@@ -131,12 +132,12 @@ def main(argv=None) -> int:
     return 1 if failures else 0
 
 
-def _report(records: list[dict], out: Path) -> None:
+def _report(records: list[BenchRecord], out: Path) -> None:
     if not records:
         return
     records = report.derive(records)
-    focus = TIMELINE_WORKLOAD if any(r["workload_name"] == TIMELINE_WORKLOAD
-                                     for r in records) else records[0]["workload_name"]
+    focus = TIMELINE_WORKLOAD if any(r.workload_name == TIMELINE_WORKLOAD
+                                     for r in records) else records[0].workload_name
     table = report.write_tables(records, out, keep_notes=focus)
     report.plot_cycles_vs_n(records, out / "cycles_vs_n.png")
     report.plot_energy_breakdown(records, out / "energy_breakdown.png", focus)
@@ -147,18 +148,18 @@ def _report(records: list[dict], out: Path) -> None:
 def _timeline(records, out: Path, workload_name: str) -> None:
     """Timeline picture of flat and mas (and layerwise) on one workload, full run and a zoom,
     and the Perfetto trace of the mas run."""
-    runs = {r["strategy"]: r for r in records
-            if r["workload_name"] == workload_name and r["config"] == records[0]["config"]}
+    runs = {r.strategy: r for r in records
+            if r.workload_name == workload_name and r.config == records[0].config}
     panels, zoom = [], []
     for strategy in STRATEGIES:
         if strategy not in runs:
             continue
         rec = runs[strategy]
-        intervals = read_trace(Path(rec["run_dir"]) / "trace.txt")
-        panels.append((f"{strategy}: {rec['counters']['CYCLES']:,} cycles", intervals))
+        intervals = read_trace(Path(rec.run_dir) / "trace.txt")
+        panels.append((f"{strategy}: {rec.cycles:,} cycles", intervals))
         if strategy == "mas":
             write_perfetto(out / "trace.json", perfetto(
-                intervals, rec["queue_notes"], name=f"{rec['config']} {workload_name} mas"))
+                intervals, rec.queue_notes, name=f"{rec.config} {workload_name} mas"))
     if panels:
         plot_timelines(panels, out / "timeline.png")
         span = min(max(e for spans in p[1].values() for _, e in spans) for p in panels)

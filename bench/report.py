@@ -7,60 +7,59 @@ import csv
 import json
 from pathlib import Path
 
-STRATEGIES = ("layerwise", "flat", "mas")
+from bench.record import BenchRecord, Metrics
+from scheduler import STRATEGIES
 
 
-def _key(r):
-    return (r["config"], r["workload_name"])
-
-
-def derive(records: list[dict]) -> list[dict]:
-    """Adds speedup / energy reduction vs flat, utilizations and the gap to the roofline to
-    every record. The roofline is recomputed from the workload (so --report-only follows
-    bench/roofline.py)."""
+def derive(records: list[BenchRecord]) -> list[BenchRecord]:
+    """Sets the metrics of every record: speedup and energy reduction vs flat, utilizations
+    and the gap to the roofline. The roofline is recomputed from the workload (so
+    --report-only follows bench/roofline.py)."""
     from bench.roofline import roofline
     from hwdef import load_config
     from scheduler import Workload
-    flat = {_key(r): r for r in records if r["strategy"] == "flat"}
+    flat = {(r.config, r.workload_name): r for r in records if r.strategy == "flat"}
     for r in records:
-        cfg = load_config(r["config"])
-        r["roofline"] = roofline(Workload(**r["workload"]), cfg).to_dict()
-        trace = Path(r.get("run_dir", "")) / "trace.txt"
-        if not r.get("overlaps") and trace.is_file():
+        cfg = load_config(r.config)
+        line = roofline(Workload(**r.workload), cfg).to_dict()
+        trace = Path(r.run_dir) / "trace.txt"
+        if not r.overlaps and r.run_dir and trace.is_file():
             from bench.trace import overlaps, read_trace
-            r["overlaps"] = overlaps(read_trace(trace))
-        c = r["counters"]
-        cycles = c["CYCLES"]
-        base = flat.get(_key(r))
-        r["speedup_vs_flat"] = base["counters"]["CYCLES"] / cycles if base else None
-        r["energy_reduction_vs_flat"] = (1 - r["energy_pj"] / base["energy_pj"]
-                                         if base else None)
-        r["matrix_util"] = c["MATRIX_BUSY"] / cycles
-        r["vector_util"] = c["VECTOR_BUSY"] / cycles
-        r["dma_in_util"] = c["DMA_IN_BUSY"] / cycles
-        r["overlap_of_vector"] = (c["MATRIX_VECTOR_OVERLAP"] / c["VECTOR_BUSY"]
-                                  if c["VECTOR_BUSY"] else 0.0)
-        r["roofline_fraction"] = r["roofline"]["bound"] / cycles
+            r.overlaps = overlaps(read_trace(trace))
+        c, cycles = r.counters, r.cycles
+        base = flat.get((r.config, r.workload_name))
         # Where the gap comes from: matrix work the program issues beyond the roofline's
         # (recomputed Q·Kᵀ, padding to whole array tiles), how close the run comes to its own
         # issued matrix work, and DRAM traffic beyond reading Q, K, V and writing O once.
-        if "macs" in r:
-            r["macs_over_needed"] = r["macs"] / r["roofline"]["macs"]
-            r["issued_matrix_cycles"] = r["macs"] / cfg.array_dim ** 2
-            r["issued_matrix_fraction"] = r["issued_matrix_cycles"] / cycles
-        r["dram_over_minimum"] = ((c["DRAM_READ_BYTES"] + c["DRAM_WRITE_BYTES"])
-                                  / r["roofline"]["dram_bytes"])
-        r["dram_energy_share"] = r["energy"].get("dram", 0.0) / r["energy_pj"]
+        issued = r.macs / cfg.array_dim ** 2
+        r.metrics = Metrics(
+            roofline=line,
+            speedup_vs_flat=base.cycles / cycles if base else None,
+            energy_reduction_vs_flat=1 - r.energy_pj / base.energy_pj if base else None,
+            matrix_util=c["MATRIX_BUSY"] / cycles, vector_util=c["VECTOR_BUSY"] / cycles,
+            dma_in_util=c["DMA_IN_BUSY"] / cycles,
+            overlap_of_vector=(c["MATRIX_VECTOR_OVERLAP"] / c["VECTOR_BUSY"]
+                               if c["VECTOR_BUSY"] else 0.0),
+            roofline_fraction=line["bound"] / cycles,
+            macs_over_needed=r.macs / line["macs"], issued_matrix_cycles=issued,
+            issued_matrix_fraction=issued / cycles,
+            dram_over_minimum=(c["DRAM_READ_BYTES"] + c["DRAM_WRITE_BYTES"]) / line["dram_bytes"],
+            dram_energy_share=r.energy.get("dram", 0.0) / r.energy_pj)
     return records
 
 
-def write_tables(records: list[dict], out: Path, keep_notes: str = "") -> str:
+def _ordered(records: list[BenchRecord]) -> list[BenchRecord]:
+    order = {s: i for i, s in enumerate(STRATEGIES)}
+    return sorted(records, key=lambda r: (r.config, r.workload["seq_q"], r.workload_name,
+                                          order[r.strategy]))
+
+
+def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") -> str:
     """*keep_notes*: the workload whose per-instruction notes stay in results.json (they
     label the Perfetto trace; for every run they would be megabytes)."""
     out.mkdir(parents=True, exist_ok=True)
-    slim = [r if r["workload_name"] == keep_notes else
-            {k: v for k, v in r.items() if k != "queue_notes"} for r in records]
-    (out / "results.json").write_text(json.dumps(slim, indent=1))
+    (out / "results.json").write_text(json.dumps(
+        [r.to_dict(notes=r.workload_name == keep_notes) for r in records], indent=1))
     columns = ["config", "workload_name", "strategy", "tiling", "cycles", "predicted",
                "speedup_vs_flat", "energy_uj", "energy_reduction_vs_flat", "matrix_util",
                "vector_util", "overlap_of_vector", "roofline_bound", "roofline_limit",
@@ -74,51 +73,54 @@ def write_tables(records: list[dict], out: Path, keep_notes: str = "") -> str:
         writer = csv.writer(fh)
         writer.writerow(columns)
         for r in records:
-            c = r["counters"]
+            c, m = r.counters, _metrics(r)
             writer.writerow([
-                r["config"], r["workload_name"], r["strategy"], r["tiling"], c["CYCLES"],
-                r["predicted"], r["speedup_vs_flat"], r["energy_pj"] / 1e6,
-                r["energy_reduction_vs_flat"], r["matrix_util"], r["vector_util"],
-                r["overlap_of_vector"], round(r["roofline"]["bound"]), r["roofline"]["limit"],
-                r["roofline_fraction"], r.get("macs_over_needed"),
-                r.get("issued_matrix_cycles"), r.get("issued_matrix_fraction"),
-                r["dram_over_minimum"], r["dram_energy_share"], c["DRAM_READ_BYTES"],
+                r.config, r.workload_name, r.strategy, r.tiling, r.cycles,
+                r.predicted, m.speedup_vs_flat, r.energy_pj / 1e6,
+                m.energy_reduction_vs_flat, m.matrix_util, m.vector_util,
+                m.overlap_of_vector, round(m.roofline["bound"]), m.roofline["limit"],
+                m.roofline_fraction, m.macs_over_needed,
+                m.issued_matrix_cycles, m.issued_matrix_fraction,
+                m.dram_over_minimum, m.dram_energy_share, c["DRAM_READ_BYTES"],
                 c["DRAM_WRITE_BYTES"],
                 c["SPAD_READS"], c["SPAD_WRITES"], c["BANK_CONFLICTS"], c["OW_WAITS"],
                 c["MATRIX_STALL"], c["VECTOR_STALL"], c["DMA_IN_STALL"],
-                r.get("overlaps", {}).get("DMA_IN&MATRIX"),
-                r.get("overlaps", {}).get("DMA_IN&VECTOR"),
-                sum(r["toggles"].values()), r.get("matrix_toggles_per_mac"), r["wall_s"]])
+                r.overlaps.get("DMA_IN&MATRIX"), r.overlaps.get("DMA_IN&VECTOR"),
+                sum(r.toggles.values()), r.matrix_toggles_per_mac, r.wall_s])
     table = markdown(records)
     (out / "summary.md").write_text(table + "\n\n" + gap_markdown(records) + "\n")
     return table
+
+
+def _metrics(r: BenchRecord) -> Metrics:
+    if r.metrics is None:
+        raise ValueError(f"{r.key}: metrics not derived (call report.derive first)")
+    return r.metrics
 
 
 def _pct(x):
     return "" if x is None else f"{100 * x:.0f}%"
 
 
-def markdown(records: list[dict]) -> str:
+def markdown(records: list[BenchRecord]) -> str:
     head = ("| config | workload | strategy | cycles | speedup vs flat | energy (µJ) | "
             "energy vs flat | matrix util | vector util | roofline bound | of roofline |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    order = {s: i for i, s in enumerate(STRATEGIES)}
-    for r in sorted(records, key=lambda r: (r["config"], r["workload"]["seq_q"],
-                                            r["workload_name"], order[r["strategy"]])):
-        sp = r["speedup_vs_flat"]
-        er = r["energy_reduction_vs_flat"]
+    for r in _ordered(records):
+        m = _metrics(r)
+        sp, er = m.speedup_vs_flat, m.energy_reduction_vs_flat
         lines.append(
-            f"| {r['config']} | {r['workload_name']} | {r['strategy']} | "
-            f"{r['counters']['CYCLES']:,} | {'' if sp is None else f'{sp:.2f}x'} | "
-            f"{r['energy_pj'] / 1e6:.1f} | "
-            f"{'' if er is None or r['strategy'] == 'flat' else f'{-100 * er:+.1f}%'} | "
-            f"{_pct(r['matrix_util'])} | {_pct(r['vector_util'])} | "
-            f"{r['roofline']['bound']:,.0f} ({r['roofline']['limit']}) | "
-            f"{_pct(r['roofline_fraction'])} |")
+            f"| {r.config} | {r.workload_name} | {r.strategy} | "
+            f"{r.cycles:,} | {'' if sp is None else f'{sp:.2f}x'} | "
+            f"{r.energy_pj / 1e6:.1f} | "
+            f"{'' if er is None or r.strategy == 'flat' else f'{-100 * er:+.1f}%'} | "
+            f"{_pct(m.matrix_util)} | {_pct(m.vector_util)} | "
+            f"{m.roofline['bound']:,.0f} ({m.roofline['limit']}) | "
+            f"{_pct(m.roofline_fraction)} |")
     return "\n".join(lines)
 
 
-def gap_markdown(records: list[dict]) -> str:
+def gap_markdown(records: list[BenchRecord]) -> str:
     """The second table of summary.md: why a run is not at the roofline, and where its
     energy goes."""
     head = ("| config | workload | strategy | tiling | MACs issued / needed | issued matrix work "
@@ -128,35 +130,32 @@ def gap_markdown(records: list[dict]) -> str:
              "the roofline's; *of issued work*: the issued work at Dim² MACs per cycle over the "
              "run's cycles; *DRAM bytes / minimum*: bytes moved over reading Q, K, V and "
              "writing O once.", "", head, "|" + "---|" * (head.count("|") - 1)]
-    order = {s: i for i, s in enumerate(STRATEGIES)}
-    for r in sorted(records, key=lambda r: (r["config"], r["workload"]["seq_q"],
-                                            r["workload_name"], order[r["strategy"]])):
-        if "macs" not in r:
-            continue
+    for r in _ordered(records):
+        m = _metrics(r)
         lines.append(
-            f"| {r['config']} | {r['workload_name']} | {r['strategy']} | {r['tiling']} | "
-            f"{r['macs_over_needed']:.2f} | {r['issued_matrix_cycles']:,.0f} | "
-            f"{_pct(r['issued_matrix_fraction'])} | {r['dram_over_minimum']:.1f} | "
-            f"{_pct(r['dram_energy_share'])} |")
+            f"| {r.config} | {r.workload_name} | {r.strategy} | {r.tiling} | "
+            f"{m.macs_over_needed:.2f} | {m.issued_matrix_cycles:,.0f} | "
+            f"{_pct(m.issued_matrix_fraction)} | {m.dram_over_minimum:.1f} | "
+            f"{_pct(m.dram_energy_share)} |")
     return "\n".join(lines)
 
 
-def plot_cycles_vs_n(records: list[dict], path: Path) -> None:
+def plot_cycles_vs_n(records: list[BenchRecord], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    configs = sorted({r["config"] for r in records})
+    configs = sorted({r.config for r in records})
     fig, axes = plt.subplots(1, len(configs), figsize=(5.5 * len(configs), 4), squeeze=False)
     for ax, cfg in zip(axes[0], configs):
         for strategy, marker in zip(STRATEGIES, "os^"):
-            pts = sorted((r["workload"]["seq_q"], r["counters"]["CYCLES"]) for r in records
-                         if r["config"] == cfg and r["strategy"] == strategy
-                         and r["workload"]["heads"] * r["workload"]["batch"] == 1
-                         and not r["workload"]["causal"])
+            pts = sorted((r.workload["seq_q"], r.cycles) for r in records
+                         if r.config == cfg and r.strategy == strategy
+                         and r.workload["heads"] * r.workload["batch"] == 1
+                         and not r.workload["causal"])
             if pts:
                 ax.plot(*zip(*pts), marker=marker, label=strategy)
-        bound = sorted({(r["workload"]["seq_q"], r["roofline"]["bound"]) for r in records
-                        if r["config"] == cfg})
+        bound = sorted({(r.workload["seq_q"], _metrics(r).roofline["bound"])
+                        for r in records if r.config == cfg})
         if bound:
             ax.plot(*zip(*bound), "k--", linewidth=1, label="roofline bound")
         ax.set_xscale("log", base=2)
@@ -171,21 +170,21 @@ def plot_cycles_vs_n(records: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_energy_breakdown(records: list[dict], path: Path, workload_name: str) -> None:
+def plot_energy_breakdown(records: list[BenchRecord], path: Path, workload_name: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    chosen = [r for r in records if r["workload_name"] == workload_name]
-    chosen.sort(key=lambda r: (r["config"], STRATEGIES.index(r["strategy"])))
+    chosen = [r for r in records if r.workload_name == workload_name]
+    chosen.sort(key=lambda r: (r.config, STRATEGIES.index(r.strategy)))
     if not chosen:
         return
     parts = ["dram", "sram", "static"]
-    logic = sorted({k for r in chosen for k in r["energy"] if k.startswith("logic:")})
-    labels = [f"{r['config']}\n{r['strategy']}" for r in chosen]
+    logic = sorted({k for r in chosen for k in r.energy if k.startswith("logic:")})
+    labels = [f"{r.config}\n{r.strategy}" for r in chosen]
     fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(chosen), 4.5))
     bottom = [0.0] * len(chosen)
     for i, part in enumerate(parts + logic):
-        values = [r["energy"].get(part, 0.0) / 1e6 for r in chosen]
+        values = [r.energy.get(part, 0.0) / 1e6 for r in chosen]
         ax.bar(labels, values, bottom=bottom, label=part.replace("logic:", "logic "),
                color=plt.cm.tab20(i % 20))
         bottom = [b + v for b, v in zip(bottom, values)]

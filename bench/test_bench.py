@@ -10,6 +10,7 @@ import pytest
 
 from bench import report
 from bench.energy import EnergyModel
+from bench.record import BenchRecord
 from bench.roofline import roofline, visible_scores
 from bench.toggles import read_toggles, subtract
 from bench.trace import busy_cycles, overlaps, perfetto, read_trace
@@ -85,25 +86,27 @@ def test_roofline_counts_visible_scores(nq, nk, causal):
 
 
 def _record(strategy, cycles, energy):
-    return {"config": "default", "workload_name": "w", "strategy": strategy,
-            "workload": Workload(64, 64, 64).to_dict(), "tiling": "t", "predicted": cycles,
-            "counters": dict(COUNTERS, CYCLES=cycles), "toggles": {"matrix": 1},
-            "energy": {"dram": energy, "logic:matrix": 1.0}, "energy_pj": energy + 1.0,
-            "macs": 3 * 64 * 64 * 64, "wall_s": 1.0}
+    return BenchRecord(
+        config="default", workload_name="w", strategy=strategy,
+        workload=Workload(64, 64, 64).to_dict(), tiling="t", instructions=10,
+        predicted=cycles, prediction={}, counters=dict(COUNTERS, CYCLES=cycles),
+        toggles={"matrix": 1}, energy={"dram": energy, "logic:matrix": 1.0},
+        energy_pj=energy + 1.0, energy_model={}, macs=3 * 64 * 64 * 64,
+        matrix_toggles_per_mac=0.0, bit_exact=True, cosine=1.0, wall_s=1.0, run_dir="")
 
 
 def test_report_tables_and_plots(tmp_path):
     records = report.derive([_record("flat", 8000, 99.0), _record("mas", 4000, 49.0)])
-    mas = next(r for r in records if r["strategy"] == "mas")
-    assert mas["speedup_vs_flat"] == pytest.approx(2.0)
-    assert mas["energy_reduction_vs_flat"] == pytest.approx(0.5)
+    mas = next(r for r in records if r.strategy == "mas").metrics
+    assert mas.speedup_vs_flat == pytest.approx(2.0)
+    assert mas.energy_reduction_vs_flat == pytest.approx(0.5)
     # 64 x 64 scores, d = 64 on a 16 x 16 array: 524,288 MACs = 2,048 cycles (matrix-bound)
-    assert mas["roofline"]["macs"] == 2 * 64 * 64 * 64
-    assert mas["roofline_fraction"] == pytest.approx(2048 / 4000)
-    assert mas["macs_over_needed"] == pytest.approx(1.5)
-    assert mas["issued_matrix_fraction"] == pytest.approx(3072 / 4000)
-    assert mas["dram_over_minimum"] == pytest.approx(704 / (4 * 64 * 64))
-    assert mas["dram_energy_share"] == pytest.approx(49.0 / 50.0)
+    assert mas.roofline["macs"] == 2 * 64 * 64 * 64
+    assert mas.roofline_fraction == pytest.approx(2048 / 4000)
+    assert mas.macs_over_needed == pytest.approx(1.5)
+    assert mas.issued_matrix_fraction == pytest.approx(3072 / 4000)
+    assert mas.dram_over_minimum == pytest.approx(704 / (4 * 64 * 64))
+    assert mas.dram_energy_share == pytest.approx(49.0 / 50.0)
     table = report.write_tables(records, tmp_path)
     assert "2.00x" in table and "-50.0%" in table
     gaps = (tmp_path / "summary.md").read_text().split("Where the gap")[1]
@@ -112,6 +115,9 @@ def test_report_tables_and_plots(tmp_path):
     report.plot_cycles_vs_n(records, tmp_path / "c.png")
     report.plot_energy_breakdown(records, tmp_path / "e.png", "w")
     assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "e.png").exists()
+    # results.json reads back into the same records (metrics are derived anew)
+    again = [BenchRecord.from_dict(r) for r in json.loads((tmp_path / "results.json").read_text())]
+    assert [r.to_dict() for r in report.derive(again)] == [r.to_dict() for r in records]
 
 
 @pytest.mark.sim
@@ -120,25 +126,24 @@ def test_bench_run_on_the_rtl():
     activity trace; the trace's busy cycles equal the RTL's counters, toggles are counted for
     the compute units, every intervals is labelled with its instruction."""
     from bench.__main__ import _record
-    from bench.sim import run_case
+    from bench.sim import run_baseline, run_case
     from bench.workloads import BenchWorkload
-    baseline = read_toggles(run_case("tiny", {"baseline": True}, "baseline") / "coverage.dat")
+    baseline = read_toggles(run_baseline("tiny").coverage_path)
     bw = BenchWorkload("t40", Workload(40, 40, 16, causal=True))
     recs = []
     for strategy in ("flat", "mas"):
-        run_dir = run_case("tiny", dict(bw.workload.to_dict(), strategy=strategy),
-                           f"pytest-{strategy}", trace=True)
-        rec = _record("tiny", bw, strategy, run_dir, baseline)
-        iv = read_trace(run_dir / "trace.txt")
+        run = run_case("tiny", bw, strategy, f"pytest-{strategy}", trace=True)
+        rec = _record("tiny", bw, strategy, run, baseline)
+        iv = read_trace(run.outcome.trace_path)
         for unit, cycles in busy_cycles(iv).items():
-            assert cycles == rec["counters"][f"{unit}_BUSY"], unit
-        for unit, notes in rec["queue_notes"].items():
+            assert cycles == rec.counters[f"{unit}_BUSY"], unit
+        for unit, notes in rec.queue_notes.items():
             assert len(iv[unit]) == len(notes), unit
-        assert rec["overlaps"]["MATRIX&VECTOR"] == rec["counters"]["MATRIX_VECTOR_OVERLAP"]
-        assert rec["bit_exact"]
-        assert rec["toggles"]["matrix"] > 0 and rec["toggles"]["vector"] > 0
+        assert rec.overlaps["MATRIX&VECTOR"] == rec.counters["MATRIX_VECTOR_OVERLAP"]
+        assert rec.bit_exact
+        assert rec.toggles["matrix"] > 0 and rec.toggles["vector"] > 0
         recs.append(rec)
     recs = report.derive(recs)
-    mas = next(r for r in recs if r["strategy"] == "mas")
-    assert mas["speedup_vs_flat"] > 1.0
-    assert np.isfinite(mas["energy_pj"]) and mas["energy_pj"] > 0
+    mas = next(r for r in recs if r.strategy == "mas")
+    assert mas.metrics.speedup_vs_flat > 1.0
+    assert np.isfinite(mas.energy_pj) and mas.energy_pj > 0

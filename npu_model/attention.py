@@ -80,3 +80,34 @@ def accuracy(o_int: np.ndarray, o_float: np.ndarray, s_o: float) -> Accuracy:
     denom = np.linalg.norm(got) * np.linalg.norm(want)
     cosine = float(got @ want / denom) if denom else float(np.array_equal(got, want))
     return Accuracy(cosine, float(np.abs(got - want).max() / s_o) if got.size else 0.0)
+
+
+# ---- several heads at once ([heads, rows, d] arrays), and the regression's calibration ------
+def attention_int_heads(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: ScoreScale,
+                        causal: bool = False, out: OutputScale = OutputScale()) -> np.ndarray:
+    return np.stack([attention_int(q[h], k[h], v[h], scale, causal, out)
+                     for h in range(len(q))])
+
+
+def attention_float_heads(q: np.ndarray, k: np.ndarray, v: np.ndarray, s_q: float, s_k: float,
+                          s_v: float, causal: bool = False) -> np.ndarray:
+    return np.stack([attention_float(q[h], k[h], v[h], s_q, s_k, s_v, causal)
+                     for h in range(len(q))])
+
+
+def gaussian_inputs(rng: np.random.Generator, heads: int, seq_q: int, seq_kv: int, d: int
+                    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[float, ...]]:
+    """Gaussian Q, K, V [heads, rows, d], each quantized to int8 with its own scale:
+    ((q, k, v), (s_q, s_k, s_v))."""
+    q, s_q = quantize(rng.standard_normal((heads, seq_q, d)))
+    k, s_k = quantize(rng.standard_normal((heads, seq_kv, d)))
+    v, s_v = quantize(rng.standard_normal((heads, seq_kv, d)))
+    return (q, k, v), (s_q, s_k, s_v)
+
+
+def fit_output_scale(o_float: np.ndarray, s_v: float) -> float:
+    """An output scale fitted to the float64 result: O averages many rows of V and shrinks
+    (docs/numerics.md, step 8b), so int8 levels are spent on the range O really takes; never
+    coarser than V's scale."""
+    peak = float(np.abs(o_float).max())
+    return min(s_v, peak / 127) if peak > 0 else s_v

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwdef import HwConfig, isa
-from hwdef.params import VecOp
+from hwdef.params import AXI_MAX_BURST_BEATS, VecOp
+from npu_model import semantics as sem
 from scheduler.sync import Insn
 
 QUEUE_DEPTH = 8
@@ -32,7 +33,8 @@ class CostParams:
 
 
 def _bursts(row_bytes: int, line_bytes: int) -> int:
-    return max(1, -(-row_bytes // (256 * line_bytes)))
+    """Bursts of one row, counting only the AXI length limit (4 KiB splits are ignored)."""
+    return max(1, -(-row_bytes // (AXI_MAX_BURST_BEATS * line_bytes)))
 
 
 def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> float:
@@ -44,7 +46,7 @@ def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> floa
         return p.matmul_fixed * dim + tiles * per_tile + regions
     if insn.mnemonic == "VECTOR":
         op = VecOp(f["op"])
-        per_row = -(-f["row_len"] // cfg.vector_lanes)
+        per_row = sem.vectors_per_row(f["row_len"], cfg.vector_lanes)
         nvec = f["rows"] * per_row
         fixed = p.vector_fixed + (6 if op == VecOp.RECIP else 0)
         extra = 2 * (f["release_a"] + (f["lock_readers"] > 0))

@@ -30,7 +30,9 @@ import numpy as np
 from firmware_gen import Program
 from hwdef import regs
 from scheduler import Schedule, Workload, build_schedule
-from npu_model.attention import accuracy, attention_float, attention_int, quantize
+from npu_model.attention import (accuracy, attention_float_heads, attention_int_heads,
+                                 gaussian_inputs)
+from runner.attention import calibrated
 from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import NpuBaseTest
 
@@ -68,31 +70,22 @@ class AttentionTestBase(NpuBaseTest):
     def random_inputs(self, wl: Workload):
         """Gaussian Q, K, V quantized to int8 (one scale per tensor). Returns the int8 arrays
         [batch*heads, rows, d]; the workload's scales are set by `calibrated`."""
-        shape_q = (wl.heads_total, wl.seq_q, wl.head_dim)
-        shape_kv = (wl.heads_total, wl.seq_kv, wl.head_dim)
-        q, self._s_q = quantize(self.rng.standard_normal(shape_q))
-        k, self._s_k = quantize(self.rng.standard_normal(shape_kv))
-        v, self._s_v = quantize(self.rng.standard_normal(shape_kv))
-        return q, k, v
+        qkv, self._scales = gaussian_inputs(self.rng, wl.heads_total, wl.seq_q, wl.seq_kv,
+                                            wl.head_dim)
+        return qkv
 
     def calibrated(self, wl: Workload, q, k, v) -> Workload:
         """The workload with the inputs' scales and an output scale fitted to the float64
-        result (O averages many rows of V and shrinks; docs/numerics.md, step 8b)."""
-        wl = replace(wl, s_q=self._s_q, s_k=self._s_k, s_v=self._s_v, s_o=None)
-        ref = self.reference(wl, q, k, v)
-        peak = float(np.abs(ref).max())
-        s_o = min(wl.s_v, peak / 127) if peak > 0 else wl.s_v
-        return replace(wl, s_o=s_o if s_o != wl.s_v else None)
+        result (npu_model.attention.fit_output_scale)."""
+        return calibrated(wl, self._scales, q, k, v)
 
     @staticmethod
     def reference(wl: Workload, q, k, v) -> np.ndarray:
-        return np.stack([attention_float(q[h], k[h], v[h], wl.s_q, wl.s_k, wl.s_v, wl.causal)
-                         for h in range(wl.heads_total)])
+        return attention_float_heads(q, k, v, wl.s_q, wl.s_k, wl.s_v, wl.causal)
 
     @staticmethod
     def golden(wl: Workload, q, k, v) -> np.ndarray:
-        return np.stack([attention_int(q[h], k[h], v[h], wl.score, wl.causal, wl.output)
-                         for h in range(wl.heads_total)])
+        return attention_int_heads(q, k, v, wl.score, wl.causal, wl.output)
 
     async def run_schedule(self, sched: Schedule, q, k, v, use_model: bool = True):
         prog = Program()

@@ -28,7 +28,7 @@ import pyuvm
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
 from firmware_gen import Program
-from hwdef import HwConfig, regs
+from hwdef import HwConfig, isa, regs
 from npu_model.executor import ModelError, NpuModel, RunResult
 from tb.harness.cocotb_utils import built_params, npu_config
 from tb.harness.dram import DramBackdoor
@@ -346,16 +346,8 @@ class NpuBaseTest(pyuvm.uvm_test):
         return data[addr - start:addr - start + nbytes]
 
     async def run_program(self, prog: Program, dram: np.ndarray, prog_base: int,
-                          outputs: dict[str, tuple[int, int]], strict: bool = False,
-                          watchdog: int = 0, timeout_cycles: int = 2_000_000,
-                          dram_window: tuple[int, int] | None = None,
-                          model_error: ModelError | None = None,
-                          use_model: bool = True) -> RunReport:
-        """Place *prog* at *prog_base* in a copy of *dram*, run it on the model and on the RTL,
-        read back *outputs* (name -> (address, bytes)) and score the run. *model_error*
-        replaces the model's verdict where the sequential model cannot know it (deadlock).
-        Without *use_model* (long benchmark runs whose outputs the caller checks against its
-        own golden model) the scoreboard only requires a clean finish."""
+                          outputs: dict[str, tuple[int, int]], **options) -> RunReport:
+        """Place *prog* at *prog_base* in a copy of *dram* and run it (`run_image`)."""
         code = np.frombuffer(prog.to_bytes(), dtype=np.uint8)
         if prog_base + code.size > self.dram_size:
             raise ValueError(f"a program of {code.size} bytes at 0x{prog_base:x} does not fit "
@@ -363,6 +355,19 @@ class NpuBaseTest(pyuvm.uvm_test):
         image = np.zeros(max(dram.size, prog_base + code.size), dtype=np.uint8)
         image[:dram.size] = dram
         image[prog_base:prog_base + code.size] = code
+        return await self.run_image(image, prog_base, outputs, **options)
+
+    async def run_image(self, image: np.ndarray, prog_base: int,
+                        outputs: dict[str, tuple[int, int]], strict: bool = False,
+                        watchdog: int = 0, timeout_cycles: int = 2_000_000,
+                        dram_window: tuple[int, int] | None = None,
+                        model_error: ModelError | None = None,
+                        use_model: bool = True) -> RunReport:
+        """Run the program at *prog_base* of the DRAM *image* on the model and on the RTL,
+        read back *outputs* (name -> (address, bytes)) and score the run. *model_error*
+        replaces the model's verdict where the sequential model cannot know it (deadlock).
+        Without *use_model* (long benchmark runs whose outputs the caller checks against its
+        own golden model) the scoreboard only requires a clean finish."""
         base, size = dram_window if dram_window else (self.dram_base, self.dram_size)
         if use_model:
             model = NpuModel(self.cfg, image.copy(), dram_base=base, dram_size=size)
@@ -375,7 +380,7 @@ class NpuBaseTest(pyuvm.uvm_test):
             model, result = None, None
             self.env.scoreboard.expect(Expectation(None, None, {}))
         used = int(np.flatnonzero(image).max(initial=0)) + 1
-        await self.load_image(image[:max(used, prog_base + code.size)])
+        await self.load_image(image[:max(used, prog_base + isa.INSN_BYTES)])
         seq = RunProgramSeq("run", prog_base, base, size, watchdog=watchdog, strict=strict)
         await seq.start(self.env.host.seqr)
         report = await self.env.monitor.wait_and_collect(timeout_cycles)

@@ -1,0 +1,106 @@
+"""What a run needs (`Job`) and what it gave (`Outcome`), saved to and read from a directory
+so that a simulation process and its launcher exchange them as files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from hwdef import isa
+
+DEFAULT_MEM_BYTES = 16 * 1024 * 1024      # the simulation DRAM model (tb/sv/npu_dram_model.sv)
+DEFAULT_DRAM_LATENCY = 20                 # cycles from AR to the first R beat
+
+
+@dataclass
+class Job:
+    config: str
+    image: np.ndarray = field(repr=False)     # DRAM bytes from address 0 (program included)
+    prog_base: int = 0
+    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)   # name -> (addr, bytes)
+    strict: bool = False                     # CTRL.STRICT: overwrite violations are errors
+    dram_window: tuple[int, int] | None = None   # (base, size) the program may touch
+    watchdog: int = 0
+    timeout_cycles: int = 2_000_000
+    check_with_model: bool = True            # RTL backend: score every output against the model
+    dram_latency: int = DEFAULT_DRAM_LATENCY
+    mem_bytes: int = DEFAULT_MEM_BYTES        # size of the simulation DRAM model (a build parameter)
+    trace: bool = False                      # RTL: log every change of the engines' busy bits
+    toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
+    reset_only: bool = False                 # RTL: reset and stop (a toggle baseline)
+
+    @classmethod
+    def for_program(cls, config: str, words: list[int], prog_base: int = 0,
+                    data: np.ndarray | None = None, **options) -> Job:
+        """A program placed at *prog_base* over *data* (DRAM bytes from 0)."""
+        code = np.frombuffer(isa.to_bytes(words), dtype=np.uint8)
+        base = np.zeros(0, np.uint8) if data is None else np.asarray(data, np.uint8)
+        image = np.zeros(max(base.size, prog_base + code.size), dtype=np.uint8)
+        image[:base.size] = base
+        image[prog_base:prog_base + code.size] = code
+        return cls(config=config, image=image, prog_base=prog_base, **options)
+
+    @classmethod
+    def for_schedule(cls, sched, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                     **options) -> Job:
+        """An attention schedule (scheduler.Schedule) on int8 Q, K, V [batch*heads, rows, d];
+        the output region is named "O"."""
+        options.setdefault("timeout_cycles", 4 * sched.prediction.cycles + 200_000)
+        return cls(config=sched.cfg.name, image=sched.image(q, k, v), prog_base=sched.prog_base,
+                   outputs={"O": sched.output_region()}, strict=sched.strict,
+                   dram_window=(0, sched.dram_bytes), **options)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / "image.npy", self.image)
+        meta = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "image"}
+        (directory / "job.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> Job:
+        meta = json.loads((directory / "job.json").read_text())
+        meta["outputs"] = {name: tuple(region) for name, region in meta["outputs"].items()}
+        if meta["dram_window"] is not None:
+            meta["dram_window"] = tuple(meta["dram_window"])
+        return cls(image=np.load(directory / "image.npy"), **meta)
+
+
+@dataclass
+class Outcome:
+    backend: str
+    done: bool
+    error: str | None                        # ErrorCode name, None for a clean finish
+    error_pc: int = 0
+    error_info: int = 0
+    counters: dict[str, int] = field(default_factory=dict)   # counter registers (model: those
+    #                                                          it reproduces exactly)
+    work: dict[str, int] = field(default_factory=dict)       # model: npu_model.semantics.Work
+    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    run_dir: str | None = None
+    trace_path: str | None = None            # RTL with Job.trace: busy-bit changes
+    coverage_path: str | None = None         # RTL with Job.toggle_coverage: coverage.dat
+    wall_s: float = 0.0
+
+    @property
+    def cycles(self) -> int | None:
+        return self.counters.get("CYCLES")
+
+    @property
+    def ok(self) -> bool:
+        return self.done and self.error is None
+
+    def save(self, directory: Path) -> None:
+        np.savez(directory / "outputs.npz", **self.outputs)
+        meta = asdict(self)
+        meta.pop("outputs")
+        (directory / "outcome.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> Outcome:
+        meta = json.loads((directory / "outcome.json").read_text())
+        with np.load(directory / "outputs.npz") as npz:
+            outputs = {name: npz[name] for name in npz.files}
+        return cls(outputs=outputs, **meta)
