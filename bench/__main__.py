@@ -92,22 +92,21 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(run_baseline, c): c for c in configs}
         for fut in as_completed(futures):
-            baselines[futures[fut]] = read_toggles(fut.result().coverage_path)
+            baselines[futures[fut]] = read_toggles(fut.result().coverage_path or "")
             print(f"  [{time.time() - start:7.0f} s] '{futures[fut]}' built, reset baseline "
                   f"{sum(baselines[futures[fut]].values()):,} toggles", flush=True)
     records, failures = [], []
     # Longest first, so two workers finish together.
     cases.sort(key=lambda c: -c[1].workload.seq_q * c[1].workload.seq_kv)
     with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {}
+        runs = {}
         for config, wl, strategy in cases:
             tag = f"{config}-{wl.name}-{strategy}"
-            futures[pool.submit(run_case, config, wl, strategy, tag, True)] = (config, wl,
-                                                                             strategy)
-        for done, fut in enumerate(as_completed(futures), start=1):
-            config, wl, strategy = futures[fut]
+            runs[pool.submit(run_case, config, wl, strategy, tag, True)] = (config, wl, strategy)
+        for done, finished in enumerate(as_completed(runs), start=1):
+            config, wl, strategy = runs[finished]
             try:
-                rec = _record(config, wl, strategy, fut.result(), baselines[config])
+                rec = _record(config, wl, strategy, finished.result(), baselines[config])
             except Exception as exc:   # report and go on: one failure must not hide the rest
                 failures.append(f"{config} {wl.name} {strategy}: {exc}")
                 print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} "
@@ -122,9 +121,9 @@ def main(argv=None) -> int:
     # Runs of earlier invocations that this one did not repeat stay in the report.
     previous = out / "results.json"
     if previous.exists():
-        done = {r.key for r in records}
+        rerun = {r.key for r in records}
         records += [old for old in map(BenchRecord.from_dict, json.loads(previous.read_text()))
-                    if old.key not in done]
+                    if old.key not in rerun]
     _report(records, out)
     print(f"bench: {len(cases)} runs in {time.time() - start:.0f} s; {out}/")
     for failure in failures:

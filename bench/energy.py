@@ -39,7 +39,7 @@ class EnergyModel:
     static_pj_per_cycle: float = 0.0
 
     @classmethod
-    def for_config(cls, cfg: HwConfig) -> "EnergyModel":
+    def for_config(cls, cfg: HwConfig) -> EnergyModel:
         bank_bytes = cfg.spad_bank_lines * cfg.line_bytes
         per_64b = SRAM_64B_PJ_8KB * math.sqrt(bank_bytes / 8192)
         sram_kib = (cfg.spad_bytes + cfg.acc_bytes) / 1024

@@ -15,8 +15,8 @@ from bench.roofline import roofline, visible_scores
 from bench.toggles import read_toggles, subtract
 from bench.trace import busy_cycles, overlaps, perfetto, read_trace
 from hwdef import load_config
-from scheduler import Workload
 from npu_model.attention import key_mask
+from scheduler import Workload
 
 COUNTERS = {"CYCLES": 1000, "SPAD_READS": 10, "SPAD_WRITES": 5, "DRAM_READ_BYTES": 640,
             "DRAM_WRITE_BYTES": 64, "MATRIX_BUSY": 800, "VECTOR_BUSY": 400,

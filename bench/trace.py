@@ -19,7 +19,7 @@ UNITS = ("DMA_IN", "DMA_OUT", "MATRIX", "VECTOR")     # busy bits 0..3
 def read_trace(path: str | Path, run: int = -1) -> dict[str, list[tuple[int, int]]]:
     """Busy intervals (start, end) per unit, in cycles since START, of one run in the file
     (default: the last)."""
-    runs: list[list[tuple[int, str]]] = []
+    runs: list[list[tuple[str, str]]] = []
     for line in Path(path).read_text().splitlines():
         head, _, value = line.partition(" ")
         if head == "start":

@@ -13,7 +13,8 @@ so a bad program fails where it is built, not in the simulator.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from hwdef import isa
 
@@ -41,7 +42,8 @@ class Program:
         self.notes: list[str] = []
         self.base = base
 
-    def emit(self, mnemonic: str, wait=None, signal=None, note: str = "", **fields: int) -> int:
+    def emit(self, mnemonic: str, wait=None, signal=None, *, note: str = "",
+             **fields: int) -> int:
         """Append one instruction; returns its index."""
         word = isa.encode(mnemonic, wait_mask=_mask(wait), signal_mask=_mask(signal),
                           **{k: int(v) for k, v in fields.items()})
@@ -60,18 +62,18 @@ class Program:
             raise isa.IsaError("SYNC needs an execution queue (DMA_IN, DMA_OUT, MATRIX, VECTOR)")
         return self.emit("SYNC", wait, signal, target_queue=int(queue))
 
-    def dma_load(self, wait=None, signal=None, **fields: int) -> int:
+    def dma_load(self, wait=None, signal=None, **fields: Any) -> int:
         fields.setdefault("pad_rows", fields.get("rows", 0))
         fields.setdefault("pad_bytes", fields.get("row_bytes", 0))
         return self.emit("DMA_LOAD", wait, signal, **fields)
 
-    def dma_store(self, wait=None, signal=None, **fields: int) -> int:
+    def dma_store(self, wait=None, signal=None, **fields: Any) -> int:
         return self.emit("DMA_STORE", wait, signal, **fields)
 
-    def matmul(self, wait=None, signal=None, **fields: int) -> int:
+    def matmul(self, wait=None, signal=None, **fields: Any) -> int:
         return self.emit("MATMUL", wait, signal, **fields)
 
-    def vector(self, wait=None, signal=None, **fields: int) -> int:
+    def vector(self, wait=None, signal=None, **fields: Any) -> int:
         return self.emit("VECTOR", wait, signal, **fields)
 
     def to_bytes(self) -> bytes:

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_gen import AsmError, Program, assemble, disassemble
 from hwdef import isa
@@ -84,7 +85,8 @@ def test_program_builder_matches_assembler():
 def test_command_line_round_trip(tmp_path):
     source = tmp_path / "prog.s"
     source.write_text("dma_load dram_addr=0x40 rows=2 row_bytes=16 pad_rows=2 pad_bytes=16 \\\n"
-                      "         signal=s0  # continued line\nsync target_queue=MATRIX wait=s0\nhalt\n")
+                      "         signal=s0  # continued line\n"
+                      "sync target_queue=MATRIX wait=s0\nhalt\n")
     run = [sys.executable, "-m", "firmware_gen"]
     subprocess.run(run + ["asm", str(source), "-o", str(tmp_path / "p.bin")], check=True)
     out = subprocess.run(run + ["dis", str(tmp_path / "p.bin")], check=True,

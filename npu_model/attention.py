@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwdef import params
-from hwdef.quant import (LOG2E, OutputScale, ScoreScale, causal_offset,  # noqa: F401
-                         output_scale, score_scale)
+from hwdef.quant import LOG2E, OutputScale, ScoreScale, causal_offset, output_scale, score_scale  # noqa: F401
 from npu_model import numerics as nx
 
 
@@ -96,7 +95,8 @@ def attention_float_heads(q: np.ndarray, k: np.ndarray, v: np.ndarray, s_q: floa
 
 
 def gaussian_inputs(rng: np.random.Generator, heads: int, seq_q: int, seq_kv: int, d: int
-                    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[float, ...]]:
+                    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray],
+                               tuple[float, float, float]]:
     """Gaussian Q, K, V [heads, rows, d], each quantized to int8 with its own scale:
     ((q, k, v), (s_q, s_k, s_v))."""
     q, s_q = quantize(rng.standard_normal((heads, seq_q, d)))

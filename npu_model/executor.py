@@ -218,8 +218,8 @@ class NpuModel:
             y = nx.vmax(a, b)
         elif op == VecOp.MULSHR:
             exact = nx.mulshr_exact(a, b, shift)
-            over = (exact > nx.INT32_MAX) | (exact < nx.INT32_MIN)
-            flags |= int(np.any(over.astype(bool) & mask)) << VecFlag.OVERFLOW
+            saturated = (exact > nx.INT32_MAX) | (exact < nx.INT32_MIN)
+            flags |= int(np.any(saturated.astype(bool) & mask)) << VecFlag.OVERFLOW
             y = nx.vmulshr(a, b, shift)
         elif op == VecOp.EXP2:
             flags |= int(np.any(nx.exp2_domain_error(a) & mask)) << VecFlag.EXP2_DOMAIN

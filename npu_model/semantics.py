@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwdef import HwConfig, isa
-from hwdef.params import (ACC_BITS, AXI_BOUNDARY_BYTES, AXI_MAX_BURST_BEATS, SatMode,
-                          VecOp)
+from hwdef.params import ACC_BITS, AXI_BOUNDARY_BYTES, AXI_MAX_BURST_BEATS, SatMode, VecOp
 from hwdef.regs import ErrorCode
 
 MNEMONICS_WITH_DATA = ("DMA_LOAD", "DMA_STORE", "MATMUL", "VECTOR")
@@ -168,10 +167,11 @@ def access(cfg: HwConfig, mnemonic: str, f: dict) -> Access:
         a = Span.of_bytes(f["a_addr"], f["rows"], f["a_pitch"], f["k_tiles"] * dim, lb)
         b_rows, b_cols = b_shape(f, dim)
         b = Span.of_bytes(f["b_addr"], b_rows, f["b_pitch"], b_cols, lb)
-        dst = (Span.of_bytes(f["dst_addr"], f["rows"], f["dst_pitch"],
-                             f["n_tiles"] * dim * _ACC_BYTES, lb) if f["emit"] else None)
-        releases = tuple(s for s, flag in ((a, f["release_a"]), (b, f["release_b"])) if flag)
-        return Access(reads=(a, b), write=dst, releases=releases,
+        c: Span | None = (Span.of_bytes(f["dst_addr"], f["rows"], f["dst_pitch"],
+                                        f["n_tiles"] * dim * _ACC_BYTES, lb)
+                          if f["emit"] else None)
+        released = tuple(s for s, flag in ((a, f["release_a"]), (b, f["release_b"])) if flag)
+        return Access(reads=(a, b), write=c, releases=released,
                       lock_readers=f["lock_readers"] if f["emit"] else 0)
     if mnemonic == "VECTOR":
         lanes, rows = cfg.vector_lanes, f["rows"]
@@ -181,7 +181,8 @@ def access(cfg: HwConfig, mnemonic: str, f: dict) -> Access:
             return Span.of_bytes(addr, rows, pitch, count * lanes * _elem_bytes(etype), lb)
 
         a = operand(f["a_addr"], f["a_pitch"], f["a_type"], nvec)
-        reads, releases = [a], [a] if f["release_a"] else []
+        reads: list[Span] = [a]
+        releases: list[Span] = [a] if f["release_a"] else []
         if f["b_mode"] != isa.BMode.SCALAR:
             b = (operand(f["b_addr"], f["b_pitch"], f["a_type"], nvec)
                  if f["b_mode"] == isa.BMode.VECTOR
@@ -190,8 +191,8 @@ def access(cfg: HwConfig, mnemonic: str, f: dict) -> Access:
             if f["release_b"]:
                 releases.append(b)
         out_vecs = 1 if VecOp(f["op"]).is_reduction else nvec
-        dst = operand(f["dst_addr"], f["dst_pitch"], f["dst_type"], out_vecs)
-        return Access(reads=tuple(reads), write=dst, releases=tuple(releases),
+        out = operand(f["dst_addr"], f["dst_pitch"], f["dst_type"], out_vecs)
+        return Access(reads=tuple(reads), write=out, releases=tuple(releases),
                       lock_readers=f["lock_readers"])
     return Access()
 

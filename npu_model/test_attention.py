@@ -9,8 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from npu_model.attention import (accuracy, attention_float, attention_int, key_mask,
-                                 output_scale, quantize, score_scale)
+from npu_model.attention import (
+    accuracy,
+    attention_float,
+    attention_int,
+    key_mask,
+    output_scale,
+    quantize,
+    score_scale,
+)
 
 
 def _case(n_q: int, n_k: int, d: int, seed: int):

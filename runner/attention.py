@@ -14,8 +14,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from npu_model.attention import (accuracy, attention_float_heads, attention_int_heads,
-                                 fit_output_scale)
+from npu_model.attention import (
+    accuracy,
+    attention_float_heads,
+    attention_int_heads,
+    fit_output_scale,
+)
 from runner.job import Outcome
 from scheduler import Schedule, Workload
 

@@ -27,7 +27,7 @@ class Job:
     timeout_cycles: int = 2_000_000
     check_with_model: bool = True            # RTL backend: score every output against the model
     dram_latency: int = DEFAULT_DRAM_LATENCY
-    mem_bytes: int = DEFAULT_MEM_BYTES        # size of the simulation DRAM model (a build parameter)
+    mem_bytes: int = DEFAULT_MEM_BYTES       # simulation DRAM model size (a build parameter)
     trace: bool = False                      # RTL: log every change of the engines' busy bits
     toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
     reset_only: bool = False                 # RTL: reset and stop (a toggle baseline)
@@ -93,7 +93,7 @@ class Outcome:
         return self.done and self.error is None
 
     def save(self, directory: Path) -> None:
-        np.savez(directory / "outputs.npz", **self.outputs)
+        np.savez(directory / "outputs.npz", **self.outputs)  # type: ignore[arg-type]
         meta = asdict(self)
         meta.pop("outputs")
         (directory / "outcome.json").write_text(json.dumps(meta, indent=1) + "\n")

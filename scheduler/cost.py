@@ -98,15 +98,15 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     # Map each wait back to its producer: the k-th signal of a semaphore meets its k-th wait.
     signals: dict[int, list[int]] = {}
     for insn in insns:
-        for sem in insn.signals:
-            signals.setdefault(sem, []).append(insn.index)
+        for signal in insn.signals:
+            signals.setdefault(signal, []).append(insn.index)
     taken: dict[int, int] = {}
     for insn in insns:
         producers[insn.index] = []
-        for sem in insn.waits:
-            k = taken.get(sem, 0)
-            producers[insn.index].append(signals[sem][k])
-            taken[sem] = k + 1
+        for wait in insn.waits:
+            k = taken.get(wait, 0)
+            producers[insn.index].append(signals[wait][k])
+            taken[wait] = k + 1
     dispatch = float(START_CYCLES)
     for insn in insns:
         q = insn.queue

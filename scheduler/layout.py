@@ -41,7 +41,8 @@ class Tensor:
                 "row_stride": self.row_stride, "bytes": self.nbytes}
 
 
-def place_dram(wl: Workload, cfg: HwConfig, intermediates: bool, base: int = 0) -> dict[str, Tensor]:
+def place_dram(wl: Workload, cfg: HwConfig, intermediates: bool,
+               base: int = 0) -> dict[str, Tensor]:
     """DRAM tensors from `base`; "program" marks where the program starts (size set later)."""
     tensors: dict[str, Tensor] = {}
     heads, d = wl.heads_total, wl.head_dim

@@ -82,7 +82,8 @@ class Schedule:
             "strategy": self.strategy,
             "workload": wl.to_dict(),
             "tiling": self.tiling.to_dict(),
-            "layout": "shape = [batch*heads, rows, cols]; row r of head h at addr + (h*rows + r)*row_stride",
+            "layout": "shape = [batch*heads, rows, cols]; row r of head h at "
+                      "addr + (h*rows + r)*row_stride",
             "prog_base": self.prog_base,
             "dram_bytes": self.dram_bytes,
             "instructions": len(self.words),

@@ -144,7 +144,7 @@ class SyncEmitter:
         """The finished program (semaphores final), HALT last, to be loaded at *base*."""
         prog = Program(base)
         for insn in self.insns:
-            prog.emit(insn.mnemonic, sorted(insn.waits), sorted(insn.signals), insn.note,
+            prog.emit(insn.mnemonic, sorted(insn.waits), sorted(insn.signals), note=insn.note,
                       **insn.fields)
         prog.halt()
         return prog

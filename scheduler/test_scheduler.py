@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from hwdef import isa, load_config
+from npu_model.attention import attention_int
+from npu_model.executor import NpuModel
 from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedule
 from scheduler.cost import predict
 from scheduler.program import AttentionProgram
 from scheduler.sync import Footprint
-from npu_model.attention import attention_int
-from npu_model.executor import NpuModel
 
 CASES = [  # config, workload, tiling (None: searched)
     ("tiny", Workload(1, 1, 16), None),

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     programs = build_all()
     if args.write:
         RECORD.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(RECORD, **programs)
+        np.savez_compressed(RECORD, **programs)  # type: ignore[arg-type]
         print(f"recorded {len(programs)} programs in {RECORD}")
         return 0
     recorded = np.load(RECORD)

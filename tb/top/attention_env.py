@@ -23,16 +23,20 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from firmware_gen import Program
 from hwdef import regs
-from scheduler import Schedule, Workload, build_schedule
-from npu_model.attention import (accuracy, attention_float_heads, attention_int_heads,
-                                 gaussian_inputs)
+from npu_model.attention import (
+    accuracy,
+    attention_float_heads,
+    attention_int_heads,
+    gaussian_inputs,
+)
 from runner.attention import calibrated
+from scheduler import Schedule, Workload, build_schedule
 from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import NpuBaseTest
 

@@ -8,15 +8,15 @@ every output byte. The pytest functions at the bottom build the bench once per c
 from __future__ import annotations
 
 import numpy as np
-import pyuvm
 import pytest
+import pyuvm
 
 from firmware_gen import Program
 from hwdef import isa
 from hwdef.params import VecOp
 from hwdef.regs import ErrorCode
-from tb.harness.cocotb_utils import seeded_rng
 from npu_model.executor import ModelError
+from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import MEM_BYTES, NpuBaseTest, run_on_npu
 
 PROG = 0x0000          # program base
@@ -388,7 +388,7 @@ class StrictOverwriteTest(ErrorTest):
         self.drop_objection()
 
 
-# ---- pytest launchers -----------------------------------------------------------------------------
+# ---- pytest launchers ----------------------------------------------------------------------------
 @pytest.mark.sim
 @pytest.mark.parametrize("config", ["tiny", "default"])
 def test_npu_top(config):
