@@ -30,7 +30,8 @@ from cocotb.triggers import (ClockCycles, Event, FallingEdge, First, ReadOnly, R
 
 from hwdef.isa import encode
 from hwdef.regs import ErrorCode
-from tb.golden.dma_model import Geometry, ceil_div, dma_load, dma_store, row_bursts
+from npu_model.semantics import ceil_div, row_bursts
+from tb.golden.dma_model import dma_load, dma_store
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.dram import DramBackdoor
@@ -81,7 +82,6 @@ class TB:
         self.dut = dut
         cfg = npu_config()
         self.cfg = cfg
-        self.geom = Geometry.from_config(cfg)
         self.lb = cfg.line_bytes
         self.lines = cfg.spad_lines
         self.rl = cfg.spad_region_lines
@@ -294,7 +294,7 @@ class TB:
     async def load(self, f: dict, what: str = "load", extra_cycles: int = 0):
         """Run one DMA_LOAD, check its result against the model (which updates the shadow)."""
         assert self.results["load"].empty(), "unexpected load completion"
-        exp = dma_load(f, self.geom, self.spad, self.dram, self.base, self.size, MEM_BYTES)
+        exp = dma_load(f, self.cfg, self.spad, self.dram, self.base, self.size, MEM_BYTES)
         await self.issue("load", encode("DMA_LOAD", **f))
         cycles = self.timeout_cycles(exp.bursts, f["pad_rows"] * ceil_div(f["pad_bytes"] or 1,
                                                                           self.lb))
@@ -305,7 +305,7 @@ class TB:
 
     async def store(self, f: dict, what: str = "store", extra_cycles: int = 0):
         assert self.results["store"].empty(), "unexpected store completion"
-        exp = dma_store(f, self.geom, self.spad, self.dram, self.base, self.size, MEM_BYTES)
+        exp = dma_store(f, self.cfg, self.spad, self.dram, self.base, self.size, MEM_BYTES)
         await self.issue("store", encode("DMA_STORE", **f))
         cycles = self.timeout_cycles(exp.bursts, f["rows"] * ceil_div(f["row_bytes"] or 1,
                                                                       self.lb))
@@ -677,7 +677,7 @@ async def test_errors(dut):
     lo, _ = tb.load_lines(f)
     got = await tb.read_spad(lo, lo + 4 * 5)
     full = before.copy()   # every row applied (bytes beyond the memory read as zeros)
-    dma_load(dict(f), tb.geom, full, np.concatenate([tb.dram, np.zeros(1 << 16, np.uint8)]),
+    dma_load(dict(f), tb.cfg, full, np.concatenate([tb.dram, np.zeros(1 << 16, np.uint8)]),
              0, 0xFFFF_FFFF, 1 << 32)
     for i in range(4 * 5):
         line = lo + i
@@ -726,7 +726,7 @@ async def test_lock_release(dut):
     b = load_fields(dram_addr=SRC_BASE + 5000, dram_stride=lb, rows=2, row_bytes=lb,
                     spad_addr=2 * rl + 2, spad_pitch=1)
     spad_a = tb.spad.copy()
-    exp_b = dma_load(b, tb.geom, tb.spad, tb.dram, tb.base, tb.size, MEM_BYTES)
+    exp_b = dma_load(b, tb.cfg, tb.spad, tb.dram, tb.base, tb.size, MEM_BYTES)
     await tb.issue("load", encode("DMA_LOAD", **b))
     await ClockCycles(dut.clk_i, 300)
     assert tb.results["load"].empty(), "a load into a locked region did not wait"

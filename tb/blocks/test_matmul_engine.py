@@ -18,6 +18,7 @@ writes must touch. Stimulus comes from seeded_rng() (seeded from cocotb's seed, 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import deque
@@ -117,8 +118,7 @@ class TB:
         for name, width in widths.items():
             assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
 
-        self.model = MatmulEngineModel(self.dim, self.acc_lines, self.lines, self.lb,
-                                       self.region_lines)
+        self.model = MatmulEngineModel(dataclasses.replace(cfg, vector_lanes=self.lb // 4))
         self.mirror = np.zeros((self.lines, self.lb), dtype=np.uint8)
         self.cycle = 0
         self.host_q: deque[HostTxn] = deque()

@@ -37,6 +37,7 @@ from hwdef.isa import BMode, ElemType
 from hwdef.params import VEC_FLAG_BITS, SatMode, VecOp
 from hwdef.regs import ErrorCode
 from npu_model import numerics as nm
+from npu_model import semantics as sem
 from tb.golden import vector_engine_model as vem
 from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
 from tb.harness.cocotb_utils import seeded_rng
@@ -346,7 +347,7 @@ class TB:
     async def execute(self, fields: dict, what: str, check_flags: bool = True,
                       window: int = 2) -> tuple[Insn, vem.EngineResult]:
         """Run one instruction, check it against the model, update the mirror."""
-        res = vem.execute(self.mem, fields, self.lanes, self.region_lines)
+        res = vem.execute(self.cfg, self.mem, fields)
         insn = await self.wait(self.issue(fields))
         await RisingEdge(self.dut.clk_i)
         if res.error is not None:
@@ -397,7 +398,7 @@ class TB:
         written = sorted({a.addr for a in data})
         assert set(written) == res.dst_lines, \
             f"{what}: wrote lines {written}, expected {sorted(res.dst_lines)}"
-        nvec = vem.vectors_per_row(f["row_len"], self.lanes)
+        nvec = sem.vectors_per_row(f["row_len"], self.lanes)
         per_row = 1 if VecOp(f["op"]).is_reduction else (
             nvec if f["dst_type"] == ElemType.INT32 else -(-nvec // 4))
         assert len(data) == f["rows"] * per_row, \
@@ -486,7 +487,7 @@ def random_insn(tb: TB, rng, op: VecOp | None = None, align: int = 1,
     b_mode = int(rng.integers(0, 3))
     rows = int(rng.integers(1, max_rows + 1))
     row_len = int(rng.integers(1, max_vecs * lanes + 1))
-    nvec = vem.vectors_per_row(row_len, lanes)
+    nvec = sem.vectors_per_row(row_len, lanes)
     causal = bool(rng.random() < 0.35)
     diag = int(rng.integers(-2, row_len + 2)) if causal else int(rng.integers(-8192, 8192))
     if op == VecOp.MULSHR:
@@ -526,7 +527,7 @@ def random_insn(tb: TB, rng, op: VecOp | None = None, align: int = 1,
 async def preload(tb: TB, rng, f: dict) -> None:
     """Fresh random operand data (suited to the op) in a's and b's lines."""
     lanes, lb = tb.lanes, tb.lb
-    nvec = vem.vectors_per_row(f["row_len"], lanes)
+    nvec = sem.vectors_per_row(f["row_len"], lanes)
     op = VecOp(f["op"])
     streams = [("a", f["a_type"], lines_per_row(f["a_type"], nvec), op)]
     if f["b_mode"] == BMode.VECTOR:
@@ -637,9 +638,9 @@ async def test_softmax_chain(dut):
     rows = 5
     for causal in (0, 1):
         row_len = 2 * lanes + int(rng.integers(1, lanes))     # 3 vectors, last one partial
-        nvec = vem.vectors_per_row(row_len, lanes)
+        nvec = sem.vectors_per_row(row_len, lanes)
         d = 2 * lanes                                          # head dimension of A and O
-        nd = vem.vectors_per_row(d, lanes)
+        nd = sem.vectors_per_row(d, lanes)
         diag = int(rng.integers(1, row_len - rows + 2)) if causal else 0
         # Buffers in different banks, as a scheduler would place them.
         s_addr, s_pitch = 0, nvec + 1
@@ -685,10 +686,10 @@ async def test_softmax_chain(dut):
         for name, f in steps:
             insn, _ = await tb.execute(f, f"softmax causal={causal} {name}")
             dut._log.info("softmax causal=%d %-8s %3d cycles for %d vectors", causal, name,
-                          insn.t_end - insn.t_accept + 1, rows * vem.vectors_per_row(
+                          insn.t_end - insn.t_accept + 1, rows * sem.vectors_per_row(
                               f["row_len"], lanes))
         # Independent check of the weights and the output against the direct computation.
-        length = [vem.row_length(common, i) for i in range(rows)]
+        length = [sem.row_length(common, i) for i in range(rows)]
         mask = np.arange(nvec * lanes)[None, :] < np.array(length)[:, None]
         P, O = softmax_direct(S, mask, M, SH, A)
         got_p = tb.mem[p_addr:p_addr + rows, :nvec * lanes].astype(np.int64)
@@ -733,8 +734,8 @@ async def test_errors(dut):
     ]
     for name, change, code, info in cases:
         f = dict(base, **change)
-        want = vem.check(f, lanes, lines)
-        assert want == (code, info), f"{name}: model says {want}, case table says {code}/{info}"
+        want = sem.check(tb.cfg, "VECTOR", f)
+        assert want == sem.Fault(code, info), f"{name}: model says {want}, case table says {code}/{info}"
         await tb.execute(f, f"error case {name}")
     # Near misses that must pass: b ignored in SCALAR mode, a reduction's single dst line, an
     # 8-bit stream's quarter lines, the last line of the scratchpad.
@@ -747,7 +748,7 @@ async def test_errors(dut):
     ]
     for name, change in passes:
         f = dict(base, **change)
-        assert vem.check(f, lanes, lines) is None, name
+        assert sem.check(tb.cfg, "VECTOR", f) is None, name
         await preload(tb, rng, f)
         await tb.execute(f, f"pass case {name}")
     await tb.check_all("after error cases")
@@ -766,7 +767,7 @@ async def test_lock_release(dut):
 
     async def run_locked(f: dict, what: str) -> None:
         await preload(tb, rng, f)
-        res = vem.execute(tb.mem, f, tb.lanes, rl)
+        res = vem.execute(tb.cfg, tb.mem, f)
         # Lock what the instruction will release (as its producers would have).
         counts: dict[int, int] = {}
         for name in ("a", "b"):
@@ -815,7 +816,7 @@ async def test_lock_release(dut):
                       dst_addr=3 * rl, dst_pitch=1)
     await preload(tb, rng, f)
     await tb.host([HostTxn(True, 3 * rl + 5, 0, 0, readers=1)])
-    res = vem.execute(tb.mem, f, tb.lanes, rl)
+    res = vem.execute(tb.cfg, tb.mem, f)
     insn = tb.issue(f)
     for _ in range(60):
         await RisingEdge(dut.clk_i)
@@ -843,7 +844,7 @@ async def test_bank_conflicts(dut):
         while f is None:
             f = random_insn(tb, rng, max_rows=4, max_vecs=6)
         await preload(tb, rng, f)
-        res = vem.execute(tb.mem, f, tb.lanes, tb.region_lines)
+        res = vem.execute(tb.cfg, tb.mem, f)
         # Random host reads of the operand and result banks (reads do not change memory).
         banks = {f["a_addr"] // tb.bank_lines, f["dst_addr"] // tb.bank_lines}
         noise = []
@@ -878,9 +879,9 @@ async def test_flags_sticky_and_clear(dut):
     await tb.write_lines(1, words_to_lines(np.full(lanes, 7), lb))
     f1 = vector_fields(op=VecOp.RECIP, rows=1, row_len=lanes, a_addr=0, dst_addr=10)
     f2 = vector_fields(op=VecOp.EXP2, rows=1, row_len=lanes, a_addr=1, dst_addr=11)
-    res1 = vem.execute(tb.mem, f1, lanes, tb.region_lines)
+    res1 = vem.execute(tb.cfg, tb.mem, f1)
     await tb.execute(f1, "recip domain")
-    res2 = vem.execute(tb.mem, f2, lanes, tb.region_lines)
+    res2 = vem.execute(tb.cfg, tb.mem, f2)
     insn = await tb.wait(tb.issue(f2, clear_flags=False))
     assert insn.kind == "done"
     tb.mem = res2.mem
@@ -895,7 +896,7 @@ async def test_flags_sticky_and_clear(dut):
 async def measure(tb: TB, f: dict, what: str) -> float:
     """Run f, log and return cycles per vector from the handshake to done_o."""
     insn, _ = await tb.execute(f, what, window=0)
-    vectors = f["rows"] * vem.vectors_per_row(f["row_len"], tb.lanes)
+    vectors = f["rows"] * sem.vectors_per_row(f["row_len"], tb.lanes)
     cycles = insn.t_end - insn.t_accept + 1
     first = min(a.cycle for a in insn.accesses)
     last = max(a.cycle for a in insn.accesses)
@@ -969,7 +970,7 @@ async def test_back_to_back(dut):
     mem = tb.mem.copy()
     results = []
     for f in fs:
-        res = vem.execute(mem, f, tb.lanes, tb.region_lines)
+        res = vem.execute(tb.cfg, mem, f)
         results.append(res)
         mem = res.mem
     insns = [tb.issue(f, clear_flags=False) for f in fs]
