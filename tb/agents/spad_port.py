@@ -76,6 +76,12 @@ def first_difference(got: np.ndarray, want: np.ndarray, first_line: int, what: s
             f"{want[line][cols][:16].tolist()}")
 
 
+def unsigned(handle) -> int:
+    """Value of a signal as an unsigned int (1-bit signals are Logic, wider ones LogicArray)."""
+    value = handle.value
+    return int(value) if len(handle) == 1 else value.to_unsigned()
+
+
 class _Packed:
     """Slices of per-port fields packed into one vector."""
 
@@ -184,18 +190,18 @@ class SpadPortDriver:
         """In ReadOnly: the read data of last cycle's grants (rsp_valid exactly on those
         ports), then this cycle's grants. Returns req_ready_o."""
         due = sum(1 << p for p, t in enumerate(self.rsp_due) if t is not None)
-        rsp_valid = self._rsp_valid.value.to_unsigned()
+        rsp_valid = unsigned(self._rsp_valid)
         assert rsp_valid == due, (f"cycle {cycle}: {self.prefix}rsp_valid_o {rsp_valid:b}, "
                                   f"expected {due:b} (reads granted last cycle)")
         if due:
-            bus = self._rsp_rdata.value.to_unsigned()
+            bus = unsigned(self._rsp_rdata)
             for port, txn in enumerate(self.rsp_due):
                 if txn is not None:
                     txn.rdata = _Packed.get(bus, port, self.line_bits)
             self.rsp_due = [None] * self.ports
         ready = 0
         if any(t is not None for t in self.cur):
-            ready = self._ready.value.to_unsigned()
+            ready = unsigned(self._ready)
             for port, txn in enumerate(self.cur):
                 if txn is not None and ready >> port & 1:
                     txn.t_grant = cycle
@@ -296,17 +302,17 @@ class SpadPortMonitor:
         self.pending: dict[int, tuple] = {}   # port -> (request, wdata) seen waiting
 
     def sample(self, cycle: int) -> tuple[int, list[SpadAccess]]:
-        valid = self._valid.value.to_unsigned() & self.mask
+        valid = unsigned(self._valid) & self.mask
         if not valid:
             assert not self.pending, \
                 f"cycle {cycle}: port(s) {sorted(self.pending)} withdrew a waiting request"
             return 0, []
-        ready = self._ready.value.to_unsigned()
-        write = self._write.value.to_unsigned()
-        last = self._last.value.to_unsigned()
-        readers = self._readers.value.to_unsigned()
-        addr = self._addr.value.to_unsigned()
-        wstrb = self._wstrb.value.to_unsigned()
+        ready = unsigned(self._ready)
+        write = unsigned(self._write)
+        last = unsigned(self._last)
+        readers = unsigned(self._readers)
+        addr = unsigned(self._addr)
+        wstrb = unsigned(self._wstrb)
         wdata_bus = None
         granted, pending = [], {}
         for port in self.ports:
@@ -321,7 +327,7 @@ class SpadPortMonitor:
             if now[0] and self._wdata is not None and (port in self.pending
                                                         or not ready >> port & 1):
                 if wdata_bus is None:
-                    wdata_bus = self._wdata.value.to_unsigned()
+                    wdata_bus = unsigned(self._wdata)
                 data = _Packed.get(wdata_bus, port, self.line_bits)
             if port in self.pending:
                 assert (now, data) == self.pending[port], \
