@@ -154,6 +154,16 @@ class SpadPortDriver:
         return any(self.queues) or any(t is not None for t in self.cur)
 
     @property
+    def presented(self) -> int:
+        """Mask of the ports presenting a request this cycle."""
+        return sum(1 << p for p, t in enumerate(self.cur) if t is not None)
+
+    @property
+    def requests(self) -> list[SpadRequest | None]:
+        """The request each port presents this cycle."""
+        return [None if t is None else t.req for t in self.cur]
+
+    @property
     def idle(self) -> bool:
         return not self.busy and all(t is None for t in self.rsp_due)
 
@@ -199,15 +209,15 @@ class SpadPortDriver:
                 if txn is not None:
                     txn.rdata = _Packed.get(bus, port, self.line_bits)
             self.rsp_due = [None] * self.ports
-        ready = 0
-        if any(t is not None for t in self.cur):
-            ready = unsigned(self._ready)
-            for port, txn in enumerate(self.cur):
-                if txn is not None and ready >> port & 1:
-                    txn.t_grant = cycle
-                    if not txn.req.write:
-                        self.rsp_due[port] = txn
-                    self.cur[port] = None
+        ready = unsigned(self._ready)
+        assert not ready & ~self.presented, \
+            f"cycle {cycle}: {self.prefix}req_ready_o {ready:b} without a request"
+        for port, txn in enumerate(self.cur):
+            if txn is not None and ready >> port & 1:
+                txn.t_grant = cycle
+                if not txn.req.write:
+                    self.rsp_due[port] = txn
+                self.cur[port] = None
         if self.idle:
             self.drained.set()
         return ready
