@@ -29,6 +29,7 @@ from cocotb.triggers import Event, First, ReadOnly, RisingEdge, with_timeout
 
 from hwdef.isa import encode
 from hwdef.regs import ErrorCode
+from tb.harness.cocotb_utils import hold_until_ready
 
 CLOCK_NS = 10
 
@@ -165,13 +166,7 @@ class EngineHostPort:
         await RisingEdge(self.clk)
         self._insn.value = encode(mnemonic, **fields)
         self._valid.value = 1
-        while True:
-            await ReadOnly()
-            if self._ready.value == 1:
-                break
-            await RisingEdge(self.clk)
-        await RisingEdge(self.clk)
-        self._valid.value = 0
+        await hold_until_ready(self.clk, self._valid, self._ready)
 
     async def result(self, cycles: int) -> Completion:
         """The next completion within `cycles` clock cycles."""

@@ -20,7 +20,7 @@ from tb.blocks.dma.env import (CLOCK_NS, MAX_BURSTS, MEM_BYTES, TB_SOURCES, TOPL
 from tb.blocks.dma.sequences import (DST_BASE, DST_SPAN, SRC_BASE, SRC_SPAN, load_fields,
                                      random_load, rint, store_fields, store_of)
 from tb.golden.dma_model import dma_load
-from tb.harness.cocotb_utils import seeded_rng
+from tb.harness.cocotb_utils import hold_until_ready, seeded_rng
 from tb.harness.sim import run_cocotb
 
 
@@ -428,13 +428,7 @@ async def test_fetch_interleave(dut):
             dut.fetch_ar_valid_i.value = 1
             dut.fetch_ar_addr_i.value = addr
             dut.fetch_ar_len_i.value = beats - 1
-            while True:
-                await ReadOnly()
-                if dut.fetch_ar_ready_o.value == 1:
-                    break
-                await RisingEdge(dut.clk_i)
-            await RisingEdge(dut.clk_i)
-            dut.fetch_ar_valid_i.value = 0
+            await hold_until_ready(dut.clk_i, dut.fetch_ar_valid_i, dut.fetch_ar_ready_o)
 
     async def fetch_r():
         while len(received) < len(expected):

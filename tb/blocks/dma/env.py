@@ -31,7 +31,8 @@ from tb.agents.engine_port import EngineHostPort
 from tb.agents.spad_port import READER_BITS, SpadPortDriver, spad_write
 from tb.blocks.dma.sequences import DST_BASE, DST_SPAN, SRC_BASE, SRC_SPAN, store_of
 from tb.golden.dma_model import dma_load, dma_store
-from tb.harness.cocotb_utils import built_params, npu_config, seeded_rng, start_clock_and_reset
+from tb.agents.env import BlockEnv
+from tb.harness.cocotb_utils import check_build, seeded_rng, start_clock_and_reset
 from tb.harness.dram import DramBackdoor
 from tools.rtl_sources import REPO
 
@@ -48,28 +49,19 @@ COUNTERS = ("npu_rd_bytes_o", "npu_wr_bytes_o", "dram_rd_bytes_o", "dram_wr_byte
             "load_stall_cycles_o", "store_busy_cycles_o", "store_stall_cycles_o")
 
 
-class DmaEnv:
+class DmaEnv(BlockEnv):
     def __init__(self, dut) -> None:
-        self.dut = dut
-        cfg = npu_config()
-        self.cfg = cfg
-        self.lb = cfg.line_bytes
-        self.lines = cfg.spad_lines
-        self.rl = cfg.spad_region_lines
-        self.regions = cfg.spad_regions
-        self.log = dut._log
+        super().__init__(dut)
+        cfg = self.cfg
+        self.rl = self.region_lines
 
-        params = built_params()
-        assert params == cfg.sv_params(TOPLEVEL), (params, cfg.sv_params(TOPLEVEL))
-        widths = {
+        check_build(dut, TOPLEVEL, {
             "load_insn_i": 256, "store_insn_i": 256, "load_err_code_o": 8,
             "load_err_info_o": 32, "tb_req_addr_i": cfg.spad_addr_bits,
             "tb_req_wdata_i": cfg.line_bits, "tb_req_wstrb_i": self.lb,
             "tb_req_readers_i": READER_BITS, "tb_rsp_rdata_o": cfg.line_bits,
             "fetch_r_data_o": cfg.line_bits, "fetch_ar_addr_i": 32, "fetch_ar_len_i": 8,
-        }
-        for name, width in widths.items():
-            assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
+        })
 
         self.dram = np.zeros(MEM_BYTES, dtype=np.uint8)   # shadow of the DRAM model
         self.spad = np.zeros((self.lines, self.lb), dtype=np.uint8)
@@ -201,28 +193,25 @@ class DmaEnv:
             f"{eng} completed with {pending} bursts still pending in DRAM"
         return got
 
-    async def load(self, f: dict, what: str = "load", extra_cycles: int = 0):
-        """Run one DMA_LOAD, check its result against the model (which updates the shadow)."""
-        assert self.engines["load"].results.empty(), "unexpected load completion"
-        exp = dma_load(f, self.cfg, self.spad, self.dram, self.base, self.size, MEM_BYTES)
-        await self.engines["load"].issue("DMA_LOAD", f)
-        cycles = self.timeout_cycles(exp.bursts, f["pad_rows"] * ceil_div(f["pad_bytes"] or 1,
-                                                                          self.lb))
-        got = await self.result("load", cycles + extra_cycles)
+    async def _run(self, eng: str, f: dict, what: str, extra_cycles: int, rows: int,
+                   row_bytes: int):
+        """Run one instruction, check its result against the model (which updates the
+        shadows)."""
+        mnemonic, model = {"load": ("DMA_LOAD", dma_load), "store": ("DMA_STORE", dma_store)}[eng]
+        assert self.engines[eng].results.empty(), f"unexpected {eng} completion"
+        exp = model(f, self.cfg, self.spad, self.dram, self.base, self.size, MEM_BYTES)
+        await self.engines[eng].issue(mnemonic, f)
+        cycles = self.timeout_cycles(exp.bursts, rows * ceil_div(row_bytes or 1, self.lb))
+        got = await self.result(eng, cycles + extra_cycles)
         assert got == (exp.error, exp.info), f"{what}: {f}: got {got}, expected " \
                                              f"{(exp.error, exp.info)}"
         return exp
 
+    async def load(self, f: dict, what: str = "load", extra_cycles: int = 0):
+        return await self._run("load", f, what, extra_cycles, f["pad_rows"], f["pad_bytes"])
+
     async def store(self, f: dict, what: str = "store", extra_cycles: int = 0):
-        assert self.engines["store"].results.empty(), "unexpected store completion"
-        exp = dma_store(f, self.cfg, self.spad, self.dram, self.base, self.size, MEM_BYTES)
-        await self.engines["store"].issue("DMA_STORE", f)
-        cycles = self.timeout_cycles(exp.bursts, f["rows"] * ceil_div(f["row_bytes"] or 1,
-                                                                      self.lb))
-        got = await self.result("store", cycles + extra_cycles)
-        assert got == (exp.error, exp.info), f"{what}: {f}: got {got}, expected " \
-                                             f"{(exp.error, exp.info)}"
-        return exp
+        return await self._run("store", f, what, extra_cycles, f["rows"], f["row_bytes"])
 
     # ---- stimulus ------------------------------------------------------------------------------
     def load_lines(self, f: dict) -> tuple[int, int]:

@@ -31,7 +31,8 @@ from tb.agents.spad_port import (READER_BITS, SpadPortDriver, SpadPortMonitor, f
                                  line_int)
 from tb.blocks.matmul_engine.scoreboard import ENGINE_PORTS, MatmulEngineScoreboard
 from tb.golden.matmul_engine_model import MatmulEngineModel
-from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
+from tb.agents.env import BlockEnv
+from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 from tools.rtl_sources import REPO
 
 TOPLEVEL = "npu_matmul_engine_tb"
@@ -41,35 +42,24 @@ TIMEOUT = 20000
 WIDE_ENV = "NPU_MM_LINE_BITS"
 
 
-class MatmulEngineEnv:
+class MatmulEngineEnv(BlockEnv):
     def __init__(self, dut) -> None:
-        self.dut = dut
-        self.log = dut._log
-        cfg = npu_config()
-        self.cfg = cfg
-        self.dim = cfg.array_dim
-        self.lines = cfg.spad_lines
-        self.region_lines = cfg.spad_region_lines
-        self.bank_lines = cfg.spad_bank_lines
-        self.acc_lines = cfg.acc_lines
+        super().__init__(dut)
+        cfg = self.cfg
         self.ab = cfg.spad_addr_bits
 
-        params = built_params()
         expected = dict(cfg.sv_params(TOPLEVEL))
         if os.environ.get(WIDE_ENV):          # the wide-line variant (see the launcher)
             expected["LineBits"] = int(os.environ[WIDE_ENV])
-        assert params == expected, (params, expected)
-        self.line_bits = params["LineBits"]
+        self.line_bits = expected["LineBits"]
         self.lb = self.line_bits // 8
-        widths = {
+        check_build(dut, TOPLEVEL, {
             "insn_i": INSN_BITS, "err_code_o": 8, "err_info_o": 32,
             "host_req_addr_i": self.ab, "host_req_wdata_i": self.line_bits,
             "host_req_wstrb_i": self.lb, "host_rsp_rdata_o": self.line_bits,
             "req_addr_o": PORTS * self.ab, "req_wstrb_o": PORTS * self.lb,
             "req_readers_o": PORTS * READER_BITS, "req_valid_o": PORTS,
-        }
-        for name, width in widths.items():
-            assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
+        }, expected)
 
         # The model sees the lines the build has (the wide variant doubles the lanes of a line).
         self.model = MatmulEngineModel(dataclasses.replace(cfg, vector_lanes=self.lb // 4))

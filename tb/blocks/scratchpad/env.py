@@ -19,27 +19,22 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from tb.agents.spad_port import READER_BITS, SpadPortDriver, SpadTxn
 from tb.blocks.scratchpad.scoreboard import ScratchpadScoreboard
 from tb.golden.scratchpad_model import COUNTER_NAMES, ScratchpadModel, SpadRequest
-from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
+from tb.agents.env import BlockEnv
+from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 
 TOPLEVEL = "npu_scratchpad"
 
 
-class ScratchpadEnv:
+class ScratchpadEnv(BlockEnv):
     def __init__(self, dut) -> None:
-        self.dut = dut
-        cfg = npu_config()
-        self.cfg = cfg
+        super().__init__(dut)
+        cfg = self.cfg
         self.ports = cfg.spad_ports
-        self.banks = cfg.spad_banks
-        self.bank_lines = cfg.spad_bank_lines
-        self.region_lines = cfg.spad_region_lines
         self.line_bits = cfg.line_bits
         self.line_bytes = cfg.line_bytes
         self.addr_bits = cfg.spad_addr_bits
         self.full_strb = (1 << self.line_bytes) - 1
 
-        params = built_params()
-        assert params == cfg.sv_params(TOPLEVEL), (params, cfg.sv_params(TOPLEVEL))
         widths = {
             "req_valid_i": self.ports, "req_ready_o": self.ports, "req_write_i": self.ports,
             "req_addr_i": self.ports * self.addr_bits,
@@ -50,8 +45,7 @@ class ScratchpadEnv:
             "ow_violation_o": self.ports, "bad_release_o": self.ports,
         }
         widths.update({f"stat_{name}_o": 32 for name in COUNTER_NAMES})
-        for name, width in widths.items():
-            assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
+        check_build(dut, TOPLEVEL, widths)
 
         self.model = ScratchpadModel(self.banks, self.bank_lines, self.region_lines,
                                      self.line_bits, self.ports, READER_BITS)

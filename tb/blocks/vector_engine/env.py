@@ -26,7 +26,8 @@ from tb.agents.engine_port import EngineHostPort, EngineOp
 from tb.agents.spad_port import READER_BITS, SpadPortDriver, SpadPortMonitor, SpadTxn
 from tb.blocks.vector_engine.scoreboard import ENGINE_PORTS, VectorEngineScoreboard
 from tb.golden import vector_engine_model as vem
-from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
+from tb.agents.env import BlockEnv
+from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 from tools.rtl_sources import REPO
 
 TOPLEVEL = "npu_vector_engine_tb"
@@ -34,29 +35,19 @@ WRAPPER = REPO / "tb" / "sv" / "npu_vector_engine_tb.sv"
 PORTS = 4
 
 
-class VectorEngineEnv:
+class VectorEngineEnv(BlockEnv):
     def __init__(self, dut) -> None:
-        self.dut = dut
-        cfg = npu_config()
-        self.cfg = cfg
-        self.lanes = cfg.vector_lanes
-        self.lb = cfg.line_bytes
-        self.lines = cfg.spad_lines
-        self.bank_lines = cfg.spad_bank_lines
-        self.region_lines = cfg.spad_region_lines
+        super().__init__(dut)
+        cfg = self.cfg
 
-        params = built_params()
-        assert params == cfg.sv_params(TOPLEVEL), (params, cfg.sv_params(TOPLEVEL))
-        widths = {
+        check_build(dut, TOPLEVEL, {
             "insn_i": isa.INSN_BITS, "err_code_o": 8, "err_info_o": 32,
             "flags_o": VEC_FLAG_BITS, "host_req_addr_i": cfg.spad_addr_bits,
             "host_req_wdata_i": cfg.line_bits, "host_req_wstrb_i": self.lb,
             "host_rsp_rdata_o": cfg.line_bits, "req_addr_o": PORTS * cfg.spad_addr_bits,
             "req_wstrb_o": PORTS * self.lb, "req_wdata_o": PORTS * cfg.line_bits,
             "req_readers_o": PORTS * READER_BITS,
-        }
-        for name, width in widths.items():
-            assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
+        })
 
         self.host = SpadPortDriver(dut, "host_", clocked=True)
         self.ports = SpadPortMonitor(dut, ENGINE_PORTS, PORTS)
