@@ -1,546 +1,33 @@
-"""cocotb bench of the vector engine (rtl/engines/npu_vector_engine.sv, docs/vector_engine.md).
+"""cocotb tests of the vector engine (rtl/engines/npu_vector_engine.sv, docs/vector_engine.md).
 
-Toplevel: the simulation-only wrapper tb/sv/npu_vector_engine_tb.sv, i.e. the engine on ports 0
-(a), 1 (b) and 2 (results) of a real 4-port npu_scratchpad whose port 3 the bench drives as a
-host (preload, read back, overwrite-control probes, conflicting traffic).
-
-Golden: tb/golden/vector_engine_model.py computes, from the bench's mirror of the scratchpad,
-the new scratchpad image of each instruction (or the error it must raise), the result flags,
-the lines each port must read and the regions to release and lock. The softmax chain is also
-checked against a direct NumPy computation from npu_model/numerics.py that knows nothing of the
-scratchpad layout.
-
-The bench is one clocked loop (`TB._loop`): just after each rising edge it drives the host
-request, the instruction offer and flags_clear_i; in ReadOnly it samples every port. Every cycle
-it checks: a request that was not granted is presented again unchanged; no engine port
-requests while no instruction is in flight; insn_ready_o == !busy_o; done_o and err_o are
-one-cycle pulses, one per accepted instruction. Per instruction it checks the exact sequence
-of data reads on a and b (each 8-bit line read once for its four vectors), the result writes
-(one per destination line), the release reads and lock writes (one per touched region, after
-the data accesses), no access at all for a rejected instruction, the error code and info,
-flags_o, and every byte of the destination window (then of the whole scratchpad at the end of
-each test). Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged).
+The environment, scoreboard and stimulus are in tb/blocks/vector_engine/ (env.py: agents on the
+wrapper tb/sv/npu_vector_engine_tb.sv and the clocked loop; scoreboard.py: per-instruction
+checks against tb/golden/vector_engine_model.py; sequences.py: random instructions and data).
+The softmax chain is also checked against npu_model's instruction-level executor
+(npu_model/executor.py), which shares no code with the block model. Stimulus comes from
+seeded_rng() (seeded from cocotb's seed, logged).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
-
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import Event, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwdef import isa
 from hwdef.isa import BMode, ElemType
-from hwdef.params import VEC_FLAG_BITS, SatMode, VecOp
+from hwdef.params import SatMode, VecOp
 from hwdef.regs import ErrorCode
-from npu_model import numerics as nm
+from npu_model import semantics as sem
+from npu_model.executor import NpuModel, RunResult
+from tb.agents.spad_port import spad_read, spad_write
+from tb.blocks.vector_engine.env import TOPLEVEL, WRAPPER, VectorEngineEnv as TB
+from tb.blocks.vector_engine.sequences import (preload, random_insn, vector_fields,
+                                               words_to_lines)
 from tb.golden import vector_engine_model as vem
-from tb.harness.cocotb_utils import built_params, npu_config, start_clock_and_reset
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
-from tools.rtl_sources import REPO
-
-TOPLEVEL = "npu_vector_engine_tb"
-WRAPPER = REPO / "tb" / "sv" / "npu_vector_engine_tb.sv"
-PORT_A, PORT_B, PORT_D, PORT_HOST = 0, 1, 2, 3
-ENGINE_PORTS = (PORT_A, PORT_B, PORT_D)
-READER_BITS = 2
-INT32_MIN, INT32_MAX = nm.INT32_MIN, nm.INT32_MAX
-ELEMENTWISE = [VecOp.COPY, VecOp.ADD, VecOp.SUB, VecOp.MAX, VecOp.MULSHR, VecOp.EXP2,
-               VecOp.RECIP]
-
-
-def vector_fields(**kw) -> dict:
-    """A full VECTOR field dict (every field present, defaults 0)."""
-    cls = isa.BY_MNEMONIC["VECTOR"]
-    out = {f.name: 0 for f, _ in cls.layout()[1:]}
-    out.update(kw)
-    return out
-
-
-@dataclass
-class HostTxn:
-    write: bool
-    addr: int
-    wdata: int = 0
-    wstrb: int = 0
-    readers: int = 0
-    last_use: bool = False
-    t_grant: int | None = None
-    rdata: int | None = None
-
-
-@dataclass
-class Access:
-    """One granted engine request."""
-
-    cycle: int
-    port: int
-    write: bool
-    addr: int
-    last_use: bool
-    readers: int
-    wstrb: int
-
-
-@dataclass
-class Insn:
-    fields: dict
-    word: int
-    t_accept: int | None = None
-    t_end: int | None = None
-    kind: str | None = None           # "done" or "err"
-    code: int = 0
-    info: int = 0
-    accesses: list[Access] = field(default_factory=list)
-    requested: bool = False           # any engine port request while in flight
-    stall_cycles: int = 0
-    busy_cycles: int = 0
-    finished: Event = field(default_factory=Event)
-
-
-class TB:
-    def __init__(self, dut) -> None:
-        self.dut = dut
-        cfg = npu_config()
-        self.cfg = cfg
-        self.lanes = cfg.vector_lanes
-        self.lb = cfg.line_bytes
-        self.line_bits = cfg.line_bits
-        self.lines = cfg.spad_lines
-        self.bank_lines = cfg.spad_bank_lines
-        self.banks = cfg.spad_banks
-        self.region_lines = cfg.spad_region_lines
-        self.addr_bits = cfg.spad_addr_bits
-        self.full_strb = (1 << self.lb) - 1
-
-        params = built_params()
-        assert params == cfg.sv_params(TOPLEVEL), (params, cfg.sv_params(TOPLEVEL))
-        widths = {
-            "insn_i": isa.INSN_BITS, "err_code_o": 8, "err_info_o": 32,
-            "flags_o": VEC_FLAG_BITS, "host_req_addr_i": self.addr_bits,
-            "host_req_wdata_i": self.line_bits, "host_req_wstrb_i": self.lb,
-            "host_rsp_rdata_o": self.line_bits, "req_addr_o": 4 * self.addr_bits,
-            "req_wstrb_o": 4 * self.lb, "req_wdata_o": 4 * self.line_bits,
-            "req_readers_o": 4 * READER_BITS,
-        }
-        for name, width in widths.items():
-            assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
-
-        self.mem = np.zeros((self.lines, self.lb), dtype=np.uint8)   # mirror of the scratchpad
-        self.cycle = 0
-        self.host_q: deque[HostTxn] = deque()
-        self.host_cur: HostTxn | None = None
-        self.host_rsp: HostTxn | None = None
-        self.host_idle = Event()
-        self.offer_q: deque[Insn] = deque()
-        self.offer: Insn | None = None
-        self.active: Insn | None = None
-        self.clear_flags = False
-        self.strict = False
-        self.bad_release: list[tuple[int, int]] = []
-        self.violations: list[tuple[int, int]] = []
-        self._driven: dict[str, int] = {}
-        for name in ("strict_i", "insn_valid_i", "insn_i", "flags_clear_i", "host_req_valid_i",
-                     "host_req_write_i", "host_req_addr_i", "host_req_wdata_i",
-                     "host_req_wstrb_i", "host_req_readers_i", "host_req_last_use_i"):
-            self._drive(name, 0, force=True)
-
-    async def start(self) -> None:
-        await start_clock_and_reset(self.dut)
-        cocotb.start_soon(self._loop())
-
-    # ---- the clocked loop -----------------------------------------------------------------
-    def _drive(self, name: str, value: int, force: bool = False) -> None:
-        if force or self._driven.get(name) != value:
-            getattr(self.dut, name).value = value
-            self._driven[name] = value
-
-    def _drive_inputs(self) -> None:
-        if self.host_cur is None and self.host_q:
-            self.host_cur = self.host_q.popleft()
-        h = self.host_cur
-        self._drive("host_req_valid_i", int(h is not None))
-        if h is not None:
-            self._drive("host_req_write_i", int(h.write))
-            self._drive("host_req_addr_i", h.addr)
-            self._drive("host_req_wdata_i", h.wdata)
-            self._drive("host_req_wstrb_i", h.wstrb)
-            self._drive("host_req_readers_i", h.readers)
-            self._drive("host_req_last_use_i", int(h.last_use))
-        if self.offer is None and self.offer_q:
-            self.offer = self.offer_q.popleft()
-        self._drive("insn_valid_i", int(self.offer is not None))
-        if self.offer is not None:
-            self._drive("insn_i", self.offer.word)
-        self._drive("flags_clear_i", int(self.clear_flags))
-        self.clear_flags = False
-        self._drive("strict_i", int(self.strict))
-
-    def _sample_port(self, port: int, valid, write, last, readers, addr, wstrb) -> tuple:
-        return (write >> port & 1, addr >> (port * self.addr_bits) & ((1 << self.addr_bits) - 1),
-                last >> port & 1, readers >> (port * READER_BITS) & 3,
-                wstrb >> (port * self.lb) & self.full_strb)
-
-    async def _loop(self) -> None:
-        dut = self.dut
-        pending: dict[int, tuple] = {}          # engine requests presented and not granted
-        while True:
-            await RisingEdge(dut.clk_i)
-            self._drive_inputs()
-            await ReadOnly()
-            cyc = self.cycle
-            valid = dut.req_valid_o.value.to_unsigned()
-            ready = dut.req_ready_o.value.to_unsigned()
-            write = dut.req_write_o.value.to_unsigned()
-            last = dut.req_last_use_o.value.to_unsigned()
-            readers = dut.req_readers_o.value.to_unsigned()
-            addr = dut.req_addr_o.value.to_unsigned()
-            wstrb = dut.req_wstrb_o.value.to_unsigned()
-            busy = int(dut.busy_o.value)
-            insn_ready = int(dut.insn_ready_o.value)
-            done = int(dut.done_o.value)
-            err = int(dut.err_o.value)
-            stall = int(dut.stall_o.value)
-            bad = dut.bad_release_o.value.to_unsigned()
-            viol = dut.ow_violation_o.value.to_unsigned()
-            for port in range(4):
-                if bad >> port & 1:
-                    self.bad_release.append((cyc, port))
-                if viol >> port & 1:
-                    self.violations.append((cyc, port))
-
-            # Host port: a read's data arrives the cycle after its grant.
-            if self.host_rsp is not None:
-                assert int(dut.host_rsp_valid_o.value) == 1, f"cycle {cyc}: host read data missing"
-                self.host_rsp.rdata = dut.host_rsp_rdata_o.value.to_unsigned()
-                self.host_rsp = None
-            h = self.host_cur
-            if h is not None and ready >> PORT_HOST & 1:
-                h.t_grant = cyc
-                if not h.write:
-                    self.host_rsp = h
-                self.host_cur = None
-            if self.host_cur is None and not self.host_q and self.host_rsp is None:
-                self.host_idle.set()
-
-            # Engine ports: stable requests, no request outside an instruction.
-            assert insn_ready == (not busy), f"cycle {cyc}: insn_ready_o {insn_ready} busy_o {busy}"
-            active = self.active
-            wdata_all = None
-            for port in ENGINE_PORTS:
-                now = self._sample_port(port, valid, write, last, readers, addr, wstrb)
-                if port in pending:
-                    assert valid >> port & 1, f"cycle {cyc}: port {port} withdrew its request"
-                    assert now == pending[port][0], \
-                        f"cycle {cyc}: port {port} changed its request {pending[port][0]} -> {now}"
-                    if pending[port][1] is not None:
-                        wdata_all = wdata_all or dut.req_wdata_o.value.to_unsigned()
-                        data = wdata_all >> (port * self.line_bits) & ((1 << self.line_bits) - 1)
-                        assert data == pending[port][1], f"cycle {cyc}: port {port} changed wdata"
-                    del pending[port]
-                if not valid >> port & 1:
-                    continue
-                assert active is not None, f"cycle {cyc}: port {port} requests with no instruction"
-                active.requested = True
-                if ready >> port & 1:
-                    active.accesses.append(Access(cyc, port, bool(now[0]), now[1], bool(now[2]),
-                                                  now[3], now[4]))
-                else:
-                    data = None
-                    if now[0]:
-                        wdata_all = wdata_all or dut.req_wdata_o.value.to_unsigned()
-                        data = wdata_all >> (port * self.line_bits) & ((1 << self.line_bits) - 1)
-                    pending[port] = (now, data)
-
-            # Instruction handshake and completion.
-            assert not (done and err), f"cycle {cyc}: done_o and err_o together"
-            if active is not None:
-                active.busy_cycles += busy
-                active.stall_cycles += stall
-            else:
-                assert not stall, f"cycle {cyc}: stall_o while idle"
-            if done or err:
-                assert active is not None, f"cycle {cyc}: done/err pulse with no instruction"
-                active.t_end = cyc
-                active.kind = "done" if done else "err"
-                active.code = dut.err_code_o.value.to_unsigned()
-                active.info = dut.err_info_o.value.to_unsigned()
-                active.finished.set()
-                self.active = active = None
-            if self.offer is not None and insn_ready:
-                assert active is None, f"cycle {cyc}: accepted while busy"
-                self.offer.t_accept = cyc
-                self.active = self.offer
-                self.offer = None
-            self.cycle += 1
-
-    # ---- host port --------------------------------------------------------------------------
-    async def host(self, txns: list[HostTxn]) -> list[HostTxn]:
-        self.host_idle.clear()
-        self.host_q.extend(txns)
-        await self.host_idle.wait()
-        return txns
-
-    @staticmethod
-    def line_int(row: np.ndarray) -> int:
-        return int.from_bytes(row.tobytes(), "little")
-
-    def int_line(self, value: int) -> np.ndarray:
-        return np.frombuffer(value.to_bytes(self.lb, "little"), dtype=np.uint8).copy()
-
-    async def write_lines(self, start: int, data: np.ndarray) -> None:
-        """Full-line host writes of data (n x line_bytes) from line start; updates the mirror."""
-        txns = [HostTxn(True, start + k, self.line_int(row), self.full_strb)
-                for k, row in enumerate(data)]
-        await self.host(txns)
-        self.mem[start:start + len(data)] = data
-
-    async def read_lines(self, addrs) -> np.ndarray:
-        txns = await self.host([HostTxn(False, int(a)) for a in addrs])
-        return np.stack([self.int_line(t.rdata) for t in txns])
-
-    async def fill_random(self, rng) -> None:
-        data = rng.integers(0, 256, (self.lines, self.lb), dtype=np.uint8)
-        await self.write_lines(0, data)
-
-    async def check_lines(self, addrs, what: str) -> None:
-        addrs = sorted(set(int(a) for a in addrs))
-        got = await self.read_lines(addrs)
-        want = self.mem[addrs]
-        if not np.array_equal(got, want):
-            bad = [a for a, g, w in zip(addrs, got, want) if not np.array_equal(g, w)]
-            line = bad[0]
-            g, w = got[addrs.index(line)], self.mem[line]
-            cols = np.nonzero(g != w)[0]
-            raise AssertionError(f"{what}: {len(bad)} line(s) differ, first line {line} bytes "
-                                 f"{cols.tolist()[:16]}: got {g[cols][:16].tolist()} expected "
-                                 f"{w[cols][:16].tolist()}")
-
-    async def check_all(self, what: str) -> None:
-        await self.check_lines(range(self.lines), what + " (whole scratchpad)")
-
-    # ---- instructions -----------------------------------------------------------------------
-    def issue(self, fields: dict, clear_flags: bool = True) -> Insn:
-        insn = Insn(fields, isa.encode("VECTOR", **fields))
-        if clear_flags:
-            self.clear_flags = True
-        self.offer_q.append(insn)
-        return insn
-
-    async def wait(self, insn: Insn, timeout: int = 200_000) -> Insn:
-        start = self.cycle
-        while not insn.finished.is_set():
-            await RisingEdge(self.dut.clk_i)
-            assert self.cycle - start < timeout, f"instruction did not finish: {insn.fields}"
-        return insn
-
-    async def flags(self) -> int:
-        await RisingEdge(self.dut.clk_i)
-        await ReadOnly()
-        return self.dut.flags_o.value.to_unsigned()
-
-    async def execute(self, fields: dict, what: str, check_flags: bool = True,
-                      window: int = 2) -> tuple[Insn, vem.EngineResult]:
-        """Run one instruction, check it against the model, update the mirror."""
-        res = vem.execute(self.mem, fields, self.lanes, self.region_lines)
-        insn = await self.wait(self.issue(fields))
-        await RisingEdge(self.dut.clk_i)
-        if res.error is not None:
-            assert insn.kind == "err", f"{what}: expected error {res.error.name}, got {insn.kind}"
-            assert (insn.code, insn.info) == (int(res.error), res.info), \
-                (f"{what}: error {insn.code}/{insn.info}, expected {res.error.name}"
-                 f"({int(res.error)})/{res.info}")
-            assert not insn.requested, f"{what}: a rejected instruction accessed the scratchpad"
-            assert insn.t_end == insn.t_accept + 1, \
-                f"{what}: err_o {insn.t_end - insn.t_accept} cycles after the handshake"
-            return insn, res
-        assert insn.kind == "done", f"{what}: got {insn.kind} code {insn.code} info {insn.info}"
-        self.check_accesses(insn, res, what)
-        if check_flags:
-            got = await self.flags()
-            assert got == res.flags, f"{what}: flags_o {got:04b} expected {res.flags:04b}"
-        self.mem = res.mem
-        lines = set()
-        for line in res.dst_lines:
-            lines.update(range(max(0, line - window), min(self.lines, line + window + 1)))
-        await self.check_lines(lines, what)
-        return insn, res
-
-    def check_accesses(self, insn: Insn, res: vem.EngineResult, what: str) -> None:
-        f = insn.fields
-        by_port = {p: [a for a in insn.accesses if a.port == p] for p in ENGINE_PORTS}
-        for port, lines, regions, release in (
-                (PORT_A, res.a_lines, res.a_regions, f["release_a"]),
-                (PORT_B, res.b_lines, res.b_regions, f["release_b"])):
-            acc = by_port[port]
-            assert not any(a.write for a in acc), f"{what}: write on read port {port}"
-            data = [a for a in acc if not a.last_use]
-            rel = [a for a in acc if a.last_use]
-            got = [a.addr for a in data]
-            assert got == lines, f"{what}: port {port} read lines {got}, expected {lines}"
-            want_rel = regions if release else set()
-            rel_regions = [a.addr // self.region_lines for a in rel]
-            assert sorted(rel_regions) == sorted(want_rel), \
-                f"{what}: port {port} released regions {rel_regions}, expected {sorted(want_rel)}"
-            if rel and data:
-                assert min(a.cycle for a in rel) > max(a.cycle for a in data), \
-                    f"{what}: port {port} released before its last data read"
-        acc = by_port[PORT_D]
-        assert all(a.write and not a.last_use for a in acc), f"{what}: bad access on port d"
-        data = [a for a in acc if a.wstrb != 0]
-        locks = [a for a in acc if a.wstrb == 0]
-        assert all(a.readers == 0 for a in data), f"{what}: data write with readers"
-        written = sorted({a.addr for a in data})
-        assert set(written) == res.dst_lines, \
-            f"{what}: wrote lines {written}, expected {sorted(res.dst_lines)}"
-        nvec = vem.vectors_per_row(f["row_len"], self.lanes)
-        per_row = 1 if VecOp(f["op"]).is_reduction else (
-            nvec if f["dst_type"] == ElemType.INT32 else -(-nvec // 4))
-        assert len(data) == f["rows"] * per_row, \
-            f"{what}: {len(data)} result writes, expected one per line ({f['rows'] * per_row})"
-        want_locks = res.d_regions if f["lock_readers"] else set()
-        lock_regions = [a.addr // self.region_lines for a in locks]
-        assert sorted(lock_regions) == sorted(want_locks), \
-            f"{what}: lock writes to regions {lock_regions}, expected {sorted(want_locks)}"
-        assert all(a.readers == f["lock_readers"] and a.addr % self.region_lines == 0
-                   for a in locks), f"{what}: bad lock write"
-        if locks:
-            assert min(a.cycle for a in locks) > max(a.cycle for a in data), \
-                f"{what}: lock written before the last result write"
-        last = max(a.cycle for a in insn.accesses)
-        assert insn.t_end == last + 1, \
-            f"{what}: done_o at {insn.t_end}, last access granted at {last}"
-
-
-# ---- stimulus ------------------------------------------------------------------------------
-CORNERS = np.array([INT32_MIN, INT32_MIN + 1, -(1 << 30), -65536, -1025, -1024, -129, -128,
-                    -127, -1, 0, 1, 127, 128, 255, 256, 1 << 30, INT32_MAX - 1, INT32_MAX],
-                   dtype=np.int64)
-
-
-def rand_int32(rng, n: int) -> np.ndarray:
-    kind = rng.integers(0, 4, n)
-    full = rng.integers(INT32_MIN, INT32_MAX, n, endpoint=True)
-    small = rng.integers(-300, 300, n, endpoint=True)
-    bits = rng.integers(0, 32, n)
-    magnitude = rng.integers(0, 1 << 31, n) >> (31 - bits)
-    scaled = np.where(rng.random(n) < 0.5, -magnitude, magnitude)
-    corner = rng.choice(CORNERS, n)
-    return np.select([kind == 0, kind == 1, kind == 2], [full, small, scaled], corner)
-
-
-def rand_words(rng, op: VecOp, n: int) -> np.ndarray:
-    """int32 operand a values suited to the op (mostly in its useful range)."""
-    if op == VecOp.EXP2:
-        values = -rng.integers(0, 24 * 1024, n)
-    elif op == VecOp.RECIP:
-        bits = rng.integers(0, 31, n)
-        values = np.maximum(rng.integers(0, 1 << 31, n) >> (31 - bits), 1)
-    else:
-        return rand_int32(rng, n)
-    odd = rng.random(n) < 0.1
-    return np.where(odd, rand_int32(rng, n), values)
-
-
-def words_to_lines(words: np.ndarray, lb: int) -> np.ndarray:
-    return words.astype("<i4").view(np.uint8).reshape(-1, lb)
-
-
-class Allocator:
-    """Disjoint line ranges for the operands of one instruction."""
-
-    def __init__(self, tb: TB, rng, align: int = 1):
-        self.tb, self.rng, self.align, self.used = tb, rng, align, []
-
-    def place(self, span: int, bank: int | None = None) -> int | None:
-        lo, hi = 0, self.tb.lines
-        if bank is not None:
-            lo, hi = bank * self.tb.bank_lines, (bank + 1) * self.tb.bank_lines
-        span_al = -(-span // self.align) * self.align
-        for _ in range(60):
-            start = int(self.rng.integers(lo, max(lo, hi - span_al) + 1))
-            start -= start % self.align
-            if start + span_al > hi:
-                continue
-            if all(start + span_al <= s or e <= start for s, e in self.used):
-                self.used.append((start, start + span_al))
-                return start
-        return None
-
-
-def lines_per_row(etype: int, nvec: int) -> int:
-    return nvec if etype == ElemType.INT32 else -(-nvec // 4)
-
-
-def random_insn(tb: TB, rng, op: VecOp | None = None, align: int = 1,
-                max_rows: int = 6, max_vecs: int = 7) -> dict | None:
-    """A random valid instruction with disjoint a / b / dst (None if it did not fit)."""
-    lanes = tb.lanes
-    op = VecOp(int(rng.integers(0, 9))) if op is None else op
-    a_type = int(rng.integers(0, 3))
-    dst_type = int(rng.integers(0, 3))
-    b_mode = int(rng.integers(0, 3))
-    rows = int(rng.integers(1, max_rows + 1))
-    row_len = int(rng.integers(1, max_vecs * lanes + 1))
-    nvec = vem.vectors_per_row(row_len, lanes)
-    causal = bool(rng.random() < 0.35)
-    diag = int(rng.integers(-2, row_len + 2)) if causal else int(rng.integers(-8192, 8192))
-    if op == VecOp.MULSHR:
-        shift = int(rng.integers(0, 64))
-    elif op == VecOp.EXP2:
-        shift = int(rng.integers(0, 12))
-    else:
-        shift = int(rng.integers(0, 64))
-    f = vector_fields(op=int(op), sat=int(rng.integers(0, 3)), b_mode=b_mode, shift=shift,
-                      scalar=int(rand_int32(rng, 1)[0]), a_type=a_type, dst_type=dst_type,
-                      rows=rows, row_len=row_len, causal=int(causal), diag=diag)
-    alloc = Allocator(tb, rng, align)
-
-    def pitch(lines):
-        roll = rng.random()
-        if roll < 0.1 and rows > 1 and lines == 1:
-            return 0 if roll < 0.05 else lines
-        return lines + int(rng.integers(0, 3))
-
-    a_l = lines_per_row(a_type, nvec)
-    d_l = 1 if op.is_reduction else lines_per_row(dst_type, nvec)
-    b_l = {BMode.VECTOR: a_l, BMode.ROW: 1, BMode.SCALAR: 0}[BMode(b_mode)]
-    for name, lines in (("dst", d_l), ("a", a_l), ("b", b_l)):
-        if lines == 0:
-            f["b_addr"], f["b_pitch"] = int(rng.integers(0, 1 << 16)), int(rng.integers(0, 4096))
-            continue
-        p = pitch(lines)
-        if name == "dst" and p == 0:
-            p = lines                      # rows overwriting each other: order-dependent
-        start = alloc.place((rows - 1) * p + lines)
-        if start is None:
-            return None
-        f[f"{name}_addr"], f[f"{name}_pitch"] = start, p
-    return f
-
-
-async def preload(tb: TB, rng, f: dict) -> None:
-    """Fresh random operand data (suited to the op) in a's and b's lines."""
-    lanes, lb = tb.lanes, tb.lb
-    nvec = vem.vectors_per_row(f["row_len"], lanes)
-    op = VecOp(f["op"])
-    streams = [("a", f["a_type"], lines_per_row(f["a_type"], nvec), op)]
-    if f["b_mode"] == BMode.VECTOR:
-        streams.append(("b", f["a_type"], lines_per_row(f["a_type"], nvec), VecOp.ADD))
-    elif f["b_mode"] == BMode.ROW:
-        streams.append(("b", ElemType.INT32, 1, VecOp.ADD))
-    for name, etype, lines, kind in streams:
-        for i in range(f["rows"]):
-            start = f[f"{name}_addr"] + i * f[f"{name}_pitch"]
-            if etype == ElemType.INT32:
-                data = words_to_lines(rand_words(rng, kind, lines * lanes), lb)
-            else:
-                data = rng.integers(0, 256, (lines, lb), dtype=np.uint8)
-            await tb.write_lines(start, data)
 
 
 # ---- tests -----------------------------------------------------------------------------------
@@ -608,21 +95,15 @@ async def test_b_modes_and_types(dut):
     await tb.check_all("after b modes")
 
 
-def softmax_direct(S, mask, M, SH, A):
-    """Softmax normalization of docs/numerics.md computed directly on matrices."""
-    rows = S.shape[0]
-    P = np.zeros_like(S)
-    O = np.zeros_like(A)
-    for i in range(rows):
-        m = nm.row_max(S[i], mask[i])
-        x = nm.vsub(S[i], m)
-        t = nm.vmulshr(x, M, SH)
-        p = nm.narrow(nm.vexp2(t, 7), SatMode.UINT8)
-        P[i] = np.where(mask[i], p, 0)
-        total, _ = nm.row_sum_vectors([P[i]])
-        r = int(nm.vrecip(total))
-        O[i] = nm.narrow(nm.vmulshr(A[i], r, 30), SatMode.INT8)
-    return P, O
+def executor_image(cfg, mem: np.ndarray, steps) -> np.ndarray:
+    """The scratchpad after `steps` (VECTOR field dicts) on npu_model's instruction-level
+    executor, started from `mem`."""
+    model = NpuModel(cfg, np.zeros(cfg.line_bytes, dtype=np.uint8))
+    model.spad = mem.copy()
+    run = RunResult(retired=0)
+    for f in steps:
+        model.vector(f, 0, run)
+    return model.spad
 
 
 @cocotb.test()
@@ -637,9 +118,9 @@ async def test_softmax_chain(dut):
     rows = 5
     for causal in (0, 1):
         row_len = 2 * lanes + int(rng.integers(1, lanes))     # 3 vectors, last one partial
-        nvec = vem.vectors_per_row(row_len, lanes)
+        nvec = sem.vectors_per_row(row_len, lanes)
         d = 2 * lanes                                          # head dimension of A and O
-        nd = vem.vectors_per_row(d, lanes)
+        nd = sem.vectors_per_row(d, lanes)
         diag = int(rng.integers(1, row_len - rows + 2)) if causal else 0
         # Buffers in different banks, as a scheduler would place them.
         s_addr, s_pitch = 0, nvec + 1
@@ -682,20 +163,27 @@ async def test_softmax_chain(dut):
                                        b_addr=r_addr, b_pitch=1, dst_addr=o_addr, dst_pitch=1,
                                        dst_type=ElemType.INT8, rows=rows, row_len=d)),
         ]
+        before = tb.mem.copy()
         for name, f in steps:
             insn, _ = await tb.execute(f, f"softmax causal={causal} {name}")
             dut._log.info("softmax causal=%d %-8s %3d cycles for %d vectors", causal, name,
-                          insn.t_end - insn.t_accept + 1, rows * vem.vectors_per_row(
+                          insn.t_end - insn.t_accept + 1, rows * sem.vectors_per_row(
                               f["row_len"], lanes))
-        # Independent check of the weights and the output against the direct computation.
-        length = [vem.row_length(common, i) for i in range(rows)]
+        # Independent check of the weights, the output and every other byte against
+        # npu_model's executor (numerics.py arithmetic, no code shared with the block model).
+        want = executor_image(tb.cfg, before, [f for _, f in steps])
+        length = [sem.row_length(common, i) for i in range(rows)]
         mask = np.arange(nvec * lanes)[None, :] < np.array(length)[:, None]
-        P, O = softmax_direct(S, mask, M, SH, A)
+        P = want[p_addr:p_addr + rows, :nvec * lanes].astype(np.int64)
+        O = want[o_addr:o_addr + rows, :d].view(np.int8).astype(np.int64)
         got_p = tb.mem[p_addr:p_addr + rows, :nvec * lanes].astype(np.int64)
         got_o = tb.mem[o_addr:o_addr + rows, :d].view(np.int8).astype(np.int64)
         assert np.array_equal(got_p, P), f"P causal={causal}: {got_p.tolist()} != {P.tolist()}"
         assert np.array_equal(got_o, O), f"O causal={causal}: {got_o.tolist()} != {O.tolist()}"
         assert P.max() == 255 or not mask.any(), "the row maximum's weight must be 255"
+        assert np.array_equal(P[~mask], np.zeros_like(P[~mask])), "masked weights must be 0"
+        assert np.array_equal(tb.mem, want), \
+            f"softmax causal={causal}: the block model and the executor differ"
     await tb.check_all("after softmax")
 
 
@@ -733,8 +221,8 @@ async def test_errors(dut):
     ]
     for name, change, code, info in cases:
         f = dict(base, **change)
-        want = vem.check(f, lanes, lines)
-        assert want == (code, info), f"{name}: model says {want}, case table says {code}/{info}"
+        want = sem.check(tb.cfg, "VECTOR", f)
+        assert want == sem.Fault(code, info), f"{name}: model says {want}, case table says {code}/{info}"
         await tb.execute(f, f"error case {name}")
     # Near misses that must pass: b ignored in SCALAR mode, a reduction's single dst line, an
     # 8-bit stream's quarter lines, the last line of the scratchpad.
@@ -747,7 +235,7 @@ async def test_errors(dut):
     ]
     for name, change in passes:
         f = dict(base, **change)
-        assert vem.check(f, lanes, lines) is None, name
+        assert sem.check(tb.cfg, "VECTOR", f) is None, name
         await preload(tb, rng, f)
         await tb.execute(f, f"pass case {name}")
     await tb.check_all("after error cases")
@@ -766,7 +254,7 @@ async def test_lock_release(dut):
 
     async def run_locked(f: dict, what: str) -> None:
         await preload(tb, rng, f)
-        res = vem.execute(tb.mem, f, tb.lanes, rl)
+        res = vem.execute(tb.cfg, tb.mem, f)
         # Lock what the instruction will release (as its producers would have).
         counts: dict[int, int] = {}
         for name in ("a", "b"):
@@ -774,20 +262,20 @@ async def test_lock_release(dut):
                 for region in getattr(res, f"{name}_regions"):
                     counts[region] = counts.get(region, 0) + 1
         assert not set(counts) & res.d_regions
-        await tb.host([HostTxn(True, r * rl, 0, 0, readers=n) for r, n in counts.items()])
+        await tb.host_txns([spad_write(r * rl, 0, 0, readers=n) for r, n in counts.items()])
         bad_before = len(tb.bad_release)
         await tb.execute(f, what)
         assert len(tb.bad_release) == bad_before, f"{what}: released an unlocked region"
         # Every released region is at zero: one more release is reported as bad.
-        probes = [HostTxn(False, r * rl, last_use=True) for r in counts]
-        await tb.host(probes)
+        probes = [spad_read(r * rl, last_use=True) for r in counts]
+        await tb.host_txns(probes)
         await RisingEdge(dut.clk_i)
         assert len(tb.bad_release) == bad_before + len(probes), f"{what}: release counts"
         # Locked regions count exactly lock_readers.
         n = f["lock_readers"]
         for region in res.d_regions if n else []:
             before = len(tb.bad_release)
-            await tb.host([HostTxn(False, region * rl, last_use=True) for _ in range(n + 1)])
+            await tb.host_txns([spad_read(region * rl, last_use=True) for _ in range(n + 1)])
             await RisingEdge(dut.clk_i)
             await RisingEdge(dut.clk_i)
             assert len(tb.bad_release) == before + 1, f"{what}: region {region} count != {n}"
@@ -814,8 +302,8 @@ async def test_lock_release(dut):
     f = vector_fields(op=VecOp.COPY, rows=2, row_len=tb.lanes, a_addr=0, a_pitch=1,
                       dst_addr=3 * rl, dst_pitch=1)
     await preload(tb, rng, f)
-    await tb.host([HostTxn(True, 3 * rl + 5, 0, 0, readers=1)])
-    res = vem.execute(tb.mem, f, tb.lanes, rl)
+    await tb.host_txns([spad_write(3 * rl + 5, 0, 0, readers=1)])
+    res = vem.execute(tb.cfg, tb.mem, f)
     insn = tb.issue(f)
     for _ in range(60):
         await RisingEdge(dut.clk_i)
@@ -823,10 +311,10 @@ async def test_lock_release(dut):
     # The reads and the computation take a few cycles, then nothing moves.
     waited = insn.stall_cycles
     assert waited >= 60 - 15, f"stall_o counted {waited} cycles while the write was held"
-    await tb.host([HostTxn(False, 3 * rl, last_use=True)])
+    await tb.host_txns([spad_read(3 * rl, last_use=True)])
     await tb.wait(insn)
     assert insn.kind == "done"
-    tb.check_accesses(insn, res, "held write")
+    tb.scoreboard.check_accesses(insn, res, "held write")
     tb.mem = res.mem
     await tb.check_all("after lock/release")
 
@@ -843,21 +331,21 @@ async def test_bank_conflicts(dut):
         while f is None:
             f = random_insn(tb, rng, max_rows=4, max_vecs=6)
         await preload(tb, rng, f)
-        res = vem.execute(tb.mem, f, tb.lanes, tb.region_lines)
+        res = vem.execute(tb.cfg, tb.mem, f)
         # Random host reads of the operand and result banks (reads do not change memory).
         banks = {f["a_addr"] // tb.bank_lines, f["dst_addr"] // tb.bank_lines}
         noise = []
         for _ in range(300):
             if rng.random() < 0.6:
                 bank = int(rng.choice(sorted(banks)))
-                noise.append(HostTxn(False, bank * tb.bank_lines +
-                                     int(rng.integers(0, tb.bank_lines))))
-        tb.host_idle.clear()
-        tb.host_q.extend(noise)
+                noise.append(spad_read(bank * tb.bank_lines +
+                                       int(rng.integers(0, tb.bank_lines))))
+        for txn in noise:
+            tb.host.submit(txn)
         insn = await tb.wait(tb.issue(f))
-        await tb.host_idle.wait()
+        await tb.host.drained.wait()
         assert insn.kind == "done", insn.kind
-        tb.check_accesses(insn, res, f"conflicts {k}")
+        tb.scoreboard.check_accesses(insn, res, f"conflicts {k}")
         tb.mem = res.mem
         got = await tb.flags()
         assert got == res.flags
@@ -878,9 +366,9 @@ async def test_flags_sticky_and_clear(dut):
     await tb.write_lines(1, words_to_lines(np.full(lanes, 7), lb))
     f1 = vector_fields(op=VecOp.RECIP, rows=1, row_len=lanes, a_addr=0, dst_addr=10)
     f2 = vector_fields(op=VecOp.EXP2, rows=1, row_len=lanes, a_addr=1, dst_addr=11)
-    res1 = vem.execute(tb.mem, f1, lanes, tb.region_lines)
+    res1 = vem.execute(tb.cfg, tb.mem, f1)
     await tb.execute(f1, "recip domain")
-    res2 = vem.execute(tb.mem, f2, lanes, tb.region_lines)
+    res2 = vem.execute(tb.cfg, tb.mem, f2)
     insn = await tb.wait(tb.issue(f2, clear_flags=False))
     assert insn.kind == "done"
     tb.mem = res2.mem
@@ -895,7 +383,7 @@ async def test_flags_sticky_and_clear(dut):
 async def measure(tb: TB, f: dict, what: str) -> float:
     """Run f, log and return cycles per vector from the handshake to done_o."""
     insn, _ = await tb.execute(f, what, window=0)
-    vectors = f["rows"] * vem.vectors_per_row(f["row_len"], tb.lanes)
+    vectors = f["rows"] * sem.vectors_per_row(f["row_len"], tb.lanes)
     cycles = insn.t_end - insn.t_accept + 1
     first = min(a.cycle for a in insn.accesses)
     last = max(a.cycle for a in insn.accesses)
@@ -969,7 +457,7 @@ async def test_back_to_back(dut):
     mem = tb.mem.copy()
     results = []
     for f in fs:
-        res = vem.execute(mem, f, tb.lanes, tb.region_lines)
+        res = vem.execute(tb.cfg, mem, f)
         results.append(res)
         mem = res.mem
     insns = [tb.issue(f, clear_flags=False) for f in fs]
@@ -977,7 +465,7 @@ async def test_back_to_back(dut):
         await tb.wait(insn)
     for k, (insn, res) in enumerate(zip(insns, results)):
         assert insn.kind == "done"
-        tb.check_accesses(insn, res, f"back-to-back {k}")
+        tb.scoreboard.check_accesses(insn, res, f"back-to-back {k}")
         if k:
             assert insn.t_accept == insns[k - 1].t_end + 1, "not taken the cycle after done"
     tb.mem = mem

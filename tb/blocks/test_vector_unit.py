@@ -20,19 +20,12 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwdef.params import RECIP_FRAC_BITS, SHIFT_BITS, VEC_FLAG_BITS, SatMode, VecFlag, VecOp
-from npu_model import numerics as nm
+from tb.blocks.vector_values import (CORNERS, ELEMENTWISE, INT32_MAX, INT32_MIN, rand_int32,
+                                     rand_operand_a)
 from tb.golden.vector_unit_model import VecIn, VecOut, VectorUnitModel
 from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset, unpack
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
-
-INT32_MIN, INT32_MAX = nm.INT32_MIN, nm.INT32_MAX
-ELEMENTWISE = [VecOp.COPY, VecOp.ADD, VecOp.SUB, VecOp.MAX, VecOp.MULSHR, VecOp.EXP2,
-               VecOp.RECIP]
-# Interesting int32 values: extremes, narrowing boundaries, small numbers.
-CORNERS = np.array([INT32_MIN, INT32_MIN + 1, -(1 << 30), -65536, -1025, -1024, -1023, -256,
-                    -129, -128, -127, -2, -1, 0, 1, 2, 126, 127, 128, 254, 255, 256, 1023, 1024,
-                    65535, 1 << 30, INT32_MAX - 1, INT32_MAX], dtype=np.int64)
 
 # Latency contract of docs/vector_unit.md (input handshake cycle -> output valid cycle).
 SHORT_LATENCY = 3
@@ -45,18 +38,6 @@ def recip_latency(bits_per_stage: int) -> int:
 
 
 # ---- stimulus ------------------------------------------------------------------------------
-def rand_int32(rng, n: int) -> np.ndarray:
-    """A mix of full-range values, small values, values of random magnitude and corners."""
-    kind = rng.integers(0, 4, n)
-    full = rng.integers(INT32_MIN, INT32_MAX, n, endpoint=True)
-    small = rng.integers(-300, 300, n, endpoint=True)
-    bits = rng.integers(0, 32, n)
-    magnitude = rng.integers(0, 1 << 31, n) >> (31 - bits)
-    scaled = np.where(rng.random(n) < 0.5, -magnitude, magnitude)
-    corner = rng.choice(CORNERS, n)
-    return np.select([kind == 0, kind == 1, kind == 2], [full, small, scaled], corner)
-
-
 def rand_mask(rng, lanes: int) -> np.ndarray:
     roll = rng.random()
     if roll < 0.5:
@@ -66,23 +47,8 @@ def rand_mask(rng, lanes: int) -> np.ndarray:
     return rng.random(lanes) < 0.6
 
 
-def rand_operand_a(rng, op: VecOp, lanes: int) -> np.ndarray:
-    if op == VecOp.EXP2:
-        # Mostly the useful range (results from 2^15 down to 0), some positive / extreme values.
-        a = -rng.integers(0, 40 * 1024, lanes)
-        odd = rng.random(lanes) < 0.15
-        return np.where(odd, rand_int32(rng, lanes), a)
-    if op == VecOp.RECIP:
-        # Log-uniform positive divisors, plus some non-positive (domain) and corner values.
-        bits = rng.integers(0, 31, lanes)
-        a = np.maximum(rng.integers(0, 1 << 31, lanes) >> (31 - bits), 1)
-        odd = rng.random(lanes) < 0.15
-        return np.where(odd, rand_int32(rng, lanes), a)
-    return rand_int32(rng, lanes)
-
-
 def rand_item(rng, op: VecOp, lanes: int, tag: int, row_last: bool | None = None) -> VecIn:
-    a = rand_operand_a(rng, op, lanes)
+    a = rand_operand_a(rng, op, lanes)   # EXP2 mostly -40 Ki..0, RECIP log-uniform
     b_scalar = rng.random() < 0.3
     b = None if b_scalar else rand_int32(rng, lanes)
     if op == VecOp.MULSHR:

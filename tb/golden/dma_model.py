@@ -1,10 +1,14 @@
-"""Independent NumPy model of DMA_LOAD and DMA_STORE (docs/isa.md, docs/dma.md).
+"""Independent NumPy model of DMA_LOAD and DMA_STORE as the DMA engines execute them (docs/dma.md).
 
 The model works on whole arrays: `dram` is a flat uint8 array (byte address = index) and
-`spad` is a (lines, line_bytes) uint8 array. It computes what the instructions must leave in
-memory, the error they must report (code and info value), the regions overwrite control must
-lock or release, and the DRAM bus traffic (bursts of whole beats, split at 4 KiB and 256 beats)
-that the byte counters must show. It knows nothing of the RTL's internal structure.
+`spad` is a (lines, line_bytes) uint8 array. It applies an instruction to them and returns what
+the engines must report: the error (code and info), the regions overwrite control must lock or
+release, and the DRAM bus traffic (the bursts, the bytes the counters must show). It knows
+nothing of the RTL's internal structure.
+
+What an instruction checks and touches (its error in the engine's order, its scratchpad span,
+its DRAM rows, the AXI bursts of a row) is npu_model/semantics.py; this module adds only the
+block's bus behaviour: the burst order, the bytes on the bus, and what a failing burst leaves.
 
 DRAM errors of the simulation memory (tb/sv/npu_dram_model.sv): a burst that reaches beyond
 `mem_bytes` is answered SLVERR as a whole (reads return no data, writes change nothing).
@@ -16,21 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hwdef import HwConfig
 from hwdef.regs import ErrorCode
-
-PAGE_BYTES = 4096
-MAX_BURST_BEATS = 256
-
-
-@dataclass(frozen=True)
-class Geometry:
-    line_bytes: int
-    spad_lines: int
-    region_lines: int
-
-    @classmethod
-    def from_config(cls, cfg) -> "Geometry":
-        return cls(cfg.line_bytes, cfg.spad_lines, cfg.spad_region_lines)
+from npu_model import semantics as sem
 
 
 @dataclass
@@ -43,63 +35,11 @@ class Outcome:
     failed_row: int | None = None   # AXI error: the row of the first failing burst
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def row_bursts(addr: int, nbytes: int, line_bytes: int) -> list[tuple[int, int]]:
-    """AXI bursts (beat-aligned address, beats) covering DRAM bytes [addr, addr + nbytes)."""
-    cur = addr - addr % line_bytes
-    end = ceil_div(addr + nbytes, line_bytes) * line_bytes
-    out = []
-    while cur < end:
-        stop = min(end, (cur // PAGE_BYTES + 1) * PAGE_BYTES, cur + MAX_BURST_BEATS * line_bytes)
-        out.append((cur, (stop - cur) // line_bytes))
-        cur = stop
-    return out
-
-
-def _dram_check(f: dict, base: int, size: int) -> tuple[ErrorCode, int] | None:
-    first = f["dram_addr"]
-    end = first + (f["rows"] - 1) * f["dram_stride"] + f["row_bytes"]
-    if first < base:
-        return ErrorCode.DRAM_RANGE, first
-    if end > base + size or end > 1 << 32:
-        return ErrorCode.DRAM_RANGE, (end - 1) & 0xFFFFFFFF
-    return None
-
-
-def check_load(f: dict, geom: Geometry, base: int, size: int) -> tuple[ErrorCode, int] | None:
-    """The error a DMA_LOAD reports before any access, or None."""
-    if f["rows"] == 0 or f["row_bytes"] == 0:
-        return ErrorCode.BAD_FIELD, 0
-    if f["pad_rows"] < f["rows"]:
-        return ErrorCode.BAD_FIELD, f["pad_rows"]
-    if f["pad_bytes"] < f["row_bytes"]:
-        return ErrorCode.BAD_FIELD, f["pad_bytes"]
-    last = (f["spad_addr"] + (f["pad_rows"] - 1) * f["spad_pitch"]
-            + ceil_div(f["pad_bytes"], geom.line_bytes) - 1)
-    if last >= geom.spad_lines:
-        return ErrorCode.SPAD_RANGE, last
-    return _dram_check(f, base, size)
-
-
-def check_store(f: dict, geom: Geometry, base: int, size: int) -> tuple[ErrorCode, int] | None:
-    """The error a DMA_STORE reports before any access, or None."""
-    if f["rows"] == 0 or f["row_bytes"] == 0:
-        return ErrorCode.BAD_FIELD, 0
-    last = (f["spad_addr"] + (f["rows"] - 1) * f["spad_pitch"]
-            + ceil_div(f["row_bytes"], geom.line_bytes) - 1)
-    if last >= geom.spad_lines:
-        return ErrorCode.SPAD_RANGE, last
-    return _dram_check(f, base, size)
-
-
-def _bursts_of(f: dict, geom: Geometry) -> list[tuple[int, int, int]]:
-    """(row, address, beats) of every burst, in issue order."""
+def bursts_of(f: dict, line_bytes: int) -> list[tuple[int, int, int]]:
+    """(row, address, beats) of every burst of the instruction, in issue order."""
     return [(r, a, n) for r in range(f["rows"])
-            for a, n in row_bursts(f["dram_addr"] + r * f["dram_stride"], f["row_bytes"],
-                                   geom.line_bytes)]
+            for a, n in sem.row_bursts(f["dram_addr"] + r * f["dram_stride"], f["row_bytes"],
+                                       line_bytes)]
 
 
 def _first_failing(bursts, line_bytes: int, mem_bytes: int):
@@ -109,18 +49,22 @@ def _first_failing(bursts, line_bytes: int, mem_bytes: int):
     return None
 
 
-def dma_load(f: dict, geom: Geometry, spad: np.ndarray, dram: np.ndarray, base: int,
+def _rows_of(span: sem.Span, rows: int) -> sem.Span:
+    return sem.Span(span.addr, rows, span.pitch, span.per_row)
+
+
+def dma_load(f: dict, cfg: HwConfig, spad: np.ndarray, dram: np.ndarray, base: int,
              size: int, mem_bytes: int) -> Outcome:
     """Apply a DMA_LOAD to *spad* in place; return what must be reported.
 
     On an AXI error the rows before the failing burst's row are written (the RTL stops writing
     at the failing beat); the model then leaves *spad* with only those rows applied and the
     caller checks the rest of the failing row loosely (each line old or new)."""
-    err = check_load(f, geom, base, size)
-    if err is not None:
-        return Outcome(error=err[0], info=err[1])
-    lb = geom.line_bytes
-    bursts = _bursts_of(f, geom)
+    fault = sem.check(cfg, "DMA_LOAD", f, base, size)
+    if fault is not None:
+        return Outcome(error=fault.code, info=fault.info)
+    lb = cfg.line_bytes
+    bursts = bursts_of(f, lb)
     out = Outcome(bursts=[(a, n) for _, a, n in bursts],
                   bus_bytes=sum(n for _, _, n in bursts) * lb)
     failing = _first_failing(bursts, lb, mem_bytes)
@@ -129,7 +73,6 @@ def dma_load(f: dict, geom: Geometry, spad: np.ndarray, dram: np.ndarray, base: 
         out.error, out.info = ErrorCode.AXI_ERROR, failing[1]
         out.failed_row = last_row = failing[0]
     flat = spad.reshape(-1)
-    nlines = ceil_div(f["pad_bytes"], lb)
     for r in range(last_row):
         row = np.zeros(f["pad_bytes"], dtype=np.uint8)
         if r < f["rows"]:
@@ -137,37 +80,38 @@ def dma_load(f: dict, geom: Geometry, spad: np.ndarray, dram: np.ndarray, base: 
             row[:f["row_bytes"]] = dram[a:a + f["row_bytes"]]
         line0 = f["spad_addr"] + r * f["spad_pitch"]
         flat[line0 * lb:line0 * lb + f["pad_bytes"]] = row
-        if f["lock_readers"] and failing is None:
-            out.regions.update((line0 + j) // geom.region_lines for j in range(nlines))
+    if f["lock_readers"] and failing is None:
+        out.regions = set(sem.access(cfg, "DMA_LOAD", f).write.regions(cfg.spad_region_lines))
     return out
 
 
-def dma_store(f: dict, geom: Geometry, spad: np.ndarray, dram: np.ndarray, base: int,
+def dma_store(f: dict, cfg: HwConfig, spad: np.ndarray, dram: np.ndarray, base: int,
               size: int, mem_bytes: int) -> Outcome:
     """Apply a DMA_STORE to *dram* in place; return what must be reported.
 
     Rows are written in order (later rows win where rows overlap). On an AXI error every burst
     before the failing one is written and nothing after it (callers keep later bursts beyond
-    `mem_bytes` so that this does not depend on timing)."""
-    err = check_store(f, geom, base, size)
-    if err is not None:
-        return Outcome(error=err[0], info=err[1])
-    lb = geom.line_bytes
+    `mem_bytes` so that this does not depend on timing); the rows completed before the failing
+    one are released."""
+    fault = sem.check(cfg, "DMA_STORE", f, base, size)
+    if fault is not None:
+        return Outcome(error=fault.code, info=fault.info)
+    lb = cfg.line_bytes
     flat = spad.reshape(-1)
+    src = sem.access(cfg, "DMA_STORE", f).reads[0]
     out = Outcome()
-    dlines = ceil_div(f["row_bytes"], lb)
-    for r in range(f["rows"]):
+    done_rows = f["rows"]
+    for r, ba, n in bursts_of(f, lb):
         line0 = f["spad_addr"] + r * f["spad_pitch"]
-        data = flat[line0 * lb:line0 * lb + f["row_bytes"]]
         a = f["dram_addr"] + r * f["dram_stride"]
-        for ba, n in row_bursts(a, f["row_bytes"], lb):
-            out.bursts.append((ba, n))
-            lo, hi = max(a, ba), min(a + f["row_bytes"], ba + n * lb)
-            if ba + n * lb > mem_bytes:
-                out.error, out.info, out.failed_row = ErrorCode.AXI_ERROR, ba, r
-                return out
-            dram[lo:hi] = data[lo - a:hi - a]
-            out.bus_bytes += hi - lo
-        if f["release_src"]:
-            out.regions.update((line0 + j) // geom.region_lines for j in range(dlines))
+        out.bursts.append((ba, n))
+        lo, hi = max(a, ba), min(a + f["row_bytes"], ba + n * lb)
+        if ba + n * lb > mem_bytes:
+            out.error, out.info, out.failed_row = ErrorCode.AXI_ERROR, ba, r
+            done_rows = r
+            break
+        dram[lo:hi] = flat[line0 * lb + lo - a:line0 * lb + hi - a]
+        out.bus_bytes += hi - lo
+    if f["release_src"] and done_rows:
+        out.regions = set(_rows_of(src, done_rows).regions(cfg.spad_region_lines))
     return out

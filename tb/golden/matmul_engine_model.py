@@ -17,13 +17,9 @@ Semantics modelled (docs/isa.md, MATMUL):
   hardware does is the same modulo 2**32 as wrapping the int64 sum once).
 * With emit, that row is written as Dim little-endian int32 words to line
   dst_addr + i*dst_pitch + (n*Dim*4) // LB from byte (n*Dim*4) % LB; no other byte changes.
-* Checks, in this order, before anything happens: rows, k_tiles or n_tiles zero -> BAD_FIELD
-  (info 0, the field's value); acc_addr + n_tiles*rows > acc_lines -> ACC_RANGE (info: that
-  end); the last line of A, then of B, then (with emit) of the destination >= spad_lines ->
-  SPAD_RANGE (info: that line).
-* release_a / release_b: every region (line // region_lines) holding a line of A / B is
-  released once; lock_readers != 0 with emit: every region holding a destination line is
-  locked once.
+* What the instruction checks (its error, in the engine's order, with the ERROR_INFO value) and
+  which lines and regions it reads, writes, releases and locks is npu_model/semantics.py
+  (`check`, `access`); this module adds the data the engine computes and writes.
 """
 
 from __future__ import annotations
@@ -32,12 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hwdef.regs import ErrorCode
+from hwdef import HwConfig, isa
+from npu_model import semantics as sem
 from tb.golden.matrix_unit_model import wrap_int32
 
-FIELDS = ("a_addr", "a_pitch", "rows", "b_addr", "b_pitch", "k_tiles", "n_tiles", "transpose",
-          "a_signed", "acc_addr", "accumulate", "emit", "dst_addr", "dst_pitch", "release_a",
-          "release_b", "lock_readers")
+FIELDS = tuple(fld.name for fld, _ in isa.BY_MNEMONIC["MATMUL"].layout()[1:])
 
 
 @dataclass
@@ -54,85 +49,53 @@ class MatmulResult:
 
 
 class MatmulEngineModel:
-    def __init__(self, dim: int, acc_lines: int, spad_lines: int, line_bytes: int,
-                 region_lines: int):
-        self.dim = dim
-        self.acc_lines = acc_lines
-        self.spad_lines = spad_lines
-        self.line_bytes = line_bytes
-        self.region_lines = region_lines
+    def __init__(self, cfg: HwConfig):
+        self.cfg = cfg
+        self.dim = cfg.array_dim
+        self.line_bytes = cfg.line_bytes
+        self.region_lines = cfg.spad_region_lines
         # Accumulator rows; None = unknown (the hardware does not reset them).
-        self.acc: list[np.ndarray | None] = [None] * acc_lines
+        self.acc: list[np.ndarray | None] = [None] * cfg.acc_lines
 
-    # ---- geometry ---------------------------------------------------------------------------
-    def a_last_line(self, f) -> int:
-        return f["a_addr"] + (f["rows"] - 1) * f["a_pitch"] + \
-            (f["k_tiles"] * self.dim - 1) // self.line_bytes
-
-    def b_shape(self, f) -> tuple[int, int]:
-        """(stored rows, stored columns) of B."""
-        kk, nn = f["k_tiles"] * self.dim, f["n_tiles"] * self.dim
-        return (nn, kk) if f["transpose"] else (kk, nn)
-
-    def b_last_line(self, f) -> int:
-        rows, cols = self.b_shape(f)
-        return f["b_addr"] + (rows - 1) * f["b_pitch"] + (cols - 1) // self.line_bytes
-
-    def dst_last_line(self, f) -> int:
-        return f["dst_addr"] + (f["rows"] - 1) * f["dst_pitch"] + \
-            (f["n_tiles"] * self.dim * 4 - 1) // self.line_bytes
-
-    def _lines(self, base: int, pitch: int, rows: int, row_bytes: int) -> np.ndarray:
-        """Line of every (row, byte column) of a strided matrix: shape rows x row_bytes."""
-        return (base + np.arange(rows)[:, None] * pitch
-                + (np.arange(row_bytes) // self.line_bytes)[None, :])
+    @staticmethod
+    def fields(f: dict) -> dict:
+        """Every MATMUL field, missing ones 0."""
+        return {name: int(f.get(name, 0)) for name in FIELDS}
 
     def operand_lines(self, f) -> tuple[set[int], set[int], set[int]]:
         """Lines of A, B and (with emit) the destination."""
-        kk = f["k_tiles"] * self.dim
-        a = set(np.unique(self._lines(f["a_addr"], f["a_pitch"], f["rows"], kk)).tolist())
-        rows, cols = self.b_shape(f)
-        b = set(np.unique(self._lines(f["b_addr"], f["b_pitch"], rows, cols)).tolist())
-        d = set()
-        if f["emit"]:
-            d = set(np.unique(self._lines(f["dst_addr"], f["dst_pitch"], f["rows"],
-                                          f["n_tiles"] * self.dim * 4)).tolist())
-        return a, b, d
+        acc = sem.access(self.cfg, "MATMUL", self.fields(f))
+        a, b = acc.reads
+        return (set(a.lines()), set(b.lines()),
+                set(acc.write.lines()) if acc.write is not None else set())
 
-    # ---- checks -----------------------------------------------------------------------------
     def check(self, f) -> tuple[int, int]:
-        if f["rows"] == 0 or f["k_tiles"] == 0 or f["n_tiles"] == 0:
-            return int(ErrorCode.BAD_FIELD), 0
-        acc_end = f["acc_addr"] + f["n_tiles"] * f["rows"]
-        if acc_end > self.acc_lines:
-            return int(ErrorCode.ACC_RANGE), acc_end
-        for last in (self.a_last_line(f), self.b_last_line(f)):
-            if last >= self.spad_lines:
-                return int(ErrorCode.SPAD_RANGE), last
-        if f["emit"] and self.dst_last_line(f) >= self.spad_lines:
-            return int(ErrorCode.SPAD_RANGE), self.dst_last_line(f)
-        return 0, 0
+        """(ErrorCode value, info) of the instruction; (0, 0) when it runs."""
+        fault = sem.check(self.cfg, "MATMUL", self.fields(f))
+        return (0, 0) if fault is None else (int(fault.code), fault.info)
 
     # ---- execution --------------------------------------------------------------------------
-    def _gather(self, spad: np.ndarray, base: int, pitch: int, rows: int, cols: int):
-        lines = self._lines(base, pitch, rows, cols)
+    def _gather(self, spad: np.ndarray, span: sem.Span, cols: int):
+        """Bytes 0..cols-1 of every row of a strided operand: shape rows x cols."""
+        lines = (span.addr + np.arange(span.rows)[:, None] * span.pitch
+                 + (np.arange(cols) // self.line_bytes)[None, :])
         bytes_ = np.broadcast_to(np.arange(cols) % self.line_bytes, lines.shape)
         return spad[lines, bytes_]
 
     def execute(self, f, spad: np.ndarray) -> MatmulResult:
-        f = {name: int(f.get(name, 0)) for name in FIELDS}
+        f = self.fields(f)
         err, info = self.check(f)
         if err:
             return MatmulResult(error=err, info=info, spad=spad.copy())
         dim, lb = self.dim, self.line_bytes
         rows, kt, nt = f["rows"], f["k_tiles"], f["n_tiles"]
-        kk = kt * dim
+        access = sem.access(self.cfg, "MATMUL", f)
+        a_span, b_span = access.reads
 
-        a = self._gather(spad, f["a_addr"], f["a_pitch"], rows, kk).astype(np.int64)
+        a = self._gather(spad, a_span, kt * dim).astype(np.int64)
         if f["a_signed"]:
             a = np.where(a >= 128, a - 256, a)
-        brows, bcols = self.b_shape(f)
-        b = self._gather(spad, f["b_addr"], f["b_pitch"], brows, bcols).astype(np.int64)
+        b = self._gather(spad, b_span, sem.b_shape(f, dim)[1]).astype(np.int64)
         b = np.where(b >= 128, b - 256, b)
         if f["transpose"]:
             b = b.T
@@ -160,13 +123,12 @@ class MatmulEngineModel:
                         val.astype("<i4").tobytes(), dtype=np.uint8)
                     res.written_lines.add(line)
 
-        a_lines, b_lines, d_lines = self.operand_lines(f)
-        res.a_lines, res.b_lines = a_lines, b_lines
+        res.a_lines, res.b_lines = set(a_span.lines()), set(b_span.lines())
         region = self.region_lines
         if f["release_a"]:
-            res.release_a = {line // region for line in a_lines}
+            res.release_a = set(a_span.regions(region))
         if f["release_b"]:
-            res.release_b = {line // region for line in b_lines}
-        if f["emit"] and f["lock_readers"]:
-            res.lock = {line // region for line in d_lines}
+            res.release_b = set(b_span.regions(region))
+        if access.write is not None and access.lock_readers:
+            res.lock = set(access.write.regions(region))
         return res

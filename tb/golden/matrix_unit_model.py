@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-INT8_MIN, INT8_MAX = -128, 127
-UINT8_MAX = 255
+from npu_model.numerics import INT8_MAX, INT8_MIN, UINT8_MAX
 
 
 def wrap_int32(x) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 `execute` applies one VECTOR instruction to a scratchpad image (a uint8 array of
 lines x line_bytes) and returns what the engine must do: the error it must report instead (no
-access at all), or the new image, the OR of the result flags and the overwrite-control regions
-each port touched. The arithmetic is the stream model tb/golden/vector_unit_model.py (itself built on
+access at all), or the new image, the OR of the result flags, the lines each port reads in
+stream order and the overwrite-control regions each port touches. The error (in the engine's
+order, with its ERROR_INFO), the row rule and the operands' spans and regions are
+npu_model/semantics.py. The arithmetic is the stream model tb/golden/vector_unit_model.py (itself built on
 npu_model/numerics.py): this module only adds the instruction's layout (which lanes of which
 lines form each vector, masks, where the results go).
 
@@ -18,9 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hwdef import HwConfig
 from hwdef.isa import BMode, ElemType
 from hwdef.params import SatMode, VecOp
 from hwdef.regs import ErrorCode
+from npu_model import semantics as sem
 from tb.golden.vector_unit_model import VecIn, VectorUnitModel
 
 
@@ -38,49 +42,6 @@ class EngineResult:
     a_regions: set[int] = field(default_factory=set)
     b_regions: set[int] = field(default_factory=set)
     d_regions: set[int] = field(default_factory=set)
-
-
-def vectors_per_row(row_len: int, lanes: int) -> int:
-    return -(-row_len // lanes)
-
-
-def row_length(fields: dict, row: int) -> int:
-    """Valid elements of a row: row_len, or with causal min(row_len, max(0, diag + row))."""
-    if fields["causal"]:
-        return min(fields["row_len"], max(0, fields["diag"] + row))
-    return fields["row_len"]
-
-
-def _lines_per_row(etype: int, nvec: int) -> int:
-    return nvec if etype == ElemType.INT32 else -(-nvec // 4)
-
-
-def check(fields: dict, lanes: int, spad_lines: int) -> tuple[ErrorCode, int] | None:
-    """The first failing check (code, info) in the engine's order, or None."""
-    rows, row_len = fields["rows"], fields["row_len"]
-    if rows == 0:
-        return ErrorCode.BAD_FIELD, rows
-    if row_len == 0:
-        return ErrorCode.BAD_FIELD, row_len
-    for name, limit in (("op", max(VecOp)), ("sat", max(SatMode)), ("b_mode", max(BMode)),
-                        ("a_type", max(ElemType)), ("dst_type", max(ElemType))):
-        if fields[name] > limit:
-            return ErrorCode.BAD_FIELD, fields[name]
-    nvec = vectors_per_row(row_len, lanes)
-    a_lines = _lines_per_row(fields["a_type"], nvec)
-    reduction = VecOp(fields["op"]).is_reduction
-    extents = [(fields["a_addr"], fields["a_pitch"], a_lines)]
-    if fields["b_mode"] == BMode.VECTOR:
-        extents.append((fields["b_addr"], fields["b_pitch"], a_lines))
-    elif fields["b_mode"] == BMode.ROW:
-        extents.append((fields["b_addr"], fields["b_pitch"], 1))
-    extents.append((fields["dst_addr"], fields["dst_pitch"],
-                    1 if reduction else _lines_per_row(fields["dst_type"], nvec)))
-    for addr, pitch, lines in extents:
-        last = addr + (rows - 1) * pitch + lines - 1
-        if last >= spad_lines:
-            return ErrorCode.SPAD_RANGE, last
-    return None
 
 
 def _line_words(mem: np.ndarray, line: int) -> np.ndarray:
@@ -113,17 +74,17 @@ def _store(mem: np.ndarray, written: np.ndarray, etype: int, base: int, vec: int
     return line
 
 
-def execute(mem: np.ndarray, fields: dict, lanes: int, region_lines: int) -> EngineResult:
+def execute(cfg: HwConfig, mem: np.ndarray, fields: dict) -> EngineResult:
     """Run one VECTOR instruction on a copy of `mem` (uint8, lines x 4*lanes bytes)."""
-    spad_lines = mem.shape[0]
-    assert mem.shape[1] == 4 * lanes, mem.shape
-    failed = check(fields, lanes, spad_lines)
-    if failed is not None:
-        return EngineResult(error=failed[0], info=failed[1])
+    lanes = cfg.vector_lanes
+    assert mem.shape == (cfg.spad_lines, 4 * lanes), mem.shape
+    fault = sem.check(cfg, "VECTOR", fields)
+    if fault is not None:
+        return EngineResult(error=fault.code, info=fault.info)
 
     op, sat = VecOp(fields["op"]), SatMode(fields["sat"])
     bmode, atype, dtype = BMode(fields["b_mode"]), fields["a_type"], fields["dst_type"]
-    rows, nvec = fields["rows"], vectors_per_row(fields["row_len"], lanes)
+    rows, nvec = fields["rows"], sem.vectors_per_row(fields["row_len"], lanes)
     res = EngineResult()
 
     # Operand reads (the lines each port reads, in the order the rows and vectors use them).
@@ -131,7 +92,7 @@ def execute(mem: np.ndarray, fields: dict, lanes: int, region_lines: int) -> Eng
     for i in range(rows):
         a_base = fields["a_addr"] + i * fields["a_pitch"]
         b_base = fields["b_addr"] + i * fields["b_pitch"]
-        length = row_length(fields, i)
+        length = sem.row_length(fields, i)
         for v in range(nvec):
             a, a_line = _load(mem, atype, a_base, v, lanes)
             if not res.a_lines or res.a_lines[-1] != a_line or v == 0:
@@ -163,7 +124,10 @@ def execute(mem: np.ndarray, fields: dict, lanes: int, region_lines: int) -> Eng
         base = fields["dst_addr"] + i * fields["dst_pitch"]
         res.dst_lines.add(_store(new, written, dtype, base, v, out.data, lanes))
     res.mem, res.written = new, written
-    res.a_regions = {line // region_lines for line in res.a_lines}
-    res.b_regions = {line // region_lines for line in res.b_lines}
-    res.d_regions = {line // region_lines for line in res.dst_lines}
+    # Regions of each operand and of the result (npu_model.semantics.access).
+    access = sem.access(cfg, "VECTOR", fields)
+    rl = cfg.spad_region_lines
+    res.a_regions = set(access.reads[0].regions(rl))
+    res.b_regions = set(access.reads[1].regions(rl)) if len(access.reads) > 1 else set()
+    res.d_regions = set(access.write.regions(rl))
     return res

@@ -9,7 +9,7 @@ import zlib
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from hwdef import HwConfig, load_config
 
@@ -24,6 +24,30 @@ def npu_config() -> HwConfig:
 def built_params() -> dict[str, int]:
     """The exact Verilator parameter overrides of this build."""
     return json.loads(os.environ.get("NPU_PARAMS", "{}"))
+
+
+def check_build(dut, toplevel: str, widths: dict[str, int],
+                expected: dict[str, int] | None = None) -> dict[str, int]:
+    """The build's parameter overrides are the configuration's for *toplevel* (or *expected*)
+    and each named signal has its width; returns the parameters."""
+    params = built_params()
+    expected = npu_config().sv_params(toplevel) if expected is None else expected
+    assert params == expected, (params, expected)
+    for name, width in widths.items():
+        assert len(getattr(dut, name)) == width, (name, len(getattr(dut, name)), width)
+    return params
+
+
+async def hold_until_ready(clk, valid, ready) -> None:
+    """*valid* was just raised after a rising edge: keep it until a cycle in which *ready* is
+    high (sampled in ReadOnly), then lower it after that edge."""
+    while True:
+        await ReadOnly()
+        if ready.value == 1:
+            break
+        await RisingEdge(clk)
+    await RisingEdge(clk)
+    valid.value = 0
 
 
 def seeded_rng(dut, name: str) -> np.random.Generator:
