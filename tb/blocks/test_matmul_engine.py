@@ -16,7 +16,8 @@ import pytest
 from hwdef import load_config
 from hwdef.regs import ErrorCode
 from tb.agents.spad_port import spad_read, spad_write
-from tb.blocks.matmul_engine.env import TB_SOURCES, TOPLEVEL, WIDE_ENV, MatmulEngineEnv as TB
+from tb.blocks.matmul_engine.env import TB_SOURCES, TOPLEVEL, WIDE_ENV
+from tb.blocks.matmul_engine.env import MatmulEngineEnv as TB
 from tb.blocks.matmul_engine.scoreboard import PORT_A, PORT_C
 from tb.blocks.matmul_engine.sequences import layout_ok, random_insn
 from tb.harness.cocotb_utils import seeded_rng

@@ -17,9 +17,14 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from tb.golden.matrix_unit_model import ARow, CRow, MatmulModel, wrap_int32
-from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset
-from tb.harness.cocotb_utils import seeded_rng
-from tb.harness.cocotb_utils import unpack
+from tb.harness.cocotb_utils import (
+    built_params,
+    npu_config,
+    pack,
+    seeded_rng,
+    start_clock_and_reset,
+    unpack,
+)
 from tb.harness.sim import run_cocotb
 
 TOPLEVEL = "npu_matrix_unit"
@@ -546,7 +551,7 @@ async def test_throughput(dut):
     # measured and logged only, it documents the bound rather than requiring it.
     counts = [dim, 2 * dim - 1, 2 * dim - 1, dim]
     tiles, rows = [], []
-    for t, count in enumerate(counts):
+    for count in counts:
         tiles.append((rand_vals(rng, (dim, dim), True), False))
         for i in range(count):
             rows.append(ARow(tuple(rand_vals(rng, dim, True)), True, i == count - 1,

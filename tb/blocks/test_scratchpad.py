@@ -4,7 +4,8 @@ Environment (driver on every port, one clocked step) in tb/blocks/scratchpad/env
 scoreboard (tb/blocks/scratchpad/scoreboard.py) advances tb/golden/scratchpad_model.py every
 cycle and checks grants, responses, pulses and counters.
 
-Stimulus comes from cocotb_utils.seeded_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
+Stimulus comes from cocotb_utils.seeded_rng() (seeded from cocotb's seed, logged; rerun with
+SEED=...).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import cocotb
 import pytest
 
 from tb.agents.spad_port import READER_BITS
-from tb.blocks.scratchpad.env import TOPLEVEL, ScratchpadEnv as TB, setup
+from tb.blocks.scratchpad.env import TOPLEVEL, setup
+from tb.blocks.scratchpad.env import ScratchpadEnv as TB
 from tb.golden.scratchpad_model import COUNTER_NAMES, SpadRequest
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb

@@ -18,8 +18,14 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from tb.harness.cocotb_utils import CLOCK_PERIOD_NS, built_params, npu_config, pack, unpack
-from tb.harness.cocotb_utils import seeded_rng
+from tb.harness.cocotb_utils import (
+    CLOCK_PERIOD_NS,
+    built_params,
+    npu_config,
+    pack,
+    seeded_rng,
+    unpack,
+)
 from tb.harness.sim import run_cocotb
 
 TOPLEVEL = "npu_systolic_array"

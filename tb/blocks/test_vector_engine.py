@@ -22,9 +22,9 @@ from hwdef.regs import ErrorCode
 from npu_model import semantics as sem
 from npu_model.executor import NpuModel, RunResult
 from tb.agents.spad_port import spad_read, spad_write
-from tb.blocks.vector_engine.env import TOPLEVEL, WRAPPER, VectorEngineEnv as TB
-from tb.blocks.vector_engine.sequences import (preload, random_insn, vector_fields,
-                                               words_to_lines)
+from tb.blocks.vector_engine.env import TOPLEVEL, WRAPPER
+from tb.blocks.vector_engine.env import VectorEngineEnv as TB
+from tb.blocks.vector_engine.sequences import preload, random_insn, vector_fields, words_to_lines
 from tb.golden import vector_engine_model as vem
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
@@ -222,7 +222,8 @@ async def test_errors(dut):
     for name, change, code, info in cases:
         f = dict(base, **change)
         want = sem.check(tb.cfg, "VECTOR", f)
-        assert want == sem.Fault(code, info), f"{name}: model says {want}, case table says {code}/{info}"
+        assert want == sem.Fault(code, info), (
+            f"{name}: model says {want}, case table says {code}/{info}")
         await tb.execute(f, f"error case {name}")
     # Near misses that must pass: b ignored in SCALAR mode, a reduction's single dst line, an
     # 8-bit stream's quarter lines, the last line of the scratchpad.

@@ -1,7 +1,8 @@
 """cocotb bench of the vector ALU array (rtl/vector/npu_vector_unit.sv).
 
 Every result is compared bit-exactly (every lane, flags, tag, and the number of results) with
-the stream model tb/golden/vector_unit_model.py, which computes on its own with npu_model/numerics.py.
+the stream model tb/golden/vector_unit_model.py, which computes on its own with
+npu_model/numerics.py.
 Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged; rerun with SEED=...).
 
 The bench is one clocked loop (`TB.run`): each cycle it drives the input and out_ready_i just
@@ -20,11 +21,23 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwdef.params import RECIP_FRAC_BITS, SHIFT_BITS, VEC_FLAG_BITS, SatMode, VecFlag, VecOp
-from tb.blocks.vector_values import (CORNERS, ELEMENTWISE, INT32_MAX, INT32_MIN, rand_int32,
-                                     rand_operand_a)
+from tb.blocks.vector_values import (
+    CORNERS,
+    ELEMENTWISE,
+    INT32_MAX,
+    INT32_MIN,
+    rand_int32,
+    rand_operand_a,
+)
 from tb.golden.vector_unit_model import VecIn, VecOut, VectorUnitModel
-from tb.harness.cocotb_utils import built_params, npu_config, pack, start_clock_and_reset, unpack
-from tb.harness.cocotb_utils import seeded_rng
+from tb.harness.cocotb_utils import (
+    built_params,
+    npu_config,
+    pack,
+    seeded_rng,
+    start_clock_and_reset,
+    unpack,
+)
 from tb.harness.sim import run_cocotb
 
 # Latency contract of docs/vector_unit.md (input handshake cycle -> output valid cycle).
@@ -64,7 +77,7 @@ def rand_item(rng, op: VecOp, lanes: int, tag: int, row_last: bool | None = None
 
 def rand_reduction_rows(rng, lanes: int, rows: int, first_tag: int) -> list[VecIn]:
     """Interleaved RMAX and RSUM rows of 1..5 vectors each, with element-wise ops between."""
-    pending = {VecOp.RMAX: [], VecOp.RSUM: []}
+    pending: dict[VecOp, list[bool]] = {VecOp.RMAX: [], VecOp.RSUM: []}  # row_last flags
     for op in pending:
         for _ in range(rows):
             length = int(rng.integers(1, 6))

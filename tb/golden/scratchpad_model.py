@@ -204,7 +204,7 @@ class ScratchpadModel:
         return result
 
     def _check_legal(self, reqs, status, bank_grants: int) -> None:
-        served = {}
+        served: dict[int, int] = {}
         for port in range(self.ports):
             if not bank_grants >> port & 1:
                 continue

@@ -5,9 +5,9 @@ lines x line_bytes) and returns what the engine must do: the error it must repor
 access at all), or the new image, the OR of the result flags, the lines each port reads in
 stream order and the overwrite-control regions each port touches. The error (in the engine's
 order, with its ERROR_INFO), the row rule and the operands' spans and regions are
-npu_model/semantics.py. The arithmetic is the stream model tb/golden/vector_unit_model.py (itself built on
-npu_model/numerics.py): this module only adds the instruction's layout (which lanes of which
-lines form each vector, masks, where the results go).
+npu_model/semantics.py. The arithmetic is the stream model tb/golden/vector_unit_model.py
+(itself built on npu_model/numerics.py): this module only adds the instruction's layout (which
+lanes of which lines form each vector, masks, where the results go).
 
 The model reads every operand before it writes any result. Instructions whose result overlaps
 an operand other than in place (same line and position) have no defined order and are not

@@ -35,7 +35,7 @@ def hex_image(data: np.ndarray, first_word: int, line_bytes: int) -> str:
 def parse_hex(text: str, line_bytes: int) -> np.ndarray:
     """Bytes of a `$writememh` dump (one word per line, optional `@addr` lines ignored only
     if they continue the sequence), as a uint8 array in address order."""
-    words = []
+    words: list[bytes] = []
     for raw in text.split("\n"):
         line = raw.split("//", 1)[0].strip()
         if not line:

@@ -11,8 +11,8 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from hwdef import load_config
 from tools.rtl_sources import REPO, rtl_sources
@@ -63,7 +63,7 @@ def run_cocotb(
 
     setup_environment()
     cfg = load_config(config)
-    params = dict(cfg.sv_params(toplevel))
+    params: dict[str, object] = dict(cfg.sv_params(toplevel))
     params.update(extra_params or {})
     x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
     extra = [Path(p) for p in (extra_sources or ())]

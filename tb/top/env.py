@@ -165,7 +165,8 @@ class RegSeq(pyuvm.uvm_sequence):
 
     def __init__(self, name: str, accesses: list[tuple[str, bool, int]]):
         super().__init__(name)
-        self.accesses, self.results = accesses, {}
+        self.accesses = accesses
+        self.results: dict[str, int] = {}
 
     async def body(self):
         for reg, write, data in self.accesses:

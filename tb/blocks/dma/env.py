@@ -22,16 +22,18 @@ Stimulus comes from seeded_rng() (seeded from cocotb's seed, logged; rerun with 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from cocotb.triggers import FallingEdge
 
 from npu_model import semantics as sem
 from npu_model.semantics import ceil_div
 from tb.agents.engine_port import EngineHostPort
+from tb.agents.env import BlockEnv
 from tb.agents.spad_port import READER_BITS, SpadPortDriver, spad_write
 from tb.blocks.dma.sequences import DST_BASE, DST_SPAN, SRC_BASE, SRC_SPAN, store_of
 from tb.golden.dma_model import dma_load, dma_store
-from tb.agents.env import BlockEnv
 from tb.harness.cocotb_utils import check_build, seeded_rng, start_clock_and_reset
 from tb.harness.dram import DramBackdoor
 from tools.rtl_sources import REPO
@@ -94,7 +96,7 @@ class DmaEnv(BlockEnv):
         await start_clock_and_reset(dut)
         self.set_window(0, MEM_BYTES)
         for eng, port in self.engines.items():
-            port.watch(lambda eng=eng: self._completed(eng))
+            port.watch(functools.partial(self._completed, eng))
 
     def set_window(self, base: int, size: int) -> None:
         self.base, self.size = base, size

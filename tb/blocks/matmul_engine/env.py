@@ -27,11 +27,16 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwdef.isa import INSN_BITS
 from tb.agents.engine_port import EngineHostPort, EngineOp
-from tb.agents.spad_port import (READER_BITS, SpadPortDriver, SpadPortMonitor, first_difference,
-                                 line_int)
+from tb.agents.env import BlockEnv
+from tb.agents.spad_port import (
+    READER_BITS,
+    SpadPortDriver,
+    SpadPortMonitor,
+    first_difference,
+    line_int,
+)
 from tb.blocks.matmul_engine.scoreboard import ENGINE_PORTS, MatmulEngineScoreboard
 from tb.golden.matmul_engine_model import MatmulEngineModel
-from tb.agents.env import BlockEnv
 from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 from tools.rtl_sources import REPO
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from tb.agents.env import BlockEnv
 from tb.agents.spad_port import READER_BITS, SpadPortDriver, SpadTxn
 from tb.blocks.scratchpad.scoreboard import ScratchpadScoreboard
 from tb.golden.scratchpad_model import COUNTER_NAMES, ScratchpadModel, SpadRequest
-from tb.agents.env import BlockEnv
 from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 
 TOPLEVEL = "npu_scratchpad"

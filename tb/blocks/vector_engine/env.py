@@ -16,6 +16,8 @@ whole scratchpad) with the bench's mirror.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cocotb
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
@@ -23,10 +25,10 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from hwdef import isa
 from hwdef.params import VEC_FLAG_BITS
 from tb.agents.engine_port import EngineHostPort, EngineOp
+from tb.agents.env import BlockEnv
 from tb.agents.spad_port import READER_BITS, SpadPortDriver, SpadPortMonitor, SpadTxn
 from tb.blocks.vector_engine.scoreboard import ENGINE_PORTS, VectorEngineScoreboard
 from tb.golden import vector_engine_model as vem
-from tb.agents.env import BlockEnv
 from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 from tools.rtl_sources import REPO
 
@@ -99,7 +101,7 @@ class VectorEngineEnv(BlockEnv):
             self.cycle += 1
 
     # ---- host port --------------------------------------------------------------------------
-    async def host_txns(self, txns: list[SpadTxn]) -> list[SpadTxn]:
+    async def host_txns(self, txns: list[SpadTxn]) -> Sequence[SpadTxn]:
         return await self.host.transact(txns)
 
     async def write_lines(self, start: int, data: np.ndarray) -> None:
@@ -150,7 +152,7 @@ class VectorEngineEnv(BlockEnv):
             got = await self.flags()
             assert got == res.flags, f"{what}: flags_o {got:04b} expected {res.flags:04b}"
         self.mem = res.mem
-        lines = set()
+        lines: set[int] = set()
         for line in res.dst_lines:
             lines.update(range(max(0, line - window), min(self.lines, line + window + 1)))
         await self.check_lines(lines, what)

@@ -31,7 +31,8 @@ class Allocator:
     """Disjoint line ranges for the operands of one instruction."""
 
     def __init__(self, env, rng, align: int = 1):
-        self.env, self.rng, self.align, self.used = env, rng, align, []
+        self.env, self.rng, self.align = env, rng, align
+        self.used: list[tuple[int, int]] = []
 
     def place(self, span: int, bank: int | None = None) -> int | None:
         lo, hi = 0, self.env.lines
