@@ -37,12 +37,15 @@ TIMELINE_WORKLOAD = "vit-197"
 def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline) -> BenchRecord:
     sched, outcome = run.schedule, run.outcome
     cfg = load_config(config)
-    coverage = Path(outcome.coverage_path or "")
+    if outcome.coverage_path is None:
+        raise RuntimeError(f"{config} {bench_wl.name} {strategy}: the simulation wrote no "
+                           f"coverage.dat in {outcome.run_dir}")
+    coverage = Path(outcome.coverage_path)
     toggles = subtract(read_toggles(coverage), baseline)
     coverage.unlink()     # tens of MB per run; the per-block sums are kept in the results
     model = EnergyModel.for_config(cfg)
     energy = model.breakdown(toggles, outcome.counters)
-    macs = sched.work().macs
+    macs = sched.work.macs
     p = sched.prediction
     return BenchRecord(
         config=config, workload_name=bench_wl.name, strategy=strategy,
@@ -55,7 +58,7 @@ def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline) -> Ben
         bit_exact=run.check.bit_exact, cosine=run.check.cosine, wall_s=run.wall_s,
         run_dir=str(outcome.run_dir),
         overlaps=overlaps(read_trace(outcome.trace_path)) if outcome.trace_path else {},
-        queue_notes=sched.queue_notes())
+        queue_notes=sched.queue_notes)
 
 
 def main(argv=None) -> int:
@@ -92,7 +95,10 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(run_baseline, c): c for c in configs}
         for fut in as_completed(futures):
-            baselines[futures[fut]] = read_toggles(fut.result().coverage_path or "")
+            coverage = fut.result().coverage_path
+            if coverage is None:
+                raise RuntimeError(f"'{futures[fut]}': the reset baseline wrote no coverage.dat")
+            baselines[futures[fut]] = read_toggles(coverage)
             print(f"  [{time.time() - start:7.0f} s] '{futures[fut]}' built, reset baseline "
                   f"{sum(baselines[futures[fut]].values()):,} toggles", flush=True)
     records, failures = [], []

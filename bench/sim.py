@@ -66,7 +66,7 @@ def run_case(config: str, bench_wl: BenchWorkload, strategy: str, tag: str,
     if not outcome.ok:
         raise AssertionError(f"NPU stopped with {outcome.error} at 0x{outcome.error_pc:x} "
                              f"(info 0x{outcome.error_info:x})")
-    check = check_attention(sched, outcome, q, k, v)
+    check = check_attention(sched, outcome.outputs["O"], q, k, v)
     if not check.bit_exact:
         raise AssertionError(f"{check.mismatches} of {check.output.size} output bytes differ "
                              f"from the integer contract, first at {check.first_mismatch}")

@@ -33,6 +33,12 @@ def _mask(semaphores: Iterable[int] | int | None) -> int:
     return mask
 
 
+def load_defaults(fields: dict) -> dict:
+    """DMA_LOAD fields with the padded shape defaulting to the loaded one (no padding)."""
+    return {"pad_rows": fields.get("rows", 0), "pad_bytes": fields.get("row_bytes", 0),
+            **fields}
+
+
 class Program:
     """A program under construction: its words and a note per instruction (what it does,
     shown as a comment in listings). `base` is the DRAM address it will be loaded at."""
@@ -47,25 +53,28 @@ class Program:
         """Append one instruction; returns its index."""
         word = isa.encode(mnemonic, wait_mask=_mask(wait), signal_mask=_mask(signal),
                           **{k: int(v) for k, v in fields.items()})
+        return self.append(word, note=note)
+
+    def append(self, word: int, *, note: str = "") -> int:
+        """Append an encoded instruction word (it is decoded once to check it)."""
+        isa.decode(word)
         self.words.append(word)
         self.notes.append(note)
         return len(self.words) - 1
 
-    def nop(self, wait=None, signal=None) -> int:
-        return self.emit("NOP", wait, signal)
+    def nop(self, wait=None, signal=None, *, note: str = "") -> int:
+        return self.emit("NOP", wait, signal, note=note)
 
-    def halt(self, note: str = "") -> int:
+    def halt(self, *, note: str = "") -> int:
         return self.emit("HALT", note=note)
 
-    def sync(self, queue: isa.Queue, wait=None, signal=None) -> int:
+    def sync(self, queue: isa.Queue, wait=None, signal=None, *, note: str = "") -> int:
         if queue == isa.Queue.DISPATCH:
             raise isa.IsaError("SYNC needs an execution queue (DMA_IN, DMA_OUT, MATRIX, VECTOR)")
-        return self.emit("SYNC", wait, signal, target_queue=int(queue))
+        return self.emit("SYNC", wait, signal, note=note, target_queue=int(queue))
 
     def dma_load(self, wait=None, signal=None, **fields: Any) -> int:
-        fields.setdefault("pad_rows", fields.get("rows", 0))
-        fields.setdefault("pad_bytes", fields.get("row_bytes", 0))
-        return self.emit("DMA_LOAD", wait, signal, **fields)
+        return self.emit("DMA_LOAD", wait, signal, **load_defaults(fields))
 
     def dma_store(self, wait=None, signal=None, **fields: Any) -> int:
         return self.emit("DMA_STORE", wait, signal, **fields)

@@ -12,11 +12,11 @@ from hwdef.params import (
     EXP2_OUT_FRAC_BITS,
     EXP2_SEGMENT_BITS,
     RECIP_FRAC_BITS,
+    ConfigError,
     HwConfig,
-    VecOp,
     SatMode,
     VecFlag,
-    ConfigError,
+    VecOp,
     config_names,
     load_config,
 )

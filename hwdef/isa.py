@@ -19,6 +19,7 @@ firmware_gen's assembler are all generated from or driven by this module.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 INSN_BITS = 256
@@ -211,6 +212,7 @@ INSTRUCTIONS: tuple[InsnClass, ...] = (
 
 BY_MNEMONIC = {c.mnemonic: c for c in INSTRUCTIONS}
 BY_OPCODE = {c.opcode: c for c in INSTRUCTIONS}
+HEADER_LAYOUT = BY_MNEMONIC["NOP"].layout()[:len(HEADER)]   # the same in every class
 
 
 def encode(mnemonic: str, **values: int) -> int:
@@ -233,6 +235,16 @@ def encode(mnemonic: str, **values: int) -> int:
                            f"[{fld.min}, {fld.max}] ({fld.bits} bits)")
         word |= (value & ((1 << fld.bits) - 1)) << lsb
     return word
+
+
+def with_semaphores(word: int, waits: Iterable[int] = (), signals: Iterable[int] = ()) -> int:
+    """*word* (encoded without semaphores) with these wait and signal semaphores."""
+    lsb = {fld.name: at for fld, at in HEADER_LAYOUT}
+    for sem in (*waits, *signals):
+        if not 0 <= sem < NUM_SEMAPHORES:
+            raise IsaError(f"semaphore {sem} does not exist (0..{NUM_SEMAPHORES - 1})")
+    return (word | sum(1 << s for s in waits) << lsb["wait_mask"]
+            | sum(1 << s for s in signals) << lsb["signal_mask"])
 
 
 def decode(word: int) -> tuple[str, dict[str, int]]:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import enum
 import math
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+import tomllib
 
 CONFIG_FILE = Path(__file__).with_name("configs.toml")
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hwdef import gen_sv, load_config, config_names, params
+from hwdef import config_names, gen_sv, load_config, params
 from hwdef.params import ConfigError, HwConfig
 
 

@@ -90,7 +90,7 @@ class NpuModel:
     def _start(self, mnemonic: str, f: dict, pc: int, res: RunResult) -> sem.Access:
         """Checks (the engine's error, if any), the write's overwrite check and the work
         counters; returns what the instruction touches."""
-        fault = sem.check(self.cfg, mnemonic, f, self.dram_base, self.dram_size)
+        fault = sem.check(self.cfg, mnemonic, f, (self.dram_base, self.dram_size))
         if fault is not None:
             raise ModelError(fault.code, pc, fault.info)
         acc = sem.access(self.cfg, mnemonic, f)

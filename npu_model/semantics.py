@@ -24,7 +24,6 @@ from hwdef import HwConfig, isa
 from hwdef.params import ACC_BITS, AXI_BOUNDARY_BYTES, AXI_MAX_BURST_BEATS, SatMode, VecOp
 from hwdef.regs import ErrorCode
 
-MNEMONICS_WITH_DATA = ("DMA_LOAD", "DMA_STORE", "MATMUL", "VECTOR")
 _ACC_BYTES = ACC_BITS // 8
 
 
@@ -217,11 +216,16 @@ _VECTOR_ENUMS = (("op", VecOp), ("sat", SatMode), ("b_mode", isa.BMode),
                  ("a_type", isa.ElemType), ("dst_type", isa.ElemType))
 
 
-def check(cfg: HwConfig, mnemonic: str, f: dict, dram_base: int = 0,
-          dram_size: int = 1 << 32) -> Fault | None:
+def check(cfg: HwConfig, mnemonic: str, f: dict,
+          dram_window: tuple[int, int] | None = None) -> Fault | None:
     """The first failing check of the instruction in its engine's order, or None.
 
-    DMA addresses must lie in the DRAM window [dram_base, dram_base + dram_size)."""
+    DMA addresses must lie in the DRAM window (base, size): [base, base + size); a DMA check
+    without a window is a caller's bug, not a 4 GiB default."""
+    if mnemonic in ("DMA_LOAD", "DMA_STORE"):
+        if dram_window is None:
+            raise ValueError(f"checking {mnemonic} needs the DRAM window (base, size)")
+        dram_base, dram_size = dram_window
     if mnemonic == "DMA_LOAD":
         if f["rows"] == 0 or f["row_bytes"] == 0:
             return Fault(ErrorCode.BAD_FIELD, 0)

@@ -3,6 +3,7 @@ so that a simulation process and its launcher exchange them as files."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -48,16 +49,26 @@ class Job:
                      **options) -> Job:
         """An attention schedule (scheduler.Schedule) on int8 Q, K, V [batch*heads, rows, d];
         the output region is named "O"."""
-        options.setdefault("timeout_cycles", 4 * sched.prediction.cycles + 200_000)
+        options.setdefault("timeout_cycles", sched.timeout_cycles)
         return cls(config=sched.cfg.name, image=sched.image(q, k, v), prog_base=sched.prog_base,
                    outputs={"O": sched.output_region()}, strict=sched.strict,
                    dram_window=(0, sched.dram_bytes), **options)
 
+    def _meta(self) -> dict:
+        """Every field but the image, as JSON values (NumPy integers become ints)."""
+        meta = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "image"}
+        return json.loads(json.dumps(meta, default=int))
+
+    def digest(self) -> str:
+        """A short hash of everything the job is: the default name of its run directory."""
+        h = hashlib.sha1(json.dumps(self._meta(), sort_keys=True).encode())
+        h.update(np.ascontiguousarray(self.image).tobytes())
+        return h.hexdigest()[:12]
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         np.save(directory / "image.npy", self.image)
-        meta = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "image"}
-        (directory / "job.json").write_text(json.dumps(meta, indent=1) + "\n")
+        (directory / "job.json").write_text(json.dumps(self._meta(), indent=1) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> Job:
@@ -96,7 +107,7 @@ class Outcome:
         np.savez(directory / "outputs.npz", **self.outputs)  # type: ignore[arg-type]
         meta = asdict(self)
         meta.pop("outputs")
-        (directory / "outcome.json").write_text(json.dumps(meta, indent=1) + "\n")
+        (directory / "outcome.json").write_text(json.dumps(meta, indent=1, default=int) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> Outcome:

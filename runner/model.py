@@ -1,8 +1,8 @@
 """The model backend: the instruction-level executor (npu_model/executor.py) in this process.
 
 It gives the outputs, the error (code, pc, info) and the counters the sequential model knows
-exactly (INSN_RETIRED, DRAM_WRITE_BYTES, VECTOR_FLAGS), plus the work it issued; cycles and
-busy counters come only from the RTL."""
+(INSN_RETIRED, DRAM_WRITE_BYTES, VECTOR_FLAGS: equal to the RTL's for runs that finish without
+an error), plus the work it issued; cycles and busy counters come only from the RTL."""
 
 from __future__ import annotations
 

@@ -44,8 +44,8 @@ class AttentionEmitter:
         diag = item.block.q0 + 1 + causal_offset(self.wl.seq_q, self.wl.seq_kv) - item.k0
         return {"causal": 1, "diag": max(_DIAG.min, min(diag, _DIAG.max))}
 
-    def emit(self, mnemonic: str, note: str, **fields: int) -> Insn:
-        return self.sync.emit(mnemonic, note, **fields)
+    def emit(self, mnemonic: str, *, note: str, **fields: int) -> Insn:
+        return self.sync.emit(mnemonic, note=note, **fields)
 
     # ---- loads ------------------------------------------------------------------------------
     def _load_rows(self, note: str, dram_addr: int, rows: int, pad_rows: int, spad_addr: int,
@@ -54,10 +54,10 @@ class AttentionEmitter:
         long row (one burst stream instead of one burst per row)."""
         g = self.geo
         if g.d == g.row_lines * g.line_bytes:
-            return self.emit("DMA_LOAD", note, dram_addr=dram_addr, dram_stride=rows * g.d,
+            return self.emit("DMA_LOAD", note=note, dram_addr=dram_addr, dram_stride=rows * g.d,
                              rows=1, row_bytes=rows * g.d, spad_addr=spad_addr, spad_pitch=1,
                              pad_rows=1, pad_bytes=pad_rows * g.d, lock_readers=lock)
-        return self.emit("DMA_LOAD", note, dram_addr=dram_addr, dram_stride=g.d, rows=rows,
+        return self.emit("DMA_LOAD", note=note, dram_addr=dram_addr, dram_stride=g.d, rows=rows,
                          row_bytes=g.d, spad_addr=spad_addr, spad_pitch=g.row_lines,
                          pad_rows=pad_rows, pad_bytes=g.d_pad, lock_readers=lock)
 
@@ -93,7 +93,7 @@ class AttentionEmitter:
         last_use_of_q = item.index == self.plan.last_qk_of_block[b.index]
         k_use = self.plan.keys[item.index]
         self.emit(
-            "MATMUL", f"S = Q·Kᵀ {item.tag()} ({item.kind})",
+            "MATMUL", note=f"S = Q·Kᵀ {item.tag()} ({item.kind})",
             a_addr=self.buf.q[b.index % 2], a_pitch=g.row_lines, rows=b.rows,
             b_addr=self.buf.k[k_use.slot], b_pitch=g.row_lines,
             k_tiles=g.d_pad // g.dim, n_tiles=g.padded_keys(item.keys) // g.dim,
@@ -107,7 +107,7 @@ class AttentionEmitter:
         b, g = item.block, self.geo
         v_use = self.plan.values[item.index]
         self.emit(
-            "MATMUL", f"A += P·V {item.tag()}",
+            "MATMUL", note=f"A += P·V {item.tag()}",
             a_addr=self.p_addr(item), a_pitch=g.p_pitch, rows=b.rows,
             b_addr=self.buf.v[v_use.slot], b_pitch=g.row_lines,
             k_tiles=g.padded_keys(item.keys) // g.dim, n_tiles=g.d_pad // g.dim, transpose=0,
@@ -121,7 +121,7 @@ class AttentionEmitter:
              dst_type=I32, sat=SatMode.NONE, b_mode=isa.BMode.SCALAR, b=0, b_pitch=0,
              scalar=0, shift=0, release_a=False, lock=0, mask=None) -> Insn:
         return self.emit(
-            "VECTOR", note, op=op, sat=sat, b_mode=b_mode, shift=shift,
+            "VECTOR", note=note, op=op, sat=sat, b_mode=b_mode, shift=shift,
             scalar=scalar & 0xFFFFFFFF, a_addr=a, a_pitch=a_pitch, a_type=a_type, b_addr=b,
             b_pitch=b_pitch, dst_addr=dst, dst_pitch=dst_pitch, dst_type=dst_type, rows=rows,
             row_len=row_len, release_a=int(release_a and self.ow),
@@ -181,7 +181,7 @@ class AttentionEmitter:
                   g.a_pitch, o, g.row_lines, dst_type=I8, sat=SatMode.INT8,
                   b_mode=isa.BMode.ROW, b=buf.r[block.index % 2], b_pitch=1,
                   shift=RECIP_FRAC_BITS, release_a=True, lock=1)
-        self.emit("DMA_STORE", f"O {block.tag()}",
+        self.emit("DMA_STORE", note=f"O {block.tag()}",
                   dram_addr=self.tensors["o"].row_addr(block.head, block.q0),
                   dram_stride=g.d, rows=block.rows, row_bytes=g.d, spad_addr=o,
                   spad_pitch=g.row_lines, release_src=int(self.ow))
@@ -194,7 +194,7 @@ class AttentionEmitter:
 
     def store_s(self, item: Item) -> None:
         b, t = item.block, self.tensors["s"]
-        self.emit("DMA_STORE", f"S {b.tag()} keys {item.k0}",
+        self.emit("DMA_STORE", note=f"S {b.tag()} keys {item.k0}",
                   dram_addr=self._intermediate_rows("s", item, 4), dram_stride=t.row_stride,
                   rows=b.rows, row_bytes=self.geo.padded_keys(item.keys) * 4,
                   spad_addr=self.s_addr(item), spad_pitch=self.geo.s_pitch)
@@ -202,14 +202,14 @@ class AttentionEmitter:
     def load_s(self, item: Item) -> None:
         b, t = item.block, self.tensors["s"]
         nbytes = self.geo.padded_keys(item.keys) * 4
-        self.emit("DMA_LOAD", f"S {b.tag()} keys {item.k0}",
+        self.emit("DMA_LOAD", note=f"S {b.tag()} keys {item.k0}",
                   dram_addr=self._intermediate_rows("s", item, 4), dram_stride=t.row_stride,
                   rows=b.rows, row_bytes=nbytes, spad_addr=self.s_addr(item),
                   spad_pitch=self.geo.s_pitch, pad_rows=b.rows, pad_bytes=nbytes)
 
     def store_p(self, item: Item) -> None:
         b, t = item.block, self.tensors["p"]
-        self.emit("DMA_STORE", f"P {b.tag()} keys {item.k0}",
+        self.emit("DMA_STORE", note=f"P {b.tag()} keys {item.k0}",
                   dram_addr=self._intermediate_rows("p", item, 1), dram_stride=t.row_stride,
                   rows=b.rows, row_bytes=self.geo.padded_keys(item.keys),
                   spad_addr=self.p_addr(item), spad_pitch=self.geo.p_pitch)
@@ -217,7 +217,7 @@ class AttentionEmitter:
     def load_p(self, item: Item) -> None:
         b, t = item.block, self.tensors["p"]
         nbytes = self.geo.padded_keys(item.keys)
-        self.emit("DMA_LOAD", f"P {b.tag()} keys {item.k0}",
+        self.emit("DMA_LOAD", note=f"P {b.tag()} keys {item.k0}",
                   dram_addr=self._intermediate_rows("p", item, 1), dram_stride=t.row_stride,
                   rows=b.rows, row_bytes=nbytes, spad_addr=self.p_addr(item),
                   spad_pitch=self.geo.p_pitch, pad_rows=b.rows, pad_bytes=nbytes)
@@ -227,7 +227,7 @@ class AttentionEmitter:
         fields = dict(dram_addr=t.row_addr(block.head, block.q0), dram_stride=t.row_stride,
                       rows=block.rows, row_bytes=self.geo.line_bytes,
                       spad_addr=self.buf.r[block.index % 2], spad_pitch=1)
-        self.emit(mnemonic, f"r {block.tag()}", **fields)
+        self.emit(mnemonic, note=f"r {block.tag()}", **fields)
 
     def store_r(self, block: Block) -> None:
         self._r_rows("DMA_STORE", block)

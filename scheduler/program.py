@@ -24,7 +24,7 @@ from scheduler.tiling import Geometry, Tiling, ceil_div
 from scheduler.workload import ScheduleError, Workload
 
 
-def _dram_hint(strategy: type[strategies.Strategy]) -> str:
+def dram_hint(strategy: type[strategies.Strategy]) -> str:
     return (" (layerwise keeps S and P in DRAM: flat or mas need far less)"
             if strategy.dram_intermediates else "")
 
@@ -42,7 +42,7 @@ class AttentionProgram:
             raise ScheduleError(
                 f"{wl.describe()} with {strategy} needs {tensors_end} bytes of DRAM for its "
                 f"tensors before the program, the DRAM has {dram_limit}; fewer heads or "
-                f"shorter sequences would fit" + _dram_hint(self.strategy))
+                f"shorter sequences would fit" + dram_hint(self.strategy))
         self.buffers: Buffers = place_spad(cfg, self.geometry, tiling,
                                            self.strategy.score_buffers)
         self.plan: Plan = plan(wl, tiling.block_rows, tiling.chunk_keys,

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from firmware_gen.program import Program
 from hwdef import HwConfig, isa
 from npu_model import semantics
 from scheduler.cost import Prediction, predict
 from scheduler.layout import Tensor
-from scheduler.program import AttentionProgram, _dram_hint
+from scheduler.program import AttentionProgram, dram_hint
 from scheduler.search import Candidate, search
 from scheduler.strategies import get as get_strategy
 from scheduler.sync import Insn
@@ -32,25 +33,32 @@ class Schedule:
     cfg: HwConfig
     strategy: str
     tiling: Tiling
-    program: AttentionProgram
+    built: AttentionProgram        # how the program was made: geometry, layout, plan
     prediction: Prediction
     candidates: list[Candidate] = field(default_factory=list)
 
     @property
+    def program(self) -> Program:
+        """The program (firmware_gen.Program: words with notes, loaded at prog_base)."""
+        return self.built.program
+
+    @property
     def words(self) -> list[int]:
-        return self.program.words
+        return self.built.words
 
     @property
     def instructions(self) -> list[Insn]:
         """Every instruction before the final HALT: mnemonic, fields, queue, note, semaphores."""
-        return self.program.insns
+        return self.built.insns
 
+    @property
     def work(self) -> semantics.Work:
         """MACs, vectors and DRAM bytes the program issues (npu_model.semantics.work)."""
         totals = [semantics.work(self.cfg, i.mnemonic, i.fields) for i in self.instructions]
         return semantics.Work(*(sum(getattr(w, name) for w in totals)
                                 for name in semantics.Work.__dataclass_fields__))
 
+    @property
     def queue_notes(self) -> dict[str, list[str]]:
         """The notes of each queue's instructions, in queue order (trace labels)."""
         notes: dict[str, list[str]] = {}
@@ -59,21 +67,27 @@ class Schedule:
         return notes
 
     @property
+    def timeout_cycles(self) -> int:
+        """A run's time limit: four times the prediction plus a margin (a hang, not a slow
+        schedule, is what it catches)."""
+        return 4 * self.prediction.cycles + 200_000
+
+    @property
     def prog_base(self) -> int:
-        return self.program.prog_base
+        return self.built.prog_base
 
     @property
     def dram_bytes(self) -> int:
-        return self.program.dram_bytes
+        return self.built.dram_bytes
 
     @property
     def strict(self) -> bool:
         """Run with CTRL.STRICT: the schedule locks and releases its buffers (mas), so any
         write into a buffer still awaited is an error instead of a wait."""
-        return self.program.strict
+        return self.built.strict
 
     def tensor(self, name: str) -> Tensor:
-        return self.program.tensors[name]
+        return self.built.tensors[name]
 
     def memory_map(self) -> dict:
         wl = self.workload
@@ -87,8 +101,8 @@ class Schedule:
             "prog_base": self.prog_base,
             "dram_bytes": self.dram_bytes,
             "instructions": len(self.words),
-            "tensors": {name: t.to_dict() for name, t in self.program.tensors.items()},
-            "scratchpad": self.program.buffers.spad,
+            "tensors": {name: t.to_dict() for name, t in self.built.tensors.items()},
+            "scratchpad": self.built.buffers.spad,
             "constants": {"score_multiplier": wl.score.multiplier,
                           "score_shift": wl.score.shift,
                           "output_multiplier": wl.output.multiplier,
@@ -122,7 +136,7 @@ class Schedule:
             wl.heads_total, wl.seq_q, wl.head_dim)
 
     def listing(self, addresses: bool = True) -> str:
-        return self.program.listing(addresses)
+        return self.built.listing(addresses)
 
     def summary(self) -> str:
         p = self.prediction
@@ -145,6 +159,6 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
         raise ScheduleError(
             f"{wl.describe()} with {strategy} needs {program.dram_bytes} bytes of DRAM "
             f"(tensors and program), the DRAM has {dram_bytes}; fewer heads or shorter "
-            f"sequences would fit" + _dram_hint(program.strategy))
+            f"sequences would fit" + dram_hint(program.strategy))
     return Schedule(wl, cfg, strategy, tiling, program, predict(cfg, program.insns),
                     candidates)

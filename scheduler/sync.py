@@ -19,13 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_gen.program import Program
+from firmware_gen.program import Program, load_defaults
 from hwdef import HwConfig, isa
 from npu_model import semantics as sem
 
 QUEUES = (isa.Queue.DMA_IN, isa.Queue.DMA_OUT, isa.Queue.MATRIX, isa.Queue.VECTOR)
-QUEUE_OF = {"DMA_LOAD": isa.Queue.DMA_IN, "DMA_STORE": isa.Queue.DMA_OUT,
-            "MATMUL": isa.Queue.MATRIX, "VECTOR": isa.Queue.VECTOR}
 SEMAPHORE_OF = {(p, c): n for n, (p, c) in enumerate(
     (p, c) for p in QUEUES for c in QUEUES if p != c)}
 
@@ -38,6 +36,7 @@ class Insn:
     queue: isa.Queue
     position: int              # position within its queue
     note: str = ""
+    word: int = 0                               # encoded, semaphores not yet added
     waits: set = field(default_factory=set)     # semaphores
     signals: set = field(default_factory=set)
     known: dict = field(default_factory=dict)   # queue -> last position complete before start
@@ -81,13 +80,12 @@ class SyncEmitter:
         self._queue_last: dict[isa.Queue, Insn] = {}
         self._last_serialized: Insn | None = None
 
-    def emit(self, mnemonic: str, note: str = "", **fields: int) -> Insn:
-        queue = QUEUE_OF[mnemonic]
+    def emit(self, mnemonic: str, *, note: str = "", **fields: int) -> Insn:
+        queue = isa.BY_MNEMONIC[mnemonic].queue
         given = {k: int(v) for k, v in fields.items()}
         if mnemonic == "DMA_LOAD":
-            given.setdefault("pad_rows", given.get("rows", 0))
-            given.setdefault("pad_bytes", given.get("row_bytes", 0))
-        isa.encode(mnemonic, **given)      # field ranges are checked here, where the bug is
+            given = load_defaults(given)
+        word = isa.encode(mnemonic, **given)   # field ranges are checked here, where the bug is
         full = {fld.name: given.get(fld.name, 0)
                 for fld, _ in isa.BY_MNEMONIC[mnemonic].layout()[len(isa.HEADER):]}
         reads, writes = self.footprint.of(mnemonic, full)
@@ -97,7 +95,7 @@ class SyncEmitter:
             deps.update(readers.get(key, ()))
         if queue in self.serialize and self._last_serialized is not None:
             deps.add(self._last_serialized.index)
-        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note)
+        insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note, word)
         self._add_waits(insn, deps)
         last_writer.update(dict.fromkeys(writes, insn.index))
         for key in writes:
@@ -144,7 +142,6 @@ class SyncEmitter:
         """The finished program (semaphores final), HALT last, to be loaded at *base*."""
         prog = Program(base)
         for insn in self.insns:
-            prog.emit(insn.mnemonic, sorted(insn.waits), sorted(insn.signals), note=insn.note,
-                      **insn.fields)
+            prog.append(isa.with_semaphores(insn.word, insn.waits, insn.signals), note=insn.note)
         prog.halt()
         return prog

@@ -60,7 +60,7 @@ def dma_load(f: dict, cfg: HwConfig, spad: np.ndarray, dram: np.ndarray, base: i
     On an AXI error the rows before the failing burst's row are written (the RTL stops writing
     at the failing beat); the model then leaves *spad* with only those rows applied and the
     caller checks the rest of the failing row loosely (each line old or new)."""
-    fault = sem.check(cfg, "DMA_LOAD", f, base, size)
+    fault = sem.check(cfg, "DMA_LOAD", f, (base, size))
     if fault is not None:
         return Outcome(error=fault.code, info=fault.info)
     lb = cfg.line_bytes
@@ -93,7 +93,7 @@ def dma_store(f: dict, cfg: HwConfig, spad: np.ndarray, dram: np.ndarray, base: 
     before the failing one is written and nothing after it (callers keep later bursts beyond
     `mem_bytes` so that this does not depend on timing); the rows completed before the failing
     one are released."""
-    fault = sem.check(cfg, "DMA_STORE", f, base, size)
+    fault = sem.check(cfg, "DMA_STORE", f, (base, size))
     if fault is not None:
         return Outcome(error=fault.code, info=fault.info)
     lb = cfg.line_bytes

@@ -27,15 +27,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from firmware_gen import Program
 from hwdef import regs
 from npu_model.attention import (
-    accuracy,
     attention_float_heads,
     attention_int_heads,
     gaussian_inputs,
 )
-from runner.attention import calibrated
+from runner.attention import calibrated, check_attention
 from scheduler import Schedule, Workload, build_schedule
 from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import NpuBaseTest
@@ -92,17 +90,11 @@ class AttentionTestBase(NpuBaseTest):
         return attention_int_heads(q, k, v, wl.score, wl.causal, wl.output)
 
     async def run_schedule(self, sched: Schedule, q, k, v, use_model: bool = True):
-        prog = Program()
-        prog.words = list(sched.words)
-        image = sched.image(q, k, v)
-        o_addr, o_bytes = sched.output_region()
         await self.reset()
-        timeout = 4 * sched.prediction.cycles + 200_000
-        report = await self.run_program(prog, image, sched.prog_base, {"O": (o_addr, o_bytes)},
-                                        strict=sched.strict, timeout_cycles=timeout,
-                                        dram_window=(0, sched.dram_bytes),
-                                        use_model=use_model)
-        return report, sched.read_output(report.outputs["O"])
+        return await self.run_image(sched.image(q, k, v), sched.prog_base,
+                                    {"O": sched.output_region()}, strict=sched.strict,
+                                    timeout_cycles=sched.timeout_cycles,
+                                    dram_window=(0, sched.dram_bytes), use_model=use_model)
 
     async def run_attention(self, wl: Workload, strategy: str, q, k, v, tiling=None,
                             use_model: bool = True, dram_bytes: int | None = None
@@ -114,21 +106,19 @@ class AttentionTestBase(NpuBaseTest):
                                **({"dram_bytes": dram_bytes} if dram_bytes else {}))
         self.schedule = sched
         self.logger.info(sched.summary())
-        report, out = await self.run_schedule(sched, q, k, v, use_model)
+        report = await self.run_schedule(sched, q, k, v, use_model)
         status = report.status
         assert status["done"] == 1 and status["error"] == 0, (
             f"{strategy}: NPU stopped with {regs.ErrorCode(status['error_code']).name} at "
             f"0x{report.error_pc:x} (info 0x{report.error_info:x})")
-        want = self.golden(wl, q, k, v)
-        bad = int(np.count_nonzero(out != want))
-        acc = accuracy(out, self.reference(wl, q, k, v),
-                       wl.s_o if wl.s_o is not None else wl.s_v)
+        check = check_attention(sched, report.outputs["O"], q, k, v)
+        out, bad = check.output, check.mismatches
         run = AttentionRun(
             config=self.cfg.name, strategy=strategy, workload=wl.to_dict(),
             tiling=sched.tiling.describe(), instructions=len(sched.words),
             cycles=report.counters["CYCLES"], predicted=sched.prediction.cycles,
-            bit_exact=bad == 0, mismatches=bad, cosine=acc.cosine,
-            max_abs_lsb=acc.max_abs_lsb, wall_s=time.perf_counter() - start,
+            bit_exact=bad == 0, mismatches=bad, cosine=check.cosine,
+            max_abs_lsb=check.max_abs_lsb, wall_s=time.perf_counter() - start,
             counters=dict(report.counters), output=out)
         self.runs.append(run)
         self.logger.info(
@@ -137,10 +127,10 @@ class AttentionTestBase(NpuBaseTest):
             run.predicted, 100.0 * (run.predicted - run.cycles) / max(run.cycles, 1),
             run.counters["MATRIX_BUSY"], run.counters["VECTOR_BUSY"],
             run.counters["MATRIX_VECTOR_OVERLAP"],
-            "bit-exact" if bad == 0 else f"{bad} OUTPUT BYTES DIFFER", acc.cosine,
-            acc.max_abs_lsb, run.wall_s)
+            "bit-exact" if bad == 0 else f"{bad} OUTPUT BYTES DIFFER", check.cosine,
+            check.max_abs_lsb, run.wall_s)
         assert bad == 0, (f"{strategy}: {bad} of {out.size} output bytes differ from the "
-                          f"golden model, first at {np.argwhere(out != want)[0].tolist()}")
+                          f"golden model, first at {check.first_mismatch}")
         return run
 
     def save_runs(self, path: str | os.PathLike | None = None) -> None:

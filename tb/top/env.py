@@ -28,7 +28,7 @@ import pyuvm
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
 from firmware_gen import Program
-from hwdef import HwConfig, isa, regs
+from hwdef import HwConfig, regs
 from npu_model.executor import ModelError, NpuModel, RunResult
 from tb.harness.cocotb_utils import built_params, npu_config
 from tb.harness.dram import DramBackdoor
@@ -273,6 +273,9 @@ class NpuScoreboard(pyuvm.uvm_subscriber):
                 errs.append(f"expected {want_err}, got status {report.status}")
             elif report.error_pc != want_err.pc:
                 errs.append(f"expected error pc 0x{want_err.pc:x}, got 0x{report.error_pc:x}")
+            elif report.error_info != want_err.info:
+                errs.append(f"expected error info 0x{want_err.info:x} ({want_err.code.name}), "
+                            f"got 0x{report.error_info:x}")
         for name, (addr, nbytes) in exp.outputs.items():
             got = report.outputs.get(name)
             want = exp.model.dram[addr:addr + nbytes]
@@ -356,19 +359,21 @@ class NpuBaseTest(pyuvm.uvm_test):
         image = np.zeros(max(dram.size, prog_base + code.size), dtype=np.uint8)
         image[:dram.size] = dram
         image[prog_base:prog_base + code.size] = code
-        return await self.run_image(image, prog_base, outputs, **options)
+        return await self.run_image(image, prog_base, outputs,
+                                    load_at_least=prog_base + code.size, **options)
 
     async def run_image(self, image: np.ndarray, prog_base: int,
                         outputs: dict[str, tuple[int, int]], strict: bool = False,
                         watchdog: int = 0, timeout_cycles: int = 2_000_000,
                         dram_window: tuple[int, int] | None = None,
                         model_error: ModelError | None = None,
-                        use_model: bool = True) -> RunReport:
+                        use_model: bool = True, load_at_least: int | None = None) -> RunReport:
         """Run the program at *prog_base* of the DRAM *image* on the model and on the RTL,
         read back *outputs* (name -> (address, bytes)) and score the run. *model_error*
         replaces the model's verdict where the sequential model cannot know it (deadlock).
         Without *use_model* (long benchmark runs whose outputs the caller checks against its
-        own golden model) the scoreboard only requires a clean finish."""
+        own golden model) the scoreboard only requires a clean finish. The image is loaded up to
+        its last non-zero byte, and at least its first *load_at_least* bytes (default: all)."""
         base, size = dram_window if dram_window else (self.dram_base, self.dram_size)
         if use_model:
             model = NpuModel(self.cfg, image.copy(), dram_base=base, dram_size=size)
@@ -381,7 +386,8 @@ class NpuBaseTest(pyuvm.uvm_test):
             model, result = None, None
             self.env.scoreboard.expect(Expectation(None, None, {}))
         used = int(np.flatnonzero(image).max(initial=0)) + 1
-        await self.load_image(image[:max(used, prog_base + isa.INSN_BYTES)])
+        await self.load_image(image[:max(used, image.size if load_at_least is None
+                                         else load_at_least)])
         seq = RunProgramSeq("run", prog_base, base, size, watchdog=watchdog, strict=strict)
         await seq.start(self.env.host.seqr)
         report = await self.env.monitor.wait_and_collect(timeout_cycles)
