@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from hwdef import HwConfig
+from hwdef.quant import causal_offset
 from scheduler import Workload
 
 VECTOR_PASSES = 5
@@ -55,7 +56,7 @@ def visible_scores(wl: Workload) -> int:
     if not wl.causal:
         return wl.seq_q * wl.seq_kv
     rows = np.arange(wl.seq_q)
-    return int(np.clip(rows + 1 + wl.seq_kv - wl.seq_q, 0, wl.seq_kv).sum())
+    return int(np.clip(rows + 1 + causal_offset(wl.seq_q, wl.seq_kv), 0, wl.seq_kv).sum())
 
 
 def roofline(wl: Workload, cfg: HwConfig) -> Roofline:

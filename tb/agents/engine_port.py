@@ -79,8 +79,9 @@ class EngineHostPort:
             sig("insn_ready_o")
         self._done, self._err = sig("done_o"), sig("err_o")
         self._code, self._info = sig("err_code_o"), sig("err_info_o")
-        self._busy = getattr(dut, prefix + "busy_o", None)
-        self._stall = getattr(dut, prefix + "stall_o", None)
+        # Every engine has busy_o and stall_o (docs/architecture.md, engine contract); a
+        # missing port is an error here, not a protocol check that quietly disappears.
+        self._busy, self._stall = sig("busy_o"), sig("stall_o")
         self.offers: deque[EngineOp] = deque()
         self.offer_cur: EngineOp | None = None
         self.active: EngineOp | None = None
@@ -110,13 +111,12 @@ class EngineHostPort:
         """In ReadOnly: the protocol checks of this cycle; returns the op that completed.
         `engine_requests` is the mask of engine ports presenting a request this cycle (none may
         while no instruction is in flight)."""
-        busy = int(self._busy.value) if self._busy is not None else None
+        busy = int(self._busy.value)
         ready = int(self._ready.value)
         done, err = int(self._done.value), int(self._err.value)
-        stall = int(self._stall.value) if self._stall is not None else 0
+        stall = int(self._stall.value)
         active = self.active
-        if busy is not None:
-            assert ready == (not busy), f"cycle {cycle}: insn_ready_o {ready} busy_o {busy}"
+        assert ready == (not busy), f"cycle {cycle}: insn_ready_o {ready} busy_o {busy}"
         assert not (done and err), f"cycle {cycle}: done_o and err_o together"
         if engine_requests:
             assert active is not None, \
@@ -124,9 +124,8 @@ class EngineHostPort:
             active.request_cycles += 1
         finished = None
         if active is not None:
-            if busy is not None:
-                active.busy_cycles += busy
-                assert busy or done or err, f"cycle {cycle}: busy_o low during the instruction"
+            active.busy_cycles += busy
+            assert busy or done or err, f"cycle {cycle}: busy_o low during the instruction"
             active.stall_cycles += stall
         else:
             assert not stall, f"cycle {cycle}: stall_o while idle"

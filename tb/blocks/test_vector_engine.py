@@ -17,7 +17,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwdef import isa
 from hwdef.isa import BMode, ElemType
-from hwdef.params import SatMode, VecOp
+from hwdef.params import RECIP_FRAC_BITS, SOFTMAX_EXP2_SHIFT, SatMode, VecOp
 from hwdef.regs import ErrorCode
 from npu_model import semantics as sem
 from npu_model.executor import NpuModel, RunResult
@@ -150,15 +150,15 @@ async def test_softmax_chain(dut):
             ("MULSHR", vector_fields(op=VecOp.MULSHR, b_mode=BMode.SCALAR, scalar=M, shift=SH,
                                      a_addr=s_addr, a_pitch=s_pitch, dst_addr=s_addr,
                                      dst_pitch=s_pitch, **common)),
-            ("EXP2", vector_fields(op=VecOp.EXP2, shift=7, sat=SatMode.UINT8, a_addr=s_addr,
-                                   a_pitch=s_pitch, dst_addr=p_addr, dst_pitch=1,
+            ("EXP2", vector_fields(op=VecOp.EXP2, shift=SOFTMAX_EXP2_SHIFT, sat=SatMode.UINT8,
+                                   a_addr=s_addr, a_pitch=s_pitch, dst_addr=p_addr, dst_pitch=1,
                                    dst_type=ElemType.UINT8, **unary)),
             ("RSUM", vector_fields(op=VecOp.RSUM, a_type=ElemType.UINT8, a_addr=p_addr,
                                    a_pitch=1, dst_addr=l_addr, dst_pitch=1, **unary)),
             ("RECIP", vector_fields(op=VecOp.RECIP, b_mode=BMode.SCALAR, a_addr=l_addr,
                                     a_pitch=1, dst_addr=r_addr, dst_pitch=1, rows=rows,
                                     row_len=lanes)),
-            ("MULSHR-O", vector_fields(op=VecOp.MULSHR, b_mode=BMode.ROW, shift=30,
+            ("MULSHR-O", vector_fields(op=VecOp.MULSHR, b_mode=BMode.ROW, shift=RECIP_FRAC_BITS,
                                        sat=SatMode.INT8, a_addr=a_addr, a_pitch=nd,
                                        b_addr=r_addr, b_pitch=1, dst_addr=o_addr, dst_pitch=1,
                                        dst_type=ElemType.INT8, rows=rows, row_len=d)),
@@ -426,8 +426,8 @@ async def test_throughput(dut):
                                           shift=1, a_type=ElemType.INT8, dst_type=ElemType.INT8,
                                           sat=SatMode.INT8, **f8), "MULSHR int8 -> int8")
     assert cpv <= 1.1
-    cpv = await measure(tb, vector_fields(op=VecOp.EXP2, shift=7, sat=SatMode.UINT8,
-                                          dst_type=ElemType.UINT8, **common),
+    cpv = await measure(tb, vector_fields(op=VecOp.EXP2, shift=SOFTMAX_EXP2_SHIFT,
+                                          sat=SatMode.UINT8, dst_type=ElemType.UINT8, **common),
                         "EXP2 int32 -> uint8")
     assert cpv <= 1.25
     # Everything in one bank: a, b and the results share it (three accesses per vector).
