@@ -55,9 +55,11 @@ class Program:
                           **{k: int(v) for k, v in fields.items()})
         return self.append(word, note=note)
 
-    def append(self, word: int, *, note: str = "") -> int:
-        """Append an encoded instruction word (it is decoded once to check it)."""
-        isa.decode(word)
+    def append(self, word: int, *, note: str = "", checked: bool = False) -> int:
+        """Append an encoded instruction word; it is decoded to check it unless the caller
+        made it with hwdef.isa itself (*checked*)."""
+        if not checked:
+            isa.decode(word)
         self.words.append(word)
         self.notes.append(note)
         return len(self.words) - 1

@@ -19,6 +19,7 @@ Fields are the dictionaries of `hwdef.isa.decode` (every field of the instructio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from hwdef import HwConfig, isa
 from hwdef.params import ACC_BITS, AXI_BOUNDARY_BYTES, AXI_MAX_BURST_BEATS, SatMode, VecOp
@@ -39,8 +40,7 @@ class Fault:
     info: int = 0
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """Scratchpad lines of a strided operand: `rows` rows of `per_row` consecutive lines,
     the first line of row r at `addr + r * pitch`."""
 
@@ -71,8 +71,7 @@ class Span:
         return sorted({line // region_lines for line in self.lines()})
 
 
-@dataclass(frozen=True)
-class DramRows:
+class DramRows(NamedTuple):
     """DRAM bytes of a DMA: `rows` rows of `row_bytes`, `stride` apart."""
 
     addr: int
@@ -112,8 +111,7 @@ def row_bursts(addr: int, nbytes: int, line_bytes: int) -> list[tuple[int, int]]
     return out
 
 
-@dataclass(frozen=True)
-class Access:
+class Access(NamedTuple):
     """Everything an instruction touches (empty for NOP and HALT)."""
 
     reads: tuple[Span, ...] = ()

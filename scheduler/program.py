@@ -13,6 +13,8 @@ them in (scheduler/strategies/), and the semaphores that make the sequential ord
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from firmware_gen.program import Program
 from hwdef import HwConfig, isa
 from scheduler import strategies
@@ -50,12 +52,17 @@ class AttentionProgram:
         sync = SyncEmitter(cfg, self.strategy.serialize)
         self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers, self.tensors,
                                             self.plan, self.strategy.overwrite_control, sync))
+        self._sync = sync
         self.insns: list[Insn] = sync.insns
         self.prog_base = tensors_end
-        self.program: Program = sync.program(self.prog_base)
-        code = len(self.program) * isa.INSN_BYTES
+        code = (len(self.insns) + 1) * isa.INSN_BYTES     # HALT last
         self.tensors["program"] = Tensor(self.prog_base, (1, 1, code), "insn", code)
         self.dram_bytes = self.prog_base + ceil_div(code, DRAM_ALIGN) * DRAM_ALIGN
+
+    @cached_property
+    def program(self) -> Program:
+        """The finished program (made on first use: the tiling search only needs `insns`)."""
+        return self._sync.program(self.prog_base)
 
     @property
     def strict(self) -> bool:

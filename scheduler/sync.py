@@ -142,6 +142,7 @@ class SyncEmitter:
         """The finished program (semaphores final), HALT last, to be loaded at *base*."""
         prog = Program(base)
         for insn in self.insns:
-            prog.append(isa.with_semaphores(insn.word, insn.waits, insn.signals), note=insn.note)
+            prog.append(isa.with_semaphores(insn.word, insn.waits, insn.signals), note=insn.note,
+                        checked=True)
         prog.halt()
         return prog
