@@ -119,6 +119,19 @@ class HwConfig:
     spad_region_lines: int
     spad_ports: int
     acc_lines: int
+    # Microarchitecture constants (configs.toml documents each one).
+    queue_depth: int
+    dma_max_bursts: int
+    dma_store_fifo_depth: int
+    spad_reader_bits: int
+    axi_id_bits: int
+    axi_id_fetch: int
+    axi_id_load: int
+    axi_id_store: int
+    fetch_burst_beats: int
+    fetch_max_bursts: int
+    dram_bytes: int
+    dram_latency: int
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -139,10 +152,44 @@ class HwConfig:
                             "(a region never spans two banks)")
         if not 2 <= self.spad_ports <= 8:
             problems.append(f"spad_ports={self.spad_ports} must be between 2 and 8")
+        problems += self._microarchitecture_problems()
         if self.extra:
             problems.append(f"unknown keys {sorted(self.extra)}")
         if problems:
             raise ConfigError(f"configuration '{self.name}': " + "; ".join(problems))
+
+    def _microarchitecture_problems(self) -> list[str]:
+        """Checks of the microarchitecture constants; every message names its key."""
+        from hwdef.isa import INSTRUCTIONS   # isa does not import params: no cycle
+        lock_bits = max(f.bits for cls in INSTRUCTIONS for f, _ in cls.layout()
+                        if f.name == "lock_readers")
+        problems = []
+        for name in ("queue_depth", "dma_store_fifo_depth", "fetch_burst_beats"):
+            value = getattr(self, name)
+            if not (_is_pow2(value) and value >= 2):
+                problems.append(f"{name}={value} must be a power of two >= 2 (FIFO pointers "
+                                "wrap, bursts divide 4 KiB)")
+        for name, low, high in (("dma_max_bursts", 1, 15), ("fetch_max_bursts", 1, 15),
+                                ("axi_id_bits", 1, 8), ("dram_latency", 1, 1 << 16)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                problems.append(f"{name}={value} must be between {low} and {high}")
+        if not lock_bits <= self.spad_reader_bits <= 8:
+            problems.append(f"spad_reader_bits={self.spad_reader_bits} must be between "
+                            f"{lock_bits} (the ISA's lock_readers field) and 8")
+        ids = {name: getattr(self, name) for name in ("axi_id_fetch", "axi_id_load",
+                                                       "axi_id_store")}
+        for name, value in ids.items():
+            if not 0 <= value < 1 << max(self.axi_id_bits, 0):
+                problems.append(f"{name}={value} does not fit axi_id_bits={self.axi_id_bits}")
+        if ids["axi_id_fetch"] == ids["axi_id_load"]:
+            problems.append("axi_id_fetch and axi_id_load must differ (R beats are routed by ID)")
+        if self.fetch_burst_beats * self.line_bytes > 4096:
+            problems.append(f"fetch_burst_beats={self.fetch_burst_beats} x {self.line_bytes} B "
+                            "must not exceed a 4 KiB page")
+        if not (_is_pow2(self.dram_bytes) and self.dram_bytes >= 4096):
+            problems.append(f"dram_bytes={self.dram_bytes} must be a power of two >= 4096")
+        return problems
 
     # --- derived sizes ---------------------------------------------------------------------
     @property
@@ -190,10 +237,17 @@ class HwConfig:
         # The NPU top level and the simulation wrappers around it take the same parameters.
         top = {"Dim": self.array_dim, "AccLines": self.acc_lines, "Lanes": self.vector_lanes,
                "Banks": self.spad_banks, "BankLines": self.spad_bank_lines,
-               "RegionLines": self.spad_region_lines}
+               "RegionLines": self.spad_region_lines, "ReaderBits": self.spad_reader_bits,
+               "QueueDepth": self.queue_depth, "DmaMaxBursts": self.dma_max_bursts,
+               "DmaStoreFifoDepth": self.dma_store_fifo_depth, "IdBits": self.axi_id_bits,
+               "FetchBurstBeats": self.fetch_burst_beats,
+               "FetchMaxBursts": self.fetch_max_bursts, "IdFetch": self.axi_id_fetch,
+               "IdLoad": self.axi_id_load, "IdStore": self.axi_id_store}
+        # The simulation wrappers add the DRAM model's size.
+        tb_top = dict(top, MemBytes=self.dram_bytes)
         table = {
             "npu_top": top,
-            "npu_tb_top": top,
+            "npu_tb_top": tb_top,
             "npu_axi_ext_tb": top,
             "npu_matrix_unit": {"Dim": self.array_dim, "AccLines": self.acc_lines},
             "npu_systolic_array": {"Dim": self.array_dim},
@@ -233,14 +287,21 @@ class HwConfig:
                 "Banks": self.spad_banks,
                 "BankLines": self.spad_bank_lines,
                 "RegionLines": self.spad_region_lines,
+                "ReaderBits": self.spad_reader_bits,
+                "MaxBursts": self.dma_max_bursts,
             },
             "npu_dma_store": {
                 "LineBits": self.line_bits,
                 "Banks": self.spad_banks,
                 "BankLines": self.spad_bank_lines,
                 "RegionLines": self.spad_region_lines,
+                "ReaderBits": self.spad_reader_bits,
+                "MaxBursts": self.dma_max_bursts,
+                "FifoDepth": self.dma_store_fifo_depth,
             },
-            "npu_axi_master": {"LineBits": self.line_bits},
+            "npu_axi_master": {"LineBits": self.line_bits, "IdBits": self.axi_id_bits,
+                               "IdFetch": self.axi_id_fetch, "IdLoad": self.axi_id_load,
+                               "IdStore": self.axi_id_store},
             # Simulation-only bench wrapper (tb/sv/): both DMA engines, the AXI master, a
             # 3-port scratchpad and the DRAM model.
             "npu_dma_tb": {
@@ -248,6 +309,11 @@ class HwConfig:
                 "Banks": self.spad_banks,
                 "BankLines": self.spad_bank_lines,
                 "RegionLines": self.spad_region_lines,
+                "ReaderBits": self.spad_reader_bits,
+                "MaxBursts": self.dma_max_bursts,
+                "FifoDepth": self.dma_store_fifo_depth,
+                "IdBits": self.axi_id_bits,
+                "MemBytes": self.dram_bytes,
             },
             "npu_scratchpad": {
                 "Banks": self.spad_banks,
@@ -255,6 +321,7 @@ class HwConfig:
                 "RegionLines": self.spad_region_lines,
                 "LineBits": self.line_bits,
                 "Ports": self.spad_ports,
+                "ReaderBits": self.spad_reader_bits,
             },
         }
         if block not in table:
@@ -274,6 +341,18 @@ class HwConfig:
             "SpadAddrBits": self.spad_addr_bits,
             "AccLines": self.acc_lines,
             "AccAddrBits": self.acc_addr_bits,
+            "SpadReaderBits": self.spad_reader_bits,
+            "QueueDepth": self.queue_depth,
+            "DmaMaxBursts": self.dma_max_bursts,
+            "DmaStoreFifoDepth": self.dma_store_fifo_depth,
+            "AxiIdBits": self.axi_id_bits,
+            "AxiIdFetch": self.axi_id_fetch,
+            "AxiIdLoad": self.axi_id_load,
+            "AxiIdStore": self.axi_id_store,
+            "FetchBurstBeats": self.fetch_burst_beats,
+            "FetchMaxBursts": self.fetch_max_bursts,
+            "DramBytes": self.dram_bytes,
+            "DramLatency": self.dram_latency,
         }
 
 
@@ -293,6 +372,13 @@ def load_config(name: str = "default") -> HwConfig:
         raise ConfigError(f"unknown configuration '{name}'; known: {', '.join(raw)}")
     values = dict(raw[name])
     known = {f for f in HwConfig.__dataclass_fields__ if f not in ("name", "extra")}
+    missing = sorted(known - set(values) - {"description"})
+    if missing:
+        raise ConfigError(f"configuration '{name}': missing keys {missing}")
+    for key, value in values.items():
+        if key in known and key != "description" and (
+                not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"configuration '{name}': {key}={value!r} must be an integer")
     extra = {k: v for k, v in values.items() if k not in known}
     kwargs = {k: v for k, v in values.items() if k in known}
     kwargs.setdefault("description", "")

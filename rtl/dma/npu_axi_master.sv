@@ -13,10 +13,10 @@
 // DRAM_READ_BYTES / DRAM_WRITE_BYTES counters.
 module npu_axi_master #(
   parameter int unsigned LineBits = npu_pkg::LineBits,   // AXI data width
-  parameter int unsigned IdBits   = 2,
-  parameter logic [IdBits-1:0] IdFetch = 0,
-  parameter logic [IdBits-1:0] IdLoad  = 1,
-  parameter logic [IdBits-1:0] IdStore = 2,
+  parameter int unsigned IdBits   = npu_pkg::AxiIdBits,
+  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
+  parameter int unsigned IdLoad  = npu_pkg::AxiIdLoad,
+  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
   localparam int unsigned StrbBits  = LineBits / 8,
   localparam int unsigned CountBits = $clog2(StrbBits + 1)
 ) (
@@ -99,6 +99,9 @@ module npu_axi_master #(
   output logic [CountBits-1:0] wr_bytes_o
 );
 
+  localparam logic [IdBits-1:0] ArIdFetch = IdBits'(IdFetch);
+  localparam logic [IdBits-1:0] ArIdLoad  = IdBits'(IdLoad);
+  localparam logic [IdBits-1:0] AwIdStore = IdBits'(IdStore);
   localparam logic [2:0] Size      = 3'($clog2(StrbBits));
   localparam logic [1:0] BurstIncr = 2'b01;
   // Normal non-cacheable bufferable, unprivileged secure data access.
@@ -136,7 +139,7 @@ module npu_axi_master #(
       last_load_q <= 1'b0;
     end else if (ar_take) begin
       arv_q       <= 1'b1;
-      arid_q      <= pick_load ? IdLoad : IdFetch;
+      arid_q      <= pick_load ? ArIdLoad : ArIdFetch;
       araddr_q    <= pick_load ? load_ar_addr_i : fetch_ar_addr_i;
       arlen_q     <= pick_load ? load_ar_len_i : fetch_ar_len_i;
       last_load_q <= pick_load;
@@ -158,8 +161,8 @@ module npu_axi_master #(
   // R: route by RID
   // ---------------------------------------------------------------------------------------
   logic r_fetch, r_load;
-  assign r_fetch = m_axi_rid_i == IdFetch;
-  assign r_load  = m_axi_rid_i == IdLoad;
+  assign r_fetch = m_axi_rid_i == ArIdFetch;
+  assign r_load  = m_axi_rid_i == ArIdLoad;
 
   assign fetch_r_valid_o = m_axi_rvalid_i && r_fetch;
   assign fetch_r_data_o  = m_axi_rdata_i;
@@ -175,9 +178,9 @@ module npu_axi_master #(
   // AW / W / B: DMA-store only
   // ---------------------------------------------------------------------------------------
   logic b_store;
-  assign b_store = m_axi_bid_i == IdStore;
+  assign b_store = m_axi_bid_i == AwIdStore;
 
-  assign m_axi_awid_o     = IdStore;
+  assign m_axi_awid_o     = AwIdStore;
   assign m_axi_awaddr_o   = store_aw_addr_i;
   assign m_axi_awlen_o    = store_aw_len_i;
   assign m_axi_awsize_o   = Size;

@@ -36,9 +36,9 @@ module npu_dma_store #(
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned ReaderBits  = 2,
-  parameter int unsigned MaxBursts   = 4,
-  parameter int unsigned FifoDepth   = 4,   // lines buffered between scratchpad and W
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned MaxBursts   = npu_pkg::DmaMaxBursts,
+  parameter int unsigned FifoDepth   = npu_pkg::DmaStoreFifoDepth,  // lines between spad and W
   localparam int unsigned SpadLines  = Banks * BankLines,
   localparam int unsigned AddrBits   = $clog2(SpadLines),
   localparam int unsigned StrbBits   = LineBits / 8,

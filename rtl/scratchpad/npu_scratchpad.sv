@@ -34,7 +34,7 @@ module npu_scratchpad #(
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
   parameter int unsigned LineBits    = npu_pkg::LineBits,
   parameter int unsigned Ports       = npu_pkg::SpadPorts,
-  parameter int unsigned ReaderBits  = 2,
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
   localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
   localparam int unsigned StrbBits   = LineBits / 8
 ) (

@@ -8,8 +8,8 @@
 // After HALT (stop_i) it issues nothing more and drains the bursts still in flight.
 module npu_fetch #(
   parameter int unsigned LineBits = npu_pkg::LineBits,   // AXI data width
-  parameter int unsigned BurstBeats = 4,
-  parameter int unsigned MaxBursts = 2,
+  parameter int unsigned BurstBeats = npu_pkg::FetchBurstBeats,
+  parameter int unsigned MaxBursts = npu_pkg::FetchMaxBursts,
   localparam int unsigned InsnBits = npu_isa_pkg::InsnBits
 ) (
   input  logic                 clk_i,

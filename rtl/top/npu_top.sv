@@ -10,9 +10,18 @@ module npu_top #(
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned QueueDepth  = npu_pkg::QueueDepth,
+  parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,
+  parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,
+  parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,
+  parameter int unsigned FetchMaxBursts    = npu_pkg::FetchMaxBursts,
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
+  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
+  parameter int unsigned IdLoad = npu_pkg::AxiIdLoad,
+  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
   localparam int unsigned LineBits   = Lanes * 32,
   localparam int unsigned StrbBits   = LineBits / 8,
-  localparam int unsigned IdBits     = 2,
   localparam int unsigned CtrlAddrBits = 8
 ) (
   input  logic                    clk_i,
@@ -78,7 +87,6 @@ module npu_top #(
   localparam int unsigned Ports       = 8;
   localparam int unsigned SpadLines   = Banks * BankLines;
   localparam int unsigned AddrBits    = $clog2(SpadLines);
-  localparam int unsigned ReaderBits  = 2;
   localparam int unsigned NumCounters = npu_isa_pkg::NumCounters;
   localparam int unsigned CountBits   = $clog2(StrbBits + 1);
 
@@ -154,7 +162,13 @@ module npu_top #(
   logic [1:0]          store_b_resp;
   logic [CountBits-1:0] dram_rd_bytes, dram_wr_bytes;
 
-  npu_axi_master #(.LineBits(LineBits), .IdBits(IdBits)) u_axi_master (
+  npu_axi_master #(
+    .LineBits (LineBits),
+    .IdBits   (IdBits),
+    .IdFetch  (IdFetch),
+    .IdLoad   (IdLoad),
+    .IdStore  (IdStore)
+  ) u_axi_master (
     .clk_i,
     .rst_ni,
     .fetch_ar_valid_i (fetch_ar_valid),
@@ -234,7 +248,11 @@ module npu_top #(
   logic [7:0]          fetch_err_code;
   logic [31:0]         fetch_err_pc;
 
-  npu_fetch #(.LineBits(LineBits)) u_fetch (
+  npu_fetch #(
+    .LineBits   (LineBits),
+    .BurstBeats (FetchBurstBeats),
+    .MaxBursts  (FetchMaxBursts)
+  ) u_fetch (
     .clk_i,
     .rst_ni,
     .start_i      (start),
@@ -271,7 +289,7 @@ module npu_top #(
   logic [NumQueues-1:0]          spad_err_queue, sem_wait;
   logic [3:0]                    retired;
 
-  npu_dispatch u_dispatch (
+  npu_dispatch #(.QueueDepth(QueueDepth)) u_dispatch (
     .clk_i,
     .rst_ni,
     .start_i          (start),
@@ -384,7 +402,8 @@ module npu_top #(
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    .ReaderBits  (ReaderBits),
+    .MaxBursts   (DmaMaxBursts)
   ) u_dma_load (
     .clk_i,
     .rst_ni,
@@ -423,7 +442,9 @@ module npu_top #(
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    .ReaderBits  (ReaderBits),
+    .MaxBursts   (DmaMaxBursts),
+    .FifoDepth   (DmaStoreFifoDepth)
   ) u_dma_store (
     .clk_i,
     .rst_ni,

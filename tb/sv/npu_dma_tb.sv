@@ -16,9 +16,11 @@ module npu_dma_tb #(
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned MemBytes    = 16 * 1024 * 1024,
-  localparam int unsigned ReaderBits = 2,
-  localparam int unsigned IdBits     = 2,
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned MaxBursts   = npu_pkg::DmaMaxBursts,
+  parameter int unsigned FifoDepth   = npu_pkg::DmaStoreFifoDepth,
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
+  parameter int unsigned MemBytes    = npu_pkg::DramBytes,
   localparam int unsigned Ports      = 3,
   localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
   localparam int unsigned StrbBits   = LineBits / 8,
@@ -190,7 +192,8 @@ module npu_dma_tb #(
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    .ReaderBits  (ReaderBits),
+    .MaxBursts   (MaxBursts)
   ) u_load (
     .clk_i,
     .rst_ni,
@@ -237,7 +240,9 @@ module npu_dma_tb #(
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    .ReaderBits  (ReaderBits),
+    .MaxBursts   (MaxBursts),
+    .FifoDepth   (FifoDepth)
   ) u_store (
     .clk_i,
     .rst_ni,

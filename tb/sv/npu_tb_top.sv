@@ -11,7 +11,18 @@ module npu_tb_top #(
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned MemBytes    = 16 * 1024 * 1024,
+  // Microarchitecture constants, passed to npu_top (hwdef/configs.toml).
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned QueueDepth  = npu_pkg::QueueDepth,
+  parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,
+  parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,
+  parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,
+  parameter int unsigned FetchMaxBursts    = npu_pkg::FetchMaxBursts,
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
+  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
+  parameter int unsigned IdLoad = npu_pkg::AxiIdLoad,
+  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
+  parameter int unsigned MemBytes    = npu_pkg::DramBytes,
   parameter int unsigned ClockPeriodNs = 10
 ) (
   output logic        clk,
@@ -60,7 +71,7 @@ module npu_tb_top #(
     else         cycle_o <= cycle_o + 64'd1;
   end
 
-  logic [1:0]          awid, bid, arid, rid;
+  logic [IdBits-1:0]   awid, bid, arid, rid;
   logic [31:0]         awaddr, araddr;
   logic [7:0]          awlen, arlen;
   logic [2:0]          awsize, arsize, awprot, arprot;
@@ -75,7 +86,10 @@ module npu_tb_top #(
 
   npu_top #(
     .Dim(Dim), .AccLines(AccLines), .Lanes(Lanes), .Banks(Banks), .BankLines(BankLines),
-    .RegionLines(RegionLines)
+    .RegionLines(RegionLines), .ReaderBits(ReaderBits), .QueueDepth(QueueDepth),
+    .DmaMaxBursts(DmaMaxBursts), .DmaStoreFifoDepth(DmaStoreFifoDepth),
+    .FetchBurstBeats(FetchBurstBeats), .FetchMaxBursts(FetchMaxBursts), .IdBits(IdBits),
+    .IdFetch(IdFetch), .IdLoad(IdLoad), .IdStore(IdStore)
   ) u_npu (
     .clk_i (clk),
     .rst_ni,
@@ -98,7 +112,7 @@ module npu_tb_top #(
     .m_axi_rlast_i (rlast), .m_axi_rvalid_i (rvalid), .m_axi_rready_o (rready)
   );
 
-  npu_dram_model #(.DataBits(LineBits), .IdBits(2), .MemBytes(MemBytes)) u_dram (
+  npu_dram_model #(.DataBits(LineBits), .IdBits(IdBits), .MemBytes(MemBytes)) u_dram (
     .clk_i (clk),
     .rst_ni,
     .lat_min_i         (dram_lat_min_i),
