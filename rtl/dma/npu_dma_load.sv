@@ -23,7 +23,7 @@
 //
 // Overwrite control: with lock_readers = n != 0, after every data write has been granted, one
 // zero-strobe write with readers = n goes to each region the written lines touched (a bitmap
-// of Regions bits collects them).
+// of regions, npu_region_tracker, collects them).
 //
 // Errors (checked in StCheck before any access; err_o instead of done_o, nothing accessed):
 // rows == 0, row_bytes == 0 (info 0), pad_rows < rows (info pad_rows), pad_bytes < row_bytes
@@ -266,20 +266,26 @@ module npu_dma_load #(
   logic [LineBits-1:0]   out_data_q;
   logic [StrbBits-1:0]   out_strb_q;
   logic [ReaderBits-1:0] out_readers_q;
-  logic [Regions-1:0]    touched_q;
-  logic [AddrBits-1:0]   line_addr;
-  logic [RegionBits-1:0] lock_region;
+  logic                  lock_pending;
+  logic [AddrBits-1:0]   line_addr, lock_addr;
 
   assign line_addr = w_row_spad_q + AddrBits'(w_line_q);
 
-  // Lowest touched region still to lock.
-  always_comb begin
-    lock_region = '0;
-    for (int r = Regions - 1; r >= 0; r--) begin
-      if (touched_q[r]) lock_region = RegionBits'(r);
-    end
-  end
-  assign lock_load = state_q == StLock && touched_q != '0 && out_free;
+  npu_region_tracker #(
+    .SpadLines   (SpadLines),
+    .RegionLines (RegionLines)
+  ) u_touched (
+    .clk_i,
+    .rst_ni,
+    .clear_i       (state_q == StCheck && !chk_err),
+    .mark_i        (wr_load),
+    .mark_region_i (RegionBits'(line_addr >> RegionShift)),
+    .pop_i         (lock_load),
+    .pending_o     (lock_pending),
+    .addr_o        (lock_addr)
+  );
+
+  assign lock_load = state_q == StLock && lock_pending && out_free;
 
   assign spad_req_valid_o    = out_valid_q;
   assign spad_req_write_o    = 1'b1;
@@ -302,7 +308,7 @@ module npu_dma_load #(
       out_readers_q <= '0;
     end else if (lock_load) begin
       out_valid_q   <= 1'b1;
-      out_addr_q    <= AddrBits'(lock_region) << RegionShift;
+      out_addr_q    <= lock_addr;
       out_strb_q    <= '0;
       out_readers_q <= lock_q;
     end else if (spad_req_ready_i) begin
@@ -359,7 +365,6 @@ module npu_dma_load #(
       rem_data_q    <= '0;
       rem_pad_q     <= '0;
       w_done_q      <= 1'b0;
-      touched_q     <= '0;
       err_q         <= 1'b0;
       err_code_q    <= '0;
       err_info_q    <= '0;
@@ -413,7 +418,6 @@ module npu_dma_load #(
             rem_data_q    <= 17'(row_bytes_q);
             rem_pad_q     <= 17'(pad_bytes_q);
             w_done_q      <= 1'b0;
-            touched_q     <= '0;
           end
         end
 
@@ -459,9 +463,6 @@ module npu_dma_load #(
               end
             end
           end
-          if (wr_load) begin
-            touched_q[RegionBits'(line_addr >> RegionShift)] <= 1'b1;
-          end
 
           if (abort_q) begin
             // Every issued burst drained and the last write granted: report.
@@ -474,9 +475,7 @@ module npu_dma_load #(
         end
 
         StLock: begin
-          if (lock_load) begin
-            touched_q[lock_region] <= 1'b0;
-          end else if (touched_q == '0 && !out_valid_q) begin
+          if (!lock_load && !lock_pending && !out_valid_q) begin
             state_q <= StFinish;
           end
         end

@@ -21,7 +21,8 @@
 // * B: every response is counted; the instruction is done once every B has arrived.
 //
 // Overwrite control: with release_src, after every data read has been granted, one read with
-// last_use = 1 goes to each region the read lines touched (its data is dropped).
+// last_use = 1 goes to each region the read lines touched (its data is dropped); an
+// npu_region_tracker records them.
 //
 // Errors (checked in StCheck before any access; err_o instead of done_o, nothing accessed):
 // rows == 0 or row_bytes == 0 -> ErrBadField (info 0); a line beyond the scratchpad ->
@@ -179,8 +180,8 @@ module npu_dma_store #(
   logic                  rq_valid_q, rq_last_q, rq_discard_q;
   logic [AddrBits-1:0]   rq_addr_q;
   logic                  infl_q, infl_discard_q;
-  logic [Regions-1:0]    touched_q;
-  logic [RegionBits-1:0] rel_region;
+  logic                  rel_pending;
+  logic [AddrBits-1:0]   rel_addr;
   logic [AddrBits-1:0]   rd_addr;
   logic                  rq_free, rq_grant, rd_load, rel_load, rd_enable;
   logic [FCntBits-1:0]   fifo_cnt_q;
@@ -198,14 +199,21 @@ module npu_dma_store #(
   assign rd_load  = state_q == StRun && !rd_done_q && rd_enable && rq_free &&
                     32'(fifo_cnt_q) + 32'(infl_q) + 32'(rq_valid_q) < 32'(FifoDepth);
   assign rel_load = state_q == StRun && rd_done_q && !abort_q && release_q &&
-                    touched_q != '0 && rq_free;
+                    rel_pending && rq_free;
 
-  always_comb begin
-    rel_region = '0;
-    for (int r = Regions - 1; r >= 0; r--) begin
-      if (touched_q[r]) rel_region = RegionBits'(r);
-    end
-  end
+  npu_region_tracker #(
+    .SpadLines   (SpadLines),
+    .RegionLines (RegionLines)
+  ) u_touched (
+    .clk_i,
+    .rst_ni,
+    .clear_i       (state_q == StCheck && !chk_err),
+    .mark_i        (rd_load),
+    .mark_region_i (RegionBits'(rd_addr >> RegionShift)),
+    .pop_i         (rel_load),
+    .pending_o     (rel_pending),
+    .addr_o        (rel_addr)
+  );
 
   assign spad_req_valid_o    = rq_valid_q;
   assign spad_req_write_o    = 1'b0;
@@ -372,7 +380,6 @@ module npu_dma_store #(
       rq_addr_q      <= '0;
       infl_q         <= 1'b0;
       infl_discard_q <= 1'b0;
-      touched_q      <= '0;
       fifo_cnt_q     <= '0;
       fifo_wr_q      <= '0;
       fifo_rd_q      <= '0;
@@ -405,7 +412,7 @@ module npu_dma_store #(
       // ---- channel registers and counters (every state) ----------------------------------
       if (rd_load || rel_load) begin
         rq_valid_q   <= 1'b1;
-        rq_addr_q    <= rd_load ? rd_addr : AddrBits'(rel_region) << RegionShift;
+        rq_addr_q    <= rd_load ? rd_addr : rel_addr;
         rq_last_q    <= rel_load;
         rq_discard_q <= rel_load;
       end else if (spad_req_ready_i) begin
@@ -474,7 +481,6 @@ module npu_dma_store #(
             rd_line_q     <= '0;
             rd_row_spad_q <= AddrBits'(spad_addr_q);
             rd_done_q     <= 1'b0;
-            touched_q     <= '0;
             // Lines left over from an aborted instruction are dropped.
             fifo_cnt_q    <= '0;
             fifo_wr_q     <= '0;
@@ -500,7 +506,6 @@ module npu_dma_store #(
         StRun: begin
           // Read issuer.
           if (rd_load) begin
-            touched_q[RegionBits'(rd_addr >> RegionShift)] <= 1'b1;
             if (rd_line_q == dlines - CntBits'(1)) begin
               rd_row_q      <= rd_row_q + 13'd1;
               rd_line_q     <= '0;
@@ -509,9 +514,6 @@ module npu_dma_store #(
             end else begin
               rd_line_q <= rd_line_q + CntBits'(1);
             end
-          end
-          if (rel_load) begin
-            touched_q[rel_region] <= 1'b0;
           end
 
           // AW generator.
@@ -550,7 +552,7 @@ module npu_dma_store #(
               state_q <= StFinish;
             end
           end else if (aw_done_q && wg_done_q && rd_done_q && quiet &&
-                       (!release_q || touched_q == '0)) begin
+                       (!release_q || !rel_pending)) begin
             state_q <= StFinish;
           end
         end

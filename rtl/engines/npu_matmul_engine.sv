@@ -25,7 +25,8 @@
 // in flight). The FIFOs also cut every combinational path between the scratchpad grants and
 // the matrix unit's handshakes.
 //
-// Overwrite control: each sequencer records the scratchpad regions it touched (a bitmap).
+// Overwrite control: each sequencer records the scratchpad regions it touched in its own
+// npu_region_tracker.
 // After the last A (B) read, release_a (release_b) sends one last_use read to each touched
 // region; after the last C write, lock_readers != 0 sends one zero-strobe write with
 // readers = lock_readers to each region the destination touched. done_o pulses the cycle
@@ -394,8 +395,8 @@ module npu_matmul_engine #(
   logic                 a_inflight_q;   // a data read was granted last cycle
   logic [ASlotBits-1:0] a_rsp_slot_q;
   logic [AMetaBits-1:0] a_rsp_meta_q;
-  logic [Regions-1:0]   a_rel_q;        // regions to release
-  logic [RegionBits-1:0] a_rel_idx;
+  logic                 a_rel_pending;  // regions to release
+  logic [AddrBits-1:0]  a_rel_addr;
   logic                 a_data_req, a_rel_req, a_data_gnt;
   logic [AddrBits-1:0]  a_data_addr;
   logic [ASlotBits-1:0] a_slot;
@@ -405,20 +406,26 @@ module npu_matmul_engine #(
   // Credit: entries queued + the read in flight + this read must fit the FIFO.
   assign a_data_req  = (state_q == StRun) && a_run_q &&
                        ((32'(af_count) + 32'(a_inflight_q)) < ADepth);
-  assign a_rel_req   = (state_q == StRun) && !a_run_q && (a_rel_q != '0);
+  assign a_rel_req   = (state_q == StRun) && !a_run_q && a_rel_pending;
   assign a_data_gnt  = a_data_req && a_req_ready_i;
 
-  always_comb begin
-    a_rel_idx = '0;
-    for (int r = Regions - 1; r >= 0; r--) begin
-      if (a_rel_q[r]) a_rel_idx = RegionBits'(r);
-    end
-  end
+  npu_region_tracker #(
+    .SpadLines   (SpadLines),
+    .RegionLines (RegionLines)
+  ) u_a_rel (
+    .clk_i,
+    .rst_ni,
+    .clear_i       (start_run),
+    .mark_i        (a_data_gnt && insn_q.release_a),
+    .mark_region_i (RegionBits'(a_data_addr >> RegionShift)),
+    .pop_i         (a_rel_req && a_req_ready_i),
+    .pending_o     (a_rel_pending),
+    .addr_o        (a_rel_addr)
+  );
 
   assign a_req_valid_o    = a_data_req || a_rel_req;
   assign a_req_write_o    = 1'b0;
-  assign a_req_addr_o     = a_run_q ? a_data_addr
-                                    : AddrBits'(32'(a_rel_idx) << RegionShift);
+  assign a_req_addr_o     = a_run_q ? a_data_addr : a_rel_addr;
   assign a_req_wdata_o    = '0;
   assign a_req_wstrb_o    = '0;
   assign a_req_readers_o  = '0;
@@ -436,7 +443,6 @@ module npu_matmul_engine #(
       a_inflight_q <= 1'b0;
       a_rsp_slot_q <= '0;
       a_rsp_meta_q <= '0;
-      a_rel_q      <= '0;
     end else begin
       a_inflight_q <= a_data_gnt;
       if (start_run) begin
@@ -447,14 +453,10 @@ module npu_matmul_engine #(
         a_row_q  <= AddrBits'(insn_q.a_addr);
         a_acc_q  <= AccBits'(insn_q.acc_addr);
         a_accn_q <= AccBits'(insn_q.acc_addr);
-        a_rel_q  <= '0;
       end else if (a_data_gnt) begin
         a_rsp_slot_q <= a_slot;
         a_rsp_meta_q <= {a_i_q == rows_m1, a_acc_q, (a_k_q != '0) || insn_q.accumulate,
                          insn_q.emit && (a_k_q == k_m1)};
-        if (insn_q.release_a) begin
-          a_rel_q[RegionBits'(a_data_addr >> RegionShift)] <= 1'b1;
-        end
         if (a_i_q == rows_m1) begin
           a_i_q   <= '0;
           a_row_q <= AddrBits'(insn_q.a_addr);
@@ -473,8 +475,6 @@ module npu_matmul_engine #(
           a_row_q <= a_row_q + AddrBits'(insn_q.a_pitch);
           a_acc_q <= a_acc_q + AccBits'(1);
         end
-      end else if (a_rel_req && a_req_ready_i) begin
-        a_rel_q[a_rel_idx] <= 1'b0;
       end
     end
   end
@@ -500,8 +500,8 @@ module npu_matmul_engine #(
   logic [AddrBits-1:0]   b_base_q;       // transpose: line of B row n*Dim
   logic                  b_inflight_q;
   logic [ASlotBits-1:0]  b_rsp_slot_q;
-  logic [Regions-1:0]    b_rel_q;
-  logic [RegionBits-1:0] b_rel_idx;
+  logic                  b_rel_pending;
+  logic [AddrBits-1:0]   b_rel_addr;
   logic                  b_data_req, b_rel_req, b_data_gnt;
   logic [AddrBits-1:0]   b_data_addr, b_line_next;
 
@@ -510,20 +510,26 @@ module npu_matmul_engine #(
   assign b_line_next = b_line_q + AddrBits'(insn_q.b_pitch);
   assign b_data_req  = (state_q == StRun) && b_run_q &&
                        ((32'(wf_count) + 32'(b_inflight_q)) < WDepth);
-  assign b_rel_req   = (state_q == StRun) && !b_run_q && (b_rel_q != '0);
+  assign b_rel_req   = (state_q == StRun) && !b_run_q && b_rel_pending;
   assign b_data_gnt  = b_data_req && b_req_ready_i;
 
-  always_comb begin
-    b_rel_idx = '0;
-    for (int r = Regions - 1; r >= 0; r--) begin
-      if (b_rel_q[r]) b_rel_idx = RegionBits'(r);
-    end
-  end
+  npu_region_tracker #(
+    .SpadLines   (SpadLines),
+    .RegionLines (RegionLines)
+  ) u_b_rel (
+    .clk_i,
+    .rst_ni,
+    .clear_i       (start_run),
+    .mark_i        (b_data_gnt && insn_q.release_b),
+    .mark_region_i (RegionBits'(b_data_addr >> RegionShift)),
+    .pop_i         (b_rel_req && b_req_ready_i),
+    .pending_o     (b_rel_pending),
+    .addr_o        (b_rel_addr)
+  );
 
   assign b_req_valid_o    = b_data_req || b_rel_req;
   assign b_req_write_o    = 1'b0;
-  assign b_req_addr_o     = b_run_q ? b_data_addr
-                                    : AddrBits'(32'(b_rel_idx) << RegionShift);
+  assign b_req_addr_o     = b_run_q ? b_data_addr : b_rel_addr;
   assign b_req_wdata_o    = '0;
   assign b_req_wstrb_o    = '0;
   assign b_req_readers_o  = '0;
@@ -539,7 +545,6 @@ module npu_matmul_engine #(
       b_base_q     <= '0;
       b_inflight_q <= 1'b0;
       b_rsp_slot_q <= '0;
-      b_rel_q      <= '0;
     end else begin
       b_inflight_q <= b_data_gnt;
       if (start_run) begin
@@ -549,12 +554,8 @@ module npu_matmul_engine #(
         b_n_q    <= '0;
         b_line_q <= AddrBits'(insn_q.b_addr);
         b_base_q <= AddrBits'(insn_q.b_addr);
-        b_rel_q  <= '0;
       end else if (b_data_gnt) begin
         b_rsp_slot_q <= ASlotBits'(b_ct & 8'(ASlots - 1));
-        if (insn_q.release_b) begin
-          b_rel_q[RegionBits'(b_data_addr >> RegionShift)] <= 1'b1;
-        end
         if (b_r_q == IdxBits'(Dim - 1)) begin
           b_r_q <= '0;
           if (b_k_q == k_m1) begin
@@ -578,8 +579,6 @@ module npu_matmul_engine #(
           b_r_q    <= b_r_q + IdxBits'(1);
           b_line_q <= b_line_next;
         end
-      end else if (b_rel_req && b_req_ready_i) begin
-        b_rel_q[b_rel_idx] <= 1'b0;
       end
     end
   end
@@ -600,8 +599,8 @@ module npu_matmul_engine #(
   logic [12:0]           c_i_q;
   logic [7:0]            c_n_q;
   logic [AddrBits-1:0]   c_row_q;        // dst_addr + i*dst_pitch
-  logic [Regions-1:0]    c_lock_q;
-  logic [RegionBits-1:0] c_lock_idx;
+  logic                  c_lock_pending;
+  logic [AddrBits-1:0]   c_lock_addr;
   logic                  c_data_req, c_lock_req, c_data_gnt;
   logic [AddrBits-1:0]   c_data_addr;
   logic [CSlotBits-1:0]  c_slot;
@@ -611,16 +610,23 @@ module npu_matmul_engine #(
   assign c_data_addr = c_row_q + AddrBits'(c_n_q >> CSlotShift);
   assign c_slot      = CSlotBits'(c_n_q & 8'(CSlots - 1));
   assign c_data_req  = (state_q == StRun) && c_run_q && cf_out_valid;
-  assign c_lock_req  = (state_q == StRun) && !c_run_q && (c_lock_q != '0);
+  assign c_lock_req  = (state_q == StRun) && !c_run_q && c_lock_pending;
   assign c_data_gnt  = c_data_req && c_req_ready_i;
   assign cf_out_ready = c_data_gnt;
 
-  always_comb begin
-    c_lock_idx = '0;
-    for (int r = Regions - 1; r >= 0; r--) begin
-      if (c_lock_q[r]) c_lock_idx = RegionBits'(r);
-    end
-  end
+  npu_region_tracker #(
+    .SpadLines   (SpadLines),
+    .RegionLines (RegionLines)
+  ) u_c_lock (
+    .clk_i,
+    .rst_ni,
+    .clear_i       (start_run),
+    .mark_i        (c_data_gnt && insn_q.lock_readers != '0),
+    .mark_region_i (RegionBits'(c_data_addr >> RegionShift)),
+    .pop_i         (c_lock_req && c_req_ready_i),
+    .pending_o     (c_lock_pending),
+    .addr_o        (c_lock_addr)
+  );
 
   always_comb begin
     c_wdata = '0;
@@ -635,8 +641,7 @@ module npu_matmul_engine #(
 
   assign c_req_valid_o    = c_data_req || c_lock_req;
   assign c_req_write_o    = 1'b1;
-  assign c_req_addr_o     = c_run_q ? c_data_addr
-                                    : AddrBits'(32'(c_lock_idx) << RegionShift);
+  assign c_req_addr_o     = c_run_q ? c_data_addr : c_lock_addr;
   assign c_req_wdata_o    = c_run_q ? c_wdata : '0;
   assign c_req_wstrb_o    = c_run_q ? c_wstrb : '0;
   assign c_req_readers_o  = c_run_q ? 2'd0 : insn_q.lock_readers;
@@ -648,18 +653,13 @@ module npu_matmul_engine #(
       c_i_q    <= '0;
       c_n_q    <= '0;
       c_row_q  <= '0;
-      c_lock_q <= '0;
     end else begin
       if (start_run) begin
         c_run_q  <= insn_q.emit;
         c_i_q    <= '0;
         c_n_q    <= '0;
         c_row_q  <= AddrBits'(insn_q.dst_addr);
-        c_lock_q <= '0;
       end else if (c_data_gnt) begin
-        if (insn_q.lock_readers != '0) begin
-          c_lock_q[RegionBits'(c_data_addr >> RegionShift)] <= 1'b1;
-        end
         if (c_i_q == rows_m1) begin
           c_i_q   <= '0;
           c_row_q <= AddrBits'(insn_q.dst_addr);
@@ -669,8 +669,6 @@ module npu_matmul_engine #(
           c_i_q   <= c_i_q + 13'd1;
           c_row_q <= c_row_q + AddrBits'(insn_q.dst_pitch);
         end
-      end else if (c_lock_req && c_req_ready_i) begin
-        c_lock_q[c_lock_idx] <= 1'b0;
       end
     end
   end
@@ -682,8 +680,8 @@ module npu_matmul_engine #(
   // the last C write does (it implies every A row went through).
   logic a_all_fed;
   assign a_all_fed = !a_run_q && !a_inflight_q && !af_out_valid;
-  assign finish = !a_run_q && (a_rel_q == '0) && !b_run_q && (b_rel_q == '0) &&
-                  !c_run_q && (c_lock_q == '0) && a_all_fed;
+  assign finish = !a_run_q && !a_rel_pending && !b_run_q && !b_rel_pending &&
+                  !c_run_q && !c_lock_pending && a_all_fed;
 
   // Progress this cycle: a scratchpad grant, a beat into or out of the matrix unit, or the
   // pipeline moving with rows in flight.
