@@ -164,11 +164,13 @@ class HwConfig:
         lock_bits = max(f.bits for cls in INSTRUCTIONS for f, _ in cls.layout()
                         if f.name == "lock_readers")
         problems = []
-        for name in ("queue_depth", "dma_store_fifo_depth", "fetch_burst_beats"):
+        for name, low in (("queue_depth", 2), ("dma_store_fifo_depth", 4),
+                          ("fetch_burst_beats", 2)):
             value = getattr(self, name)
-            if not (_is_pow2(value) and value >= 2):
-                problems.append(f"{name}={value} must be a power of two >= 2 (FIFO pointers "
-                                "wrap, bursts divide 4 KiB)")
+            if not (_is_pow2(value) and value >= low):
+                problems.append(f"{name}={value} must be a power of two >= {low} (FIFO "
+                                "pointers wrap, DMA-out needs 3 slots for full rate, bursts "
+                                "divide 4 KiB)")
         for name, low, high in (("dma_max_bursts", 1, 15), ("fetch_max_bursts", 1, 15),
                                 ("axi_id_bits", 1, 8), ("dram_latency", 1, 1 << 16)):
             value = getattr(self, name)
@@ -258,6 +260,7 @@ class HwConfig:
                 "SpadLines": self.spad_lines,
                 "LineBits": self.line_bits,
                 "RegionLines": self.spad_region_lines,
+                "ReaderBits": self.spad_reader_bits,
             },
             # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
             "npu_matmul_engine_tb": {
@@ -267,12 +270,14 @@ class HwConfig:
                 "BankLines": self.spad_bank_lines,
                 "RegionLines": self.spad_region_lines,
                 "LineBits": self.line_bits,
+                "ReaderBits": self.spad_reader_bits,
             },
             "npu_vector_engine": {
                 "Lanes": self.vector_lanes,
                 "SpadLines": self.spad_lines,
                 "LineBits": self.line_bits,
                 "RegionLines": self.spad_region_lines,
+                "ReaderBits": self.spad_reader_bits,
             },
             # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
             "npu_vector_engine_tb": {
@@ -281,6 +286,7 @@ class HwConfig:
                 "BankLines": self.spad_bank_lines,
                 "RegionLines": self.spad_region_lines,
                 "LineBits": self.line_bits,
+                "ReaderBits": self.spad_reader_bits,
             },
             "npu_dma_load": {
                 "LineBits": self.line_bits,
@@ -289,6 +295,7 @@ class HwConfig:
                 "RegionLines": self.spad_region_lines,
                 "ReaderBits": self.spad_reader_bits,
                 "MaxBursts": self.dma_max_bursts,
+                "IdBits": self.axi_id_bits,
             },
             "npu_dma_store": {
                 "LineBits": self.line_bits,
@@ -298,6 +305,7 @@ class HwConfig:
                 "ReaderBits": self.spad_reader_bits,
                 "MaxBursts": self.dma_max_bursts,
                 "FifoDepth": self.dma_store_fifo_depth,
+                "IdBits": self.axi_id_bits,
             },
             "npu_axi_master": {"LineBits": self.line_bits, "IdBits": self.axi_id_bits,
                                "IdFetch": self.axi_id_fetch, "IdLoad": self.axi_id_load,
