@@ -392,8 +392,11 @@ module npu_matmul_engine #(
   logic                 a_inflight_q;   // a data read was granted last cycle
   logic [ASlotBits-1:0] a_rsp_slot_q;
   logic [AMetaBits-1:0] a_rsp_meta_q;
-  logic                 a_rel_pending;  // regions to release
+  // Wires to and from the region tracker: counted by toggle coverage inside it.
+  /* verilator coverage_off */
+  logic                 a_rel_mark, a_rel_pending;  // regions to release
   logic [AddrBits-1:0]  a_rel_addr;
+  /* verilator coverage_on */
   logic                 a_data_req, a_rel_req, a_data_gnt;
   logic [AddrBits-1:0]  a_data_addr;
   logic [ASlotBits-1:0] a_slot;
@@ -406,6 +409,10 @@ module npu_matmul_engine #(
   assign a_rel_req   = (state_q == StRun) && !a_run_q && a_rel_pending;
   assign a_data_gnt  = a_data_req && a_rsp.ready;
 
+  // A struct member inside an instance's port expression trips Yosys 0.23 (an assertion
+  // while re-elaborating this module), hence the named mark wires.
+  assign a_rel_mark = a_data_gnt && insn_q.release_a;
+
   npu_region_tracker #(
     .SpadLines   (SpadLines),
     .RegionLines (RegionLines)
@@ -413,7 +420,7 @@ module npu_matmul_engine #(
     .clk_i,
     .rst_ni,
     .clear_i       (start_run),
-    .mark_i        (a_data_gnt && insn_q.release_a),
+    .mark_i        (a_rel_mark),
     .mark_region_i (RegionBits'(a_data_addr >> RegionShift)),
     .pop_i         (a_rel_req && a_rsp.ready),
     .pending_o     (a_rel_pending),
@@ -497,8 +504,11 @@ module npu_matmul_engine #(
   logic [AddrBits-1:0]   b_base_q;       // transpose: line of B row n*Dim
   logic                  b_inflight_q;
   logic [ASlotBits-1:0]  b_rsp_slot_q;
-  logic                  b_rel_pending;
+  // Wires to and from the region tracker: counted by toggle coverage inside it.
+  /* verilator coverage_off */
+  logic                  b_rel_mark, b_rel_pending;
   logic [AddrBits-1:0]   b_rel_addr;
+  /* verilator coverage_on */
   logic                  b_data_req, b_rel_req, b_data_gnt;
   logic [AddrBits-1:0]   b_data_addr, b_line_next;
 
@@ -510,6 +520,8 @@ module npu_matmul_engine #(
   assign b_rel_req   = (state_q == StRun) && !b_run_q && b_rel_pending;
   assign b_data_gnt  = b_data_req && b_rsp.ready;
 
+  assign b_rel_mark = b_data_gnt && insn_q.release_b;
+
   npu_region_tracker #(
     .SpadLines   (SpadLines),
     .RegionLines (RegionLines)
@@ -517,7 +529,7 @@ module npu_matmul_engine #(
     .clk_i,
     .rst_ni,
     .clear_i       (start_run),
-    .mark_i        (b_data_gnt && insn_q.release_b),
+    .mark_i        (b_rel_mark),
     .mark_region_i (RegionBits'(b_data_addr >> RegionShift)),
     .pop_i         (b_rel_req && b_rsp.ready),
     .pending_o     (b_rel_pending),
@@ -596,8 +608,11 @@ module npu_matmul_engine #(
   logic [12:0]           c_i_q;
   logic [7:0]            c_n_q;
   logic [AddrBits-1:0]   c_row_q;        // dst_addr + i*dst_pitch
-  logic                  c_lock_pending;
+  // Wires to and from the region tracker: counted by toggle coverage inside it.
+  /* verilator coverage_off */
+  logic                  c_lock_mark, c_lock_pending;
   logic [AddrBits-1:0]   c_lock_addr;
+  /* verilator coverage_on */
   logic                  c_data_req, c_lock_req, c_data_gnt;
   logic [AddrBits-1:0]   c_data_addr;
   logic [CSlotBits-1:0]  c_slot;
@@ -611,6 +626,8 @@ module npu_matmul_engine #(
   assign c_data_gnt  = c_data_req && c_rsp.ready;
   assign cf_out_ready = c_data_gnt;
 
+  assign c_lock_mark = c_data_gnt && insn_q.lock_readers != '0;
+
   npu_region_tracker #(
     .SpadLines   (SpadLines),
     .RegionLines (RegionLines)
@@ -618,7 +635,7 @@ module npu_matmul_engine #(
     .clk_i,
     .rst_ni,
     .clear_i       (start_run),
-    .mark_i        (c_data_gnt && insn_q.lock_readers != '0),
+    .mark_i        (c_lock_mark),
     .mark_region_i (RegionBits'(c_data_addr >> RegionShift)),
     .pop_i         (c_lock_req && c_rsp.ready),
     .pending_o     (c_lock_pending),

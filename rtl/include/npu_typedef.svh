@@ -34,6 +34,18 @@
   (3 + (AddrBits) + (LineBits) + (LineBits) / 8 + (ReaderBits))
 `define NPU_SPAD_RSP_BITS(LineBits) (2 + (LineBits))
 
+// Scratchpad statistics (32-bit counters, docs/scratchpad.md).
+`define NPU_SPAD_STATS_TYPEDEF                               \
+  typedef struct packed {                                    \
+    logic [31:0]               reads;                        \
+    logic [31:0]               writes;                       \
+    logic [31:0]               conflicts;                    \
+    logic [31:0]               ow_wait;                      \
+    logic [31:0]               ow_violations;                \
+    logic [31:0]               bad_release;                  \
+  } spad_stats_t;
+`define NPU_SPAD_STATS_BITS (6 * 32)
+
 // ---- AXI4 (32-bit addresses, DataBits-wide data) -------------------------------------------
 `define NPU_AXI_TYPEDEF_ALL(IdBits, DataBits)                \
   typedef struct packed {                                    \

@@ -47,11 +47,13 @@ module npu_scratchpad #(
   localparam int unsigned RspBits = `NPU_SPAD_RSP_BITS(LineBits);
 
   `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_SPAD_STATS_TYPEDEF
 
   logic [Ports*ReqBits-1:0] req;
   logic [Ports*RspBits-1:0] rsp;
   spad_req_t                port_req;
   spad_rsp_t                port_rsp;
+  spad_stats_t              stats;
 
   always_comb begin
     for (int unsigned p = 0; p < Ports; p++) begin
@@ -92,12 +94,14 @@ module npu_scratchpad #(
     .ow_violation_o,
     .bad_release_o,
     .stat_clear_i,
-    .stat_reads_o,
-    .stat_writes_o,
-    .stat_conflicts_o,
-    .stat_ow_wait_o,
-    .stat_ow_violations_o,
-    .stat_bad_release_o
+    .stats_o              (stats)
   );
+
+  assign stat_reads_o         = stats.reads;
+  assign stat_writes_o        = stats.writes;
+  assign stat_conflicts_o     = stats.conflicts;
+  assign stat_ow_wait_o       = stats.ow_wait;
+  assign stat_ow_violations_o = stats.ow_violations;
+  assign stat_bad_release_o   = stats.bad_release;
 
 endmodule

@@ -43,7 +43,8 @@ module npu_scratchpad_core #(
   localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
   localparam int unsigned StrbBits   = LineBits / 8,
   localparam int unsigned ReqBits    = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits),
-  localparam int unsigned RspBits    = `NPU_SPAD_RSP_BITS(LineBits)
+  localparam int unsigned RspBits    = `NPU_SPAD_RSP_BITS(LineBits),
+  localparam int unsigned StatsBits  = `NPU_SPAD_STATS_BITS
 ) (
   input  logic                         clk_i,
   input  logic                         rst_ni,
@@ -57,12 +58,7 @@ module npu_scratchpad_core #(
   output logic [Ports-1:0]             bad_release_o,
 
   input  logic                         stat_clear_i,
-  output logic [31:0]                  stat_reads_o,
-  output logic [31:0]                  stat_writes_o,
-  output logic [31:0]                  stat_conflicts_o,
-  output logic [31:0]                  stat_ow_wait_o,
-  output logic [31:0]                  stat_ow_violations_o,
-  output logic [31:0]                  stat_bad_release_o
+  output logic [StatsBits-1:0]         stats_o    // spad_stats_t
 );
 
   localparam int unsigned Lines       = Banks * BankLines;
@@ -75,6 +71,7 @@ module npu_scratchpad_core #(
   localparam int unsigned CountBits   = $clog2(Ports + 1);
 
   `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_SPAD_STATS_TYPEDEF
 
   // ------------------------------------------------------------------------------------------
   // Per-field views of the port bundles. They only rename bits of req_i / rsp_o, so they are
@@ -320,11 +317,17 @@ module npu_scratchpad_core #(
     end
   end
 
-  assign stat_reads_o         = reads_q;
-  assign stat_writes_o        = writes_q;
-  assign stat_conflicts_o     = conflicts_q;
-  assign stat_ow_wait_o       = ow_wait_q;
-  assign stat_ow_violations_o = viol_cnt_q;
-  assign stat_bad_release_o   = bad_cnt_q;
+  // Struct view of stats_o: the same wires as the port, kept out of toggle coverage.
+  /* verilator coverage_off */
+  spad_stats_t stats;
+  /* verilator coverage_on */
+
+  assign stats.reads         = reads_q;
+  assign stats.writes        = writes_q;
+  assign stats.conflicts     = conflicts_q;
+  assign stats.ow_wait       = ow_wait_q;
+  assign stats.ow_violations = viol_cnt_q;
+  assign stats.bad_release   = bad_cnt_q;
+  assign stats_o             = stats;
 
 endmodule

@@ -7,10 +7,13 @@
 // (START) zeroes them and wins over the events of the same cycle. The scratchpad's access
 // statistics and the vector engine's sticky flags are kept by those blocks themselves (also
 // cleared by START); this block only places them in the counter array.
+`include "npu_typedef.svh"
+
 module npu_perf_counters #(
   parameter int unsigned NumQueues   = 4,
   parameter int unsigned ByteBits    = 7,   // width of the per-cycle DRAM byte counts
-  localparam int unsigned NumCounters = npu_isa_pkg::NumCounters
+  localparam int unsigned NumCounters = npu_isa_pkg::NumCounters,
+  localparam int unsigned StatsBits   = `NPU_SPAD_STATS_BITS
 ) (
   // Every port is a wire of npu_top (or its clock and reset), counted there by the bench's
   // toggle coverage; only the counters themselves are counted here (bench/toggles.py maps
@@ -30,16 +33,23 @@ module npu_perf_counters #(
   input  logic [ByteBits-1:0]             dram_wr_bytes_i,
 
   // Counters kept elsewhere.
-  input  logic [31:0]                     spad_reads_i,
-  input  logic [31:0]                     spad_writes_i,
-  input  logic [31:0]                     spad_conflicts_i,
-  input  logic [31:0]                     spad_ow_wait_i,
-  input  logic [31:0]                     spad_ow_violations_i,
+  input  logic [StatsBits-1:0]            spad_stats_i,   // spad_stats_t
   input  logic [npu_pkg::VecFlagBits-1:0] vector_flags_i,
 
   output logic [NumCounters*32-1:0]       counters_o
   /* verilator coverage_on */
 );
+
+  `NPU_SPAD_STATS_TYPEDEF
+
+  // Struct view of spad_stats_i (bad releases have no counter: strict mode reports them).
+  /* verilator coverage_off */
+  /* verilator lint_off UNUSEDSIGNAL */
+  spad_stats_t spad_stats;
+  /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator coverage_on */
+
+  assign spad_stats = spad_stats_i;
 
   logic [31:0] count_q [NumCounters];
   logic [31:0] count_inc [NumCounters];
@@ -70,11 +80,11 @@ module npu_perf_counters #(
 
   always_comb begin
     for (int c = 0; c < NumCounters; c++) counters_o[c*32 +: 32] = count_q[c];
-    counters_o[npu_isa_pkg::CntSpadReads*32 +: 32]     = spad_reads_i;
-    counters_o[npu_isa_pkg::CntSpadWrites*32 +: 32]    = spad_writes_i;
-    counters_o[npu_isa_pkg::CntBankConflicts*32 +: 32] = spad_conflicts_i;
-    counters_o[npu_isa_pkg::CntOwWaits*32 +: 32]       = spad_ow_wait_i;
-    counters_o[npu_isa_pkg::CntOwViolations*32 +: 32]  = spad_ow_violations_i;
+    counters_o[npu_isa_pkg::CntSpadReads*32 +: 32]     = spad_stats.reads;
+    counters_o[npu_isa_pkg::CntSpadWrites*32 +: 32]    = spad_stats.writes;
+    counters_o[npu_isa_pkg::CntBankConflicts*32 +: 32] = spad_stats.conflicts;
+    counters_o[npu_isa_pkg::CntOwWaits*32 +: 32]       = spad_stats.ow_wait;
+    counters_o[npu_isa_pkg::CntOwViolations*32 +: 32]  = spad_stats.ow_violations;
     counters_o[npu_isa_pkg::CntVectorFlags*32 +: 32]   = 32'(vector_flags_i);
   end
 

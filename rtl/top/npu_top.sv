@@ -324,8 +324,7 @@ module npu_top #(
   logic [Ports*SpadReqBits-1:0] sp_req;
   logic [Ports*SpadRspBits-1:0] sp_rsp;
   logic [Ports-1:0]             sp_ow_violation, sp_bad_release;
-  logic [31:0] stat_reads, stat_writes, stat_conflicts, stat_ow_wait, stat_ow_violations;
-  logic [31:0] stat_bad_release;
+  logic [`NPU_SPAD_STATS_BITS-1:0] spad_stats;
 
   npu_scratchpad_core #(
     .Banks       (Banks),
@@ -343,12 +342,7 @@ module npu_top #(
     .ow_violation_o       (sp_ow_violation),
     .bad_release_o        (sp_bad_release),
     .stat_clear_i         (start),
-    .stat_reads_o         (stat_reads),
-    .stat_writes_o        (stat_writes),
-    .stat_conflicts_o     (stat_conflicts),
-    .stat_ow_wait_o       (stat_ow_wait),
-    .stat_ow_violations_o (stat_ow_violations),
-    .stat_bad_release_o   (stat_bad_release)
+    .stats_o              (spad_stats)
   );
 
   // Port p belongs to queue PortQueue[p]; strict-mode scratchpad errors name that queue.
@@ -505,16 +499,11 @@ module npu_top #(
     .sem_wait_i           (sem_wait),
     .dram_rd_bytes_i      (dram_rd_bytes),
     .dram_wr_bytes_i      (dram_wr_bytes),
-    .spad_reads_i         (stat_reads),
-    .spad_writes_i        (stat_writes),
-    .spad_conflicts_i     (stat_conflicts),
-    .spad_ow_wait_i       (stat_ow_wait),
-    .spad_ow_violations_i (stat_ow_violations),
+    .spad_stats_i         (spad_stats),
     .vector_flags_i       (vector_flags),
     .counters_o           (counters)
   );
 
   logic unused;
-  assign unused = ^{stat_bad_release,
-                    sem_values[npu_isa_pkg::NumSemaphores*npu_isa_pkg::SemaphoreBits-1:32]};
+  assign unused = ^sem_values[npu_isa_pkg::NumSemaphores*npu_isa_pkg::SemaphoreBits-1:32];
 endmodule

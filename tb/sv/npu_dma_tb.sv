@@ -119,11 +119,13 @@ module npu_dma_tb #(
   localparam int unsigned CountBits = $clog2(StrbBits + 1);
 
   `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_SPAD_STATS_TYPEDEF
   `NPU_AXI_TYPEDEF_ALL(IdBits, LineBits)
 
   // ---- scratchpad: port 0 DMA-load, 1 DMA-store, 2 test bench --------------------------------
   spad_req_t [Ports-1:0] sp_req;
   spad_rsp_t [Ports-1:0] sp_rsp;
+  spad_stats_t           stats;
   logic [Ports-1:0]      unused_viol, unused_bad;
 
   assign sp_req[2] = '{valid: tb_req_valid_i, write: tb_req_write_i, addr: tb_req_addr_i,
@@ -149,13 +151,15 @@ module npu_dma_tb #(
     .ow_violation_o       (unused_viol),
     .bad_release_o        (unused_bad),
     .stat_clear_i,
-    .stat_reads_o,
-    .stat_writes_o,
-    .stat_conflicts_o,
-    .stat_ow_wait_o,
-    .stat_ow_violations_o,
-    .stat_bad_release_o
+    .stats_o              (stats)
   );
+
+  assign stat_reads_o         = stats.reads;
+  assign stat_writes_o        = stats.writes;
+  assign stat_conflicts_o     = stats.conflicts;
+  assign stat_ow_wait_o       = stats.ow_wait;
+  assign stat_ow_violations_o = stats.ow_violations;
+  assign stat_bad_release_o   = stats.bad_release;
 
   // ---- engines --------------------------------------------------------------------------------
   axi_req_t fetch_req, load_req, store_req, m_req;
@@ -220,6 +224,7 @@ module npu_dma_tb #(
 
   // ---- AXI: the test bench's fetch client, the master and the DRAM model ---------------------
   logic [CountBits-1:0] rd_bytes, wr_bytes;
+  npu_dram_model_pkg::dram_stats_t dram_stats;
   // R channel on the DRAM side, probed by tb/blocks/test_dma.py (RID order of interleaved reads).
   logic                 rvalid, rready;
   logic [IdBits-1:0]    rid;
@@ -276,15 +281,17 @@ module npu_dma_tb #(
     .dump_last_i       (dram_dump_last_i),
     .s_axi_req_i       (m_req),
     .s_axi_rsp_o       (m_rsp),
-    .rd_bytes_o        (dram_rd_bytes_o),
-    .wr_bytes_o        (dram_wr_bytes_o),
-    .rd_bursts_o       (dram_rd_bursts_o),
-    .wr_bursts_o       (dram_wr_bursts_o),
-    .protocol_errors_o (dram_protocol_errors_o),
-    .max_rd_queued_o   (dram_max_rd_queued_o),
-    .rd_pending_o      (dram_rd_pending_o),
-    .wr_pending_o      (dram_wr_pending_o)
+    .stats_o           (dram_stats)
   );
+
+  assign dram_rd_bytes_o        = dram_stats.rd_bytes;
+  assign dram_wr_bytes_o        = dram_stats.wr_bytes;
+  assign dram_rd_bursts_o       = dram_stats.rd_bursts;
+  assign dram_wr_bursts_o       = dram_stats.wr_bursts;
+  assign dram_protocol_errors_o = dram_stats.protocol_errors;
+  assign dram_max_rd_queued_o   = dram_stats.max_rd_queued;
+  assign dram_rd_pending_o      = dram_stats.rd_pending;
+  assign dram_wr_pending_o      = dram_stats.wr_pending;
 
   // ---- bench counters and handshake stability checks ---------------------------------------
   // Snapshot of every request that was presented and not accepted in the previous cycle.

@@ -14,7 +14,7 @@
 //   DataBits/8/bytes_per_cycle_i cycles on average.
 // * A burst reaching beyond MemBytes is answered SLVERR as a whole: its reads return zeros,
 //   its writes change nothing.
-// * Protocol checks (counted in protocol_errors_o): AxSIZE not full width, AxBURST not INCR, a
+// * Protocol checks (counted in stats_o.protocol_errors): AxSIZE not full width, AxBURST not INCR, a
 //   burst crossing a 4 KiB boundary, WLAST not on a burst's last beat.
 // * Back door: a load_req_i pulse $readmemh's the load file into the memory (the file may hold
 //   "@word" address lines, so only part of the memory is replaced); a dump_req_i pulse
@@ -27,6 +27,20 @@
 // The model's state (queues, credits, beat counters) is updated in program order inside one
 // clocked process, like a C model; outputs are still assigned with <= so the DUT samples them
 // race-free.
+// Counters of the model, one struct so wrappers take them as one port.
+package npu_dram_model_pkg;
+  typedef struct packed {
+    logic [31:0] rd_bytes;
+    logic [31:0] wr_bytes;
+    logic [31:0] rd_bursts;
+    logic [31:0] wr_bursts;
+    logic [31:0] protocol_errors;
+    logic [31:0] max_rd_queued;
+    logic [31:0] rd_pending;   // read bursts accepted, not yet fully answered
+    logic [31:0] wr_pending;   // write bursts accepted, B not yet accepted
+  } dram_stats_t;
+endpackage
+
 /* verilator lint_off BLKSEQ */
 `include "npu_typedef.svh"
 
@@ -58,14 +72,7 @@ module npu_dram_model #(
   input  logic [AxiReqBits-1:0] s_axi_req_i,
   output logic [AxiRspBits-1:0] s_axi_rsp_o,
 
-  output logic [31:0]         rd_bytes_o,
-  output logic [31:0]         wr_bytes_o,
-  output logic [31:0]         rd_bursts_o,
-  output logic [31:0]         wr_bursts_o,
-  output logic [31:0]         protocol_errors_o,
-  output logic [31:0]         max_rd_queued_o,
-  output logic [31:0]         rd_pending_o,      // read bursts accepted, not yet fully answered
-  output logic [31:0]         wr_pending_o       // write bursts accepted, B not yet accepted
+  output npu_dram_model_pkg::dram_stats_t stats_o
 );
 
   `NPU_AXI_TYPEDEF_ALL(IdBits, DataBits)
@@ -171,14 +178,14 @@ module npu_dram_model #(
       rsp.r.data     <= '0;
       rsp.r.resp     <= RespOkay;
       rsp.r.last     <= 1'b0;
-      rd_bytes_o        <= '0;
-      wr_bytes_o        <= '0;
-      rd_bursts_o       <= '0;
-      wr_bursts_o       <= '0;
-      protocol_errors_o <= '0;
-      max_rd_queued_o   <= '0;
-      rd_pending_o      <= '0;
-      wr_pending_o      <= '0;
+      stats_o.rd_bytes        <= '0;
+      stats_o.wr_bytes        <= '0;
+      stats_o.rd_bursts       <= '0;
+      stats_o.wr_bursts       <= '0;
+      stats_o.protocol_errors <= '0;
+      stats_o.max_rd_queued   <= '0;
+      stats_o.rd_pending      <= '0;
+      stats_o.wr_pending      <= '0;
     end else begin
       int unsigned bpc;
       logic        rvalid, bvalid;
@@ -197,14 +204,14 @@ module npu_dram_model #(
                        req.ar.burst);
         b.due = now + next_latency();
         ar_q.push_back(b);
-        rd_bursts_o <= rd_bursts_o + 32'd1;
-        if (32'(ar_q.size()) > max_rd_queued_o) max_rd_queued_o <= 32'(ar_q.size());
+        stats_o.rd_bursts <= stats_o.rd_bursts + 32'd1;
+        if (32'(ar_q.size()) > stats_o.max_rd_queued) stats_o.max_rd_queued <= 32'(ar_q.size());
       end
 
       // ---- read data ----------------------------------------------------------------------
       rvalid = rsp.r_valid;
       if (rsp.r_valid && req.r_ready) begin
-        rd_bytes_o <= rd_bytes_o + 32'(StrbBits);
+        stats_o.rd_bytes <= stats_o.rd_bytes + 32'(StrbBits);
         rvalid = 1'b0;
         r_beat++;
         if (r_beat == 32'(ar_q[0].beats)) begin
@@ -228,7 +235,7 @@ module npu_dram_model #(
       if (req.aw_valid && rsp.aw_ready) begin
         aw_q.push_back(make_burst(req.aw.id, req.aw.addr, req.aw.len, req.aw.size,
                                   req.aw.burst));
-        wr_bursts_o <= wr_bursts_o + 32'd1;
+        stats_o.wr_bursts <= stats_o.wr_bursts + 32'd1;
       end
       if (req.w_valid && rsp.w_ready) begin
         addr = aw_q[0].addr + 32'(w_beat * StrbBits);
@@ -237,7 +244,7 @@ module npu_dram_model #(
             if (req.w.strb[k]) mem[addr >> OffBits][8*k +: 8] = req.w.data[8*k +: 8];
           end
         end
-        wr_bytes_o <= wr_bytes_o + popcount(req.w.strb);
+        stats_o.wr_bytes <= stats_o.wr_bytes + popcount(req.w.strb);
         wr_credit = (wr_credit >= StrbBits) ? wr_credit - StrbBits : 0;
         w_beat++;
         if (req.w.last != (w_beat == 32'(aw_q[0].beats))) begin
@@ -268,9 +275,9 @@ module npu_dram_model #(
         rsp.b.resp <= b_q[0].err ? RespSlverr : RespOkay;
       end
       rsp.b_valid    <= bvalid;
-      protocol_errors_o <= proto_errs;
-      rd_pending_o      <= 32'(ar_q.size());
-      wr_pending_o      <= 32'(aw_q.size() + b_q.size());
+      stats_o.protocol_errors <= proto_errs;
+      stats_o.rd_pending      <= 32'(ar_q.size());
+      stats_o.wr_pending      <= 32'(aw_q.size() + b_q.size());
     end
   end
 

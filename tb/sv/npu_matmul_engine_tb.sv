@@ -65,9 +65,11 @@ module npu_matmul_engine_tb #(
 );
 
   `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_SPAD_STATS_TYPEDEF
 
   spad_req_t [Ports-1:0] req;
   spad_rsp_t [Ports-1:0] rsp;
+  spad_stats_t           stats;
 
   npu_matmul_engine #(
     .Dim         (Dim),
@@ -120,13 +122,15 @@ module npu_matmul_engine_tb #(
     .ow_violation_o,
     .bad_release_o,
     .stat_clear_i         (1'b0),
-    .stat_reads_o,
-    .stat_writes_o,
-    .stat_conflicts_o,
-    .stat_ow_wait_o,
-    .stat_ow_violations_o,
-    .stat_bad_release_o
+    .stats_o              (stats)
   );
+
+  assign stat_reads_o         = stats.reads;
+  assign stat_writes_o        = stats.writes;
+  assign stat_conflicts_o     = stats.conflicts;
+  assign stat_ow_wait_o       = stats.ow_wait;
+  assign stat_ow_violations_o = stats.ow_violations;
+  assign stat_bad_release_o   = stats.bad_release;
 
   // Observation, port p at [p] / [p*W +: W].
   for (genvar p = 0; p < Ports; p++) begin : g_obs

@@ -76,8 +76,7 @@ module npu_tb_top #(
 
   axi_req_t    dram_req;
   axi_rsp_t    dram_rsp;
-  logic [31:0] unused_bursts_rd, unused_bursts_wr, unused_max_queued;
-  logic [31:0] unused_rd_pending, unused_wr_pending;
+  npu_dram_model_pkg::dram_stats_t dram_stats;
 
   npu_top #(
     .Dim(Dim), .AccLines(AccLines), .Lanes(Lanes), .Banks(Banks), .BankLines(BankLines),
@@ -126,15 +125,12 @@ module npu_tb_top #(
     .dump_last_i       (dram_dump_last_i),
     .s_axi_req_i       (dram_req),
     .s_axi_rsp_o       (dram_rsp),
-    .rd_bytes_o        (dram_rd_bytes_o),
-    .wr_bytes_o        (dram_wr_bytes_o),
-    .rd_bursts_o       (unused_bursts_rd),
-    .wr_bursts_o       (unused_bursts_wr),
-    .protocol_errors_o (dram_protocol_errors_o),
-    .max_rd_queued_o   (unused_max_queued),
-    .rd_pending_o      (unused_rd_pending),
-    .wr_pending_o      (unused_wr_pending)
+    .stats_o           (dram_stats)
   );
+
+  assign dram_rd_bytes_o        = dram_stats.rd_bytes;
+  assign dram_wr_bytes_o        = dram_stats.wr_bytes;
+  assign dram_protocol_errors_o = dram_stats.protocol_errors;
 
   // ---- Activity trace (+npu_trace=<file>), for timelines -----------------------------------
   // One line per change of the engines' busy bits, "<cycle> <busy>" with busy in binary
