@@ -236,101 +236,45 @@ class HwConfig:
     # --- what the RTL sees -----------------------------------------------------------------
     def sv_params(self, block: str) -> dict[str, int]:
         """Verilator parameter overrides (-G) of one RTL block for this configuration."""
-        # The NPU top level and the simulation wrappers around it take the same parameters.
-        top = {"Dim": self.array_dim, "AccLines": self.acc_lines, "Lanes": self.vector_lanes,
-               "Banks": self.spad_banks, "BankLines": self.spad_bank_lines,
-               "RegionLines": self.spad_region_lines, "ReaderBits": self.spad_reader_bits,
-               "QueueDepth": self.queue_depth, "DmaMaxBursts": self.dma_max_bursts,
-               "DmaStoreFifoDepth": self.dma_store_fifo_depth, "IdBits": self.axi_id_bits,
-               "FetchBurstBeats": self.fetch_burst_beats,
-               "FetchMaxBursts": self.fetch_max_bursts, "IdFetch": self.axi_id_fetch,
+        # Parameter sets shared by several blocks; each block's entry adds what it alone takes.
+        geometry = {"Banks": self.spad_banks, "BankLines": self.spad_bank_lines,
+                    "RegionLines": self.spad_region_lines, "LineBits": self.line_bits,
+                    "ReaderBits": self.spad_reader_bits}
+        dma = dict(geometry, MaxBursts=self.dma_max_bursts, IdBits=self.axi_id_bits)
+        dma_store = dict(dma, FifoDepth=self.dma_store_fifo_depth)
+        ids = {"IdBits": self.axi_id_bits, "IdFetch": self.axi_id_fetch,
                "IdLoad": self.axi_id_load, "IdStore": self.axi_id_store}
-        # The simulation wrappers add the DRAM model's size.
-        tb_top = dict(top, MemBytes=self.dram_bytes)
+        # The NPU top level and the simulation wrappers around it take the same parameters.
+        top = dict(ids, Dim=self.array_dim, AccLines=self.acc_lines, Lanes=self.vector_lanes,
+                   Banks=self.spad_banks, BankLines=self.spad_bank_lines,
+                   RegionLines=self.spad_region_lines, ReaderBits=self.spad_reader_bits,
+                   QueueDepth=self.queue_depth, DmaMaxBursts=self.dma_max_bursts,
+                   DmaStoreFifoDepth=self.dma_store_fifo_depth,
+                   FetchBurstBeats=self.fetch_burst_beats, FetchMaxBursts=self.fetch_max_bursts)
+        engine = {"SpadLines": self.spad_lines, "LineBits": self.line_bits,
+                  "RegionLines": self.spad_region_lines, "ReaderBits": self.spad_reader_bits}
+        matmul = {"Dim": self.array_dim, "AccLines": self.acc_lines}
+        vector = {"Lanes": self.vector_lanes}
         table = {
             "npu_top": top,
-            "npu_tb_top": tb_top,
+            # Simulation-only wrappers (tb/sv/) add the DRAM model's size where they have one.
+            "npu_tb_top": dict(top, MemBytes=self.dram_bytes),
             "npu_axi_ext_tb": top,
-            "npu_matrix_unit": {"Dim": self.array_dim, "AccLines": self.acc_lines},
+            "npu_matrix_unit": matmul,
             "npu_systolic_array": {"Dim": self.array_dim},
-            "npu_vector_unit": {"Lanes": self.vector_lanes},
-            "npu_matmul_engine": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "SpadLines": self.spad_lines,
-                "LineBits": self.line_bits,
-                "RegionLines": self.spad_region_lines,
-                "ReaderBits": self.spad_reader_bits,
-            },
-            # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
-            "npu_matmul_engine_tb": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "LineBits": self.line_bits,
-                "ReaderBits": self.spad_reader_bits,
-            },
-            "npu_vector_engine": {
-                "Lanes": self.vector_lanes,
-                "SpadLines": self.spad_lines,
-                "LineBits": self.line_bits,
-                "RegionLines": self.spad_region_lines,
-                "ReaderBits": self.spad_reader_bits,
-            },
-            # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
-            "npu_vector_engine_tb": {
-                "Lanes": self.vector_lanes,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "LineBits": self.line_bits,
-                "ReaderBits": self.spad_reader_bits,
-            },
-            "npu_dma_load": {
-                "LineBits": self.line_bits,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "ReaderBits": self.spad_reader_bits,
-                "MaxBursts": self.dma_max_bursts,
-                "IdBits": self.axi_id_bits,
-            },
-            "npu_dma_store": {
-                "LineBits": self.line_bits,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "ReaderBits": self.spad_reader_bits,
-                "MaxBursts": self.dma_max_bursts,
-                "FifoDepth": self.dma_store_fifo_depth,
-                "IdBits": self.axi_id_bits,
-            },
-            "npu_axi_master": {"LineBits": self.line_bits, "IdBits": self.axi_id_bits,
-                               "IdFetch": self.axi_id_fetch, "IdLoad": self.axi_id_load,
-                               "IdStore": self.axi_id_store},
-            # Simulation-only bench wrapper (tb/sv/): both DMA engines, the AXI master, a
-            # 3-port scratchpad and the DRAM model.
-            "npu_dma_tb": {
-                "LineBits": self.line_bits,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "ReaderBits": self.spad_reader_bits,
-                "MaxBursts": self.dma_max_bursts,
-                "FifoDepth": self.dma_store_fifo_depth,
-                "IdBits": self.axi_id_bits,
-                "MemBytes": self.dram_bytes,
-            },
-            "npu_scratchpad": {
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "LineBits": self.line_bits,
-                "Ports": self.spad_ports,
-                "ReaderBits": self.spad_reader_bits,
-            },
+            "npu_vector_unit": vector,
+            "npu_matmul_engine": dict(matmul, **engine),
+            # Bench wrappers (tb/sv/): an engine plus a 4-port scratchpad.
+            "npu_matmul_engine_tb": dict(matmul, **geometry),
+            "npu_vector_engine": dict(vector, **engine),
+            "npu_vector_engine_tb": dict(vector, **geometry),
+            "npu_dma_load": dma,
+            "npu_dma_store": dma_store,
+            "npu_axi_master": dict(ids, LineBits=self.line_bits),
+            # Bench wrapper (tb/sv/): both DMA engines, the AXI master, a 3-port scratchpad and
+            # the DRAM model.
+            "npu_dma_tb": dict(dma_store, MemBytes=self.dram_bytes),
+            "npu_scratchpad": dict(geometry, Ports=self.spad_ports),
         }
         if block not in table:
             raise KeyError(f"no parameter mapping for RTL block '{block}'")
