@@ -571,10 +571,7 @@ module npu_vector_engine #(
   // ---- result port: data writes, then the lock writes -------------------------------------------
   // With the FIFO empty, a completed line goes straight from the unit's output to the port; if
   // it is not granted at once it enters the FIFO and is presented again, unchanged, from there.
-  // Wires to and from the region tracker: counted by toggle coverage inside it.
-  /* verilator coverage_off */
   logic [AddrBits-1:0]   lock_addr;
-  /* verilator coverage_on */
   logic                  lock_any, lock_phase, d_gnt;
   logic                  data_valid, data_gnt;
   logic [AddrBits-1:0]   data_addr;
