@@ -127,6 +127,19 @@ class HwConfig:
     spad_region_lines: int
     spad_ports: int
     acc_lines: int
+    # Microarchitecture constants (configs.toml documents each one).
+    queue_depth: int
+    dma_max_bursts: int
+    dma_store_fifo_depth: int
+    spad_reader_bits: int
+    axi_id_bits: int
+    axi_id_fetch: int
+    axi_id_load: int
+    axi_id_store: int
+    fetch_burst_beats: int
+    fetch_max_bursts: int
+    dram_bytes: int
+    dram_latency: int
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -147,10 +160,46 @@ class HwConfig:
                             "(a region never spans two banks)")
         if not 2 <= self.spad_ports <= 8:
             problems.append(f"spad_ports={self.spad_ports} must be between 2 and 8")
+        problems += self._microarchitecture_problems()
         if self.extra:
             problems.append(f"unknown keys {sorted(self.extra)}")
         if problems:
             raise ConfigError(f"configuration '{self.name}': " + "; ".join(problems))
+
+    def _microarchitecture_problems(self) -> list[str]:
+        """Checks of the microarchitecture constants; every message names its key."""
+        from hwdef.isa import INSTRUCTIONS   # isa does not import params: no cycle
+        lock_bits = max(f.bits for cls in INSTRUCTIONS for f, _ in cls.layout()
+                        if f.name == "lock_readers")
+        problems = []
+        for name, low in (("queue_depth", 2), ("dma_store_fifo_depth", 4),
+                          ("fetch_burst_beats", 2)):
+            value = getattr(self, name)
+            if not (_is_pow2(value) and value >= low):
+                problems.append(f"{name}={value} must be a power of two >= {low} (FIFO "
+                                "pointers wrap, DMA-out needs 3 slots for full rate, bursts "
+                                "divide 4 KiB)")
+        for name, low, high in (("dma_max_bursts", 1, 15), ("fetch_max_bursts", 1, 15),
+                                ("axi_id_bits", 1, 8), ("dram_latency", 1, 1 << 16)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                problems.append(f"{name}={value} must be between {low} and {high}")
+        if not lock_bits <= self.spad_reader_bits <= 8:
+            problems.append(f"spad_reader_bits={self.spad_reader_bits} must be between "
+                            f"{lock_bits} (the ISA's lock_readers field) and 8")
+        ids = {name: getattr(self, name) for name in ("axi_id_fetch", "axi_id_load",
+                                                       "axi_id_store")}
+        for name, value in ids.items():
+            if not 0 <= value < 1 << max(self.axi_id_bits, 0):
+                problems.append(f"{name}={value} does not fit axi_id_bits={self.axi_id_bits}")
+        if ids["axi_id_fetch"] == ids["axi_id_load"]:
+            problems.append("axi_id_fetch and axi_id_load must differ (R beats are routed by ID)")
+        if self.fetch_burst_beats * self.line_bytes > 4096:
+            problems.append(f"fetch_burst_beats={self.fetch_burst_beats} x {self.line_bytes} B "
+                            "must not exceed a 4 KiB page")
+        if not (_is_pow2(self.dram_bytes) and self.dram_bytes >= 4096):
+            problems.append(f"dram_bytes={self.dram_bytes} must be a power of two >= 4096")
+        return problems
 
     # --- derived sizes ---------------------------------------------------------------------
     @property
@@ -195,75 +244,45 @@ class HwConfig:
     # --- what the RTL sees -----------------------------------------------------------------
     def sv_params(self, block: str) -> dict[str, int]:
         """Verilator parameter overrides (-G) of one RTL block for this configuration."""
+        # Parameter sets shared by several blocks; each block's entry adds what it alone takes.
+        geometry = {"Banks": self.spad_banks, "BankLines": self.spad_bank_lines,
+                    "RegionLines": self.spad_region_lines, "LineBits": self.line_bits,
+                    "ReaderBits": self.spad_reader_bits}
+        dma = dict(geometry, MaxBursts=self.dma_max_bursts, IdBits=self.axi_id_bits)
+        dma_store = dict(dma, FifoDepth=self.dma_store_fifo_depth)
+        ids = {"IdBits": self.axi_id_bits, "IdFetch": self.axi_id_fetch,
+               "IdLoad": self.axi_id_load, "IdStore": self.axi_id_store}
         # The NPU top level and the simulation wrappers around it take the same parameters.
-        top = {"Dim": self.array_dim, "AccLines": self.acc_lines, "Lanes": self.vector_lanes,
-               "Banks": self.spad_banks, "BankLines": self.spad_bank_lines,
-               "RegionLines": self.spad_region_lines}
+        top = dict(ids, Dim=self.array_dim, AccLines=self.acc_lines, Lanes=self.vector_lanes,
+                   Banks=self.spad_banks, BankLines=self.spad_bank_lines,
+                   RegionLines=self.spad_region_lines, ReaderBits=self.spad_reader_bits,
+                   QueueDepth=self.queue_depth, DmaMaxBursts=self.dma_max_bursts,
+                   DmaStoreFifoDepth=self.dma_store_fifo_depth,
+                   FetchBurstBeats=self.fetch_burst_beats, FetchMaxBursts=self.fetch_max_bursts)
+        engine = {"SpadLines": self.spad_lines, "LineBits": self.line_bits,
+                  "RegionLines": self.spad_region_lines, "ReaderBits": self.spad_reader_bits}
+        matmul = {"Dim": self.array_dim, "AccLines": self.acc_lines}
+        vector = {"Lanes": self.vector_lanes}
         table = {
             "npu_top": top,
-            "npu_tb_top": top,
+            # Simulation-only wrappers (tb/sv/) add the DRAM model's size where they have one.
+            "npu_tb_top": dict(top, MemBytes=self.dram_bytes),
             "npu_axi_ext_tb": top,
-            "npu_matrix_unit": {"Dim": self.array_dim, "AccLines": self.acc_lines},
+            "npu_matrix_unit": matmul,
             "npu_systolic_array": {"Dim": self.array_dim},
-            "npu_vector_unit": {"Lanes": self.vector_lanes},
-            "npu_matmul_engine": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "SpadLines": self.spad_lines,
-                "LineBits": self.line_bits,
-                "RegionLines": self.spad_region_lines,
-            },
-            # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
-            "npu_matmul_engine_tb": {
-                "Dim": self.array_dim,
-                "AccLines": self.acc_lines,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "LineBits": self.line_bits,
-            },
-            "npu_vector_engine": {
-                "Lanes": self.vector_lanes,
-                "SpadLines": self.spad_lines,
-                "LineBits": self.line_bits,
-                "RegionLines": self.spad_region_lines,
-            },
-            # Simulation-only bench wrapper (tb/sv/): the engine plus a 4-port scratchpad.
-            "npu_vector_engine_tb": {
-                "Lanes": self.vector_lanes,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "LineBits": self.line_bits,
-            },
-            "npu_dma_load": {
-                "LineBits": self.line_bits,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-            },
-            "npu_dma_store": {
-                "LineBits": self.line_bits,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-            },
-            "npu_axi_master": {"LineBits": self.line_bits},
-            # Simulation-only bench wrapper (tb/sv/): both DMA engines, the AXI master, a
-            # 3-port scratchpad and the DRAM model.
-            "npu_dma_tb": {
-                "LineBits": self.line_bits,
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-            },
-            "npu_scratchpad": {
-                "Banks": self.spad_banks,
-                "BankLines": self.spad_bank_lines,
-                "RegionLines": self.spad_region_lines,
-                "LineBits": self.line_bits,
-                "Ports": self.spad_ports,
-            },
+            "npu_vector_unit": vector,
+            "npu_matmul_engine": dict(matmul, **engine),
+            # Bench wrappers (tb/sv/): an engine plus a 4-port scratchpad.
+            "npu_matmul_engine_tb": dict(matmul, **geometry),
+            "npu_vector_engine": dict(vector, **engine),
+            "npu_vector_engine_tb": dict(vector, **geometry),
+            "npu_dma_load": dma,
+            "npu_dma_store": dma_store,
+            "npu_axi_master": dict(ids, LineBits=self.line_bits),
+            # Bench wrapper (tb/sv/): both DMA engines, the AXI master, a 3-port scratchpad and
+            # the DRAM model.
+            "npu_dma_tb": dict(dma_store, MemBytes=self.dram_bytes),
+            "npu_scratchpad": dict(geometry, Ports=self.spad_ports),
         }
         if block not in table:
             raise KeyError(f"no parameter mapping for RTL block '{block}'")
@@ -282,6 +301,18 @@ class HwConfig:
             "SpadAddrBits": self.spad_addr_bits,
             "AccLines": self.acc_lines,
             "AccAddrBits": self.acc_addr_bits,
+            "SpadReaderBits": self.spad_reader_bits,
+            "QueueDepth": self.queue_depth,
+            "DmaMaxBursts": self.dma_max_bursts,
+            "DmaStoreFifoDepth": self.dma_store_fifo_depth,
+            "AxiIdBits": self.axi_id_bits,
+            "AxiIdFetch": self.axi_id_fetch,
+            "AxiIdLoad": self.axi_id_load,
+            "AxiIdStore": self.axi_id_store,
+            "FetchBurstBeats": self.fetch_burst_beats,
+            "FetchMaxBursts": self.fetch_max_bursts,
+            "DramBytes": self.dram_bytes,
+            "DramLatency": self.dram_latency,
         }
 
 
@@ -301,6 +332,13 @@ def load_config(name: str = "default") -> HwConfig:
         raise ConfigError(f"unknown configuration '{name}'; known: {', '.join(raw)}")
     values = dict(raw[name])
     known = {f for f in HwConfig.__dataclass_fields__ if f not in ("name", "extra")}
+    missing = sorted(known - set(values) - {"description"})
+    if missing:
+        raise ConfigError(f"configuration '{name}': missing keys {missing}")
+    for key, value in values.items():
+        if key in known and key != "description" and (
+                not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"configuration '{name}': {key}={value!r} must be an integer")
     extra = {k: v for k, v in values.items() if k not in known}
     kwargs = {k: v for k, v in values.items() if k in known}
     kwargs.setdefault("description", "")

@@ -71,11 +71,69 @@ def test_derived_sizes(name):
     ({"spad_ports": 1}, "between 2 and 8"),
 ])
 def test_inconsistent_configuration_is_rejected(change, message):
-    base = dict(name="bad", description="", array_dim=4, vector_lanes=4, spad_banks=4,
-                spad_bank_lines=64, spad_region_lines=16, spad_ports=3, acc_lines=32)
+    base = _tiny_fields(name="bad", spad_ports=3)
     base.update(change)
     with pytest.raises(ConfigError, match=message):
         HwConfig(**base)
+
+
+def _tiny_fields(**change) -> dict:
+    fields = {f: getattr(load_config("tiny"), f) for f in HwConfig.__dataclass_fields__
+              if f != "extra"}
+    fields.update(change)
+    return fields
+
+
+MICROARCHITECTURE_KEYS = ("queue_depth", "dma_max_bursts", "dma_store_fifo_depth",
+                          "spad_reader_bits", "axi_id_bits", "axi_id_fetch", "axi_id_load",
+                          "axi_id_store", "fetch_burst_beats", "fetch_max_bursts", "dram_bytes",
+                          "dram_latency")
+
+
+@pytest.mark.parametrize("name", ["tiny", "default", "small"])
+def test_microarchitecture_constants_are_todays_values(name):
+    """A pure refactor: the values the RTL had as literals before they moved to hwdef."""
+    cfg = load_config(name)
+    assert (cfg.queue_depth, cfg.dma_max_bursts, cfg.dma_store_fifo_depth,
+            cfg.spad_reader_bits) == (8, 4, 4, 2)
+    assert (cfg.axi_id_bits, cfg.axi_id_fetch, cfg.axi_id_load, cfg.axi_id_store) == (2, 0, 1, 2)
+    assert (cfg.fetch_burst_beats, cfg.fetch_max_bursts) == (4, 2)
+    assert (cfg.dram_bytes, cfg.dram_latency) == (16 * 1024 * 1024, 20)
+    consts = cfg.sv_package_constants()
+    for key in MICROARCHITECTURE_KEYS:   # package constant = CamelCase of the TOML key
+        assert consts[gen_sv._camel(key)] == getattr(cfg, key), key
+    top = cfg.sv_params("npu_top")
+    assert top["QueueDepth"] == cfg.queue_depth and top["ReaderBits"] == cfg.spad_reader_bits
+    assert cfg.sv_params("npu_dma_store")["FifoDepth"] == cfg.dma_store_fifo_depth
+    assert cfg.sv_params("npu_tb_top")["MemBytes"] == cfg.dram_bytes
+
+
+@pytest.mark.parametrize("key, value", [
+    ("queue_depth", 6), ("queue_depth", 1), ("dma_max_bursts", 0), ("dma_max_bursts", 16),
+    ("dma_store_fifo_depth", 3), ("spad_reader_bits", 1), ("spad_reader_bits", 9),
+    ("axi_id_bits", 0), ("axi_id_store", 4), ("axi_id_fetch", -1), ("fetch_burst_beats", 3),
+    ("fetch_burst_beats", 512), ("fetch_max_bursts", 0), ("dram_bytes", 3000),
+    ("dram_latency", 0),
+])
+def test_bad_microarchitecture_constant_names_its_key(key, value):
+    with pytest.raises(ConfigError, match=rf"\b{key}\b"):
+        HwConfig(**_tiny_fields(**{key: value}))
+
+
+def test_same_fetch_and_load_ids_are_rejected():
+    with pytest.raises(ConfigError, match="axi_id_fetch and axi_id_load"):
+        HwConfig(**_tiny_fields(axi_id_load=0))
+
+
+def test_missing_or_non_integer_key_is_named(monkeypatch):
+    raw = {name: dict(values) for name, values in params._raw_configs().items()}
+    del raw["tiny"]["dram_latency"]
+    raw["default"]["queue_depth"] = "8"
+    monkeypatch.setattr(params, "_raw_configs", lambda: raw)
+    with pytest.raises(ConfigError, match="missing keys.*dram_latency"):
+        load_config("tiny")
+    with pytest.raises(ConfigError, match="queue_depth='8' must be an integer"):
+        load_config("default")
 
 
 def test_unknown_configuration_names_the_known_ones():

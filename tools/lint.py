@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from hwdef import config_names, load_config
-from tools.rtl_sources import BLOCKS, REPO, rtl_sources
+from tools.rtl_sources import BLOCKS, REPO, RTL_INCLUDE_DIR, rtl_sources
 from tools.verilator_env import verilator_binary
 
 
@@ -22,6 +22,7 @@ def lint_command(block: str, config: str) -> list[str]:
     params = load_config(config).sv_params(block)
     cmd = [verilator_binary(), "--lint-only", "-Wall", "--top-module", block]
     cmd += [f"-G{name}={value}" for name, value in params.items()]
+    cmd += [f"-I{RTL_INCLUDE_DIR}"]
     cmd += [str(p) for p in rtl_sources()]
     return cmd
 

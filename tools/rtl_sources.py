@@ -6,6 +6,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RTL_DIR = REPO / "rtl"
+# `include files (the port-bundle typedef macros); every tool adds it to its search path.
+RTL_INCLUDE_DIR = RTL_DIR / "include"
 
 # Synthesizable blocks that have their own test bench, lint run and synthesis report.
 BLOCKS = ("npu_systolic_array", "npu_matrix_unit", "npu_vector_unit", "npu_scratchpad",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwdef import load_config
-from tools.rtl_sources import BLOCKS, REPO, rtl_sources
+from tools.rtl_sources import BLOCKS, REPO, RTL_INCLUDE_DIR, rtl_sources
 
 SYNTH_DIR = REPO / "sim_build" / "synth"
 LATCH_CELLS = "t:$dlatch t:$adlatch t:$dlatchsr t:$sr t:$_DLATCH_* t:$_SR_*"
@@ -54,7 +54,7 @@ def yosys_script(block: str, config: str) -> str:
     chparams = " ".join(f"-chparam {name} {value}" for name, value in params.items())
     sources = " ".join(str(p) for p in rtl_sources())
     return "\n".join([
-        f"read_verilog -sv {sources}",
+        f"read_verilog -sv -I{RTL_INCLUDE_DIR} {sources}",
         f"hierarchy -check -top {block} {chparams}",
         "proc",
         "flatten",

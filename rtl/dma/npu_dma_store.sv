@@ -21,7 +21,8 @@
 // * B: every response is counted; the instruction is done once every B has arrived.
 //
 // Overwrite control: with release_src, after every data read has been granted, one read with
-// last_use = 1 goes to each region the read lines touched (its data is dropped).
+// last_use = 1 goes to each region the read lines touched (its data is dropped); an
+// npu_region_tracker records them.
 //
 // Errors (checked in StCheck before any access; err_o instead of done_o, nothing accessed):
 // rows == 0 or row_bytes == 0 -> ErrBadField (info 0); a line beyond the scratchpad ->
@@ -31,18 +32,24 @@
 // (info: the address of that burst): no further AW is issued, the W beats of the bursts already
 // issued are sent, every B is awaited, the release reads are skipped, then the error is
 // reported.
+`include "npu_typedef.svh"
+
 module npu_dma_store #(
   parameter int unsigned LineBits    = npu_pkg::LineBits,
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned ReaderBits  = 2,
-  parameter int unsigned MaxBursts   = 4,
-  parameter int unsigned FifoDepth   = 4,   // lines buffered between scratchpad and W
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned MaxBursts   = npu_pkg::DmaMaxBursts,
+  parameter int unsigned FifoDepth   = npu_pkg::DmaStoreFifoDepth,  // lines between spad and W
   localparam int unsigned SpadLines  = Banks * BankLines,
   localparam int unsigned AddrBits   = $clog2(SpadLines),
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
   localparam int unsigned StrbBits   = LineBits / 8,
-  localparam int unsigned InsnBits   = npu_isa_pkg::InsnBits
+  localparam int unsigned SpadReqBits = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits),
+  localparam int unsigned SpadRspBits = `NPU_SPAD_RSP_BITS(LineBits),
+  localparam int unsigned AxiReqBits  = `NPU_AXI_REQ_BITS(IdBits, LineBits),
+  localparam int unsigned AxiRspBits  = `NPU_AXI_RSP_BITS(IdBits, LineBits)
 ) (
   input  logic                  clk_i,
   input  logic                  rst_ni,
@@ -50,7 +57,7 @@ module npu_dma_store #(
   // Engine contract (docs/architecture.md).
   input  logic                  insn_valid_i,
   output logic                  insn_ready_o,
-  input  logic [InsnBits-1:0]   insn_i,          // npu_isa_pkg::dma_store_insn_t
+  input  npu_isa_pkg::dma_store_insn_t insn_i,
   output logic                  done_o,
   output logic                  err_o,
   output logic [7:0]            err_code_o,      // npu_isa_pkg::error_e
@@ -62,32 +69,43 @@ module npu_dma_store #(
   input  logic [31:0]           dram_base_i,
   input  logic [31:0]           dram_size_i,
 
-  // AXI write client (one ID; npu_axi_master adds ID, size and burst type).
-  output logic                  aw_valid_o,
-  input  logic                  aw_ready_i,
-  output logic [31:0]           aw_addr_o,
-  output logic [7:0]            aw_len_o,
-  output logic                  w_valid_o,
-  input  logic                  w_ready_i,
-  output logic [LineBits-1:0]   w_data_o,
-  output logic [StrbBits-1:0]   w_strb_o,
-  output logic                  w_last_o,
-  input  logic                  b_valid_i,
-  output logic                  b_ready_o,
-  input  logic [1:0]            b_resp_i,
+  // AXI write client (axi_req_t / axi_rsp_t; npu_axi_master adds ID, size, burst).
+  output logic [AxiReqBits-1:0]  axi_req_o,
+  input  logic [AxiRspBits-1:0]  axi_rsp_i,
 
-  // Scratchpad port (reads only).
-  output logic                  spad_req_valid_o,
-  input  logic                  spad_req_ready_i,
-  output logic                  spad_req_write_o,
-  output logic [AddrBits-1:0]   spad_req_addr_o,
-  output logic [LineBits-1:0]   spad_req_wdata_o,
-  output logic [StrbBits-1:0]   spad_req_wstrb_o,
-  output logic [ReaderBits-1:0] spad_req_readers_o,
-  output logic                  spad_req_last_use_o,
-  input  logic                  spad_rsp_valid_i,
-  input  logic [LineBits-1:0]   spad_rsp_rdata_i
+  // Scratchpad port (reads only; spad_req_t / spad_rsp_t).
+  output logic [SpadReqBits-1:0] spad_req_o,
+  input  logic [SpadRspBits-1:0] spad_rsp_i
 );
+
+  `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_AXI_TYPEDEF_ALL(IdBits, LineBits)
+
+  // Struct views of the bundle ports: the same wires as the ports, kept out of toggle coverage.
+  // A read-only client ignores part of the scratchpad response and a write client the
+  // read channels of the AXI response.
+  /* verilator coverage_off */
+  spad_req_t spad_req;
+  axi_req_t  axi_req;
+  /* verilator lint_off UNUSEDSIGNAL */
+  spad_rsp_t spad_rsp;
+  axi_rsp_t  axi_rsp;
+  /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator coverage_on */
+
+  assign spad_req_o = spad_req;
+  assign spad_rsp   = spad_rsp_i;
+  assign axi_req_o  = axi_req;
+  assign axi_rsp    = axi_rsp_i;
+  // A write client: no read channels; npu_axi_master adds ID, size, burst, cache and prot.
+  assign axi_req.ar       = '0;
+  assign axi_req.ar_valid = 1'b0;
+  assign axi_req.r_ready  = 1'b0;
+  assign axi_req.aw.id    = '0;
+  assign axi_req.aw.size  = '0;
+  assign axi_req.aw.burst = '0;
+  assign axi_req.aw.cache = '0;
+  assign axi_req.aw.prot  = '0;
 
   localparam int unsigned LineBytes   = StrbBits;
   localparam int unsigned OffBits     = $clog2(LineBytes);
@@ -112,8 +130,6 @@ module npu_dma_store #(
     $error("npu_dma_store: FifoDepth must be a power of two >= 4 (full rate needs 3 slots)");
   end
 
-  npu_isa_pkg::dma_store_insn_t insn;
-  assign insn = insn_i;
 
   typedef enum logic [1:0] { StIdle, StCheck, StRun, StFinish } state_e;
   state_e state_q;
@@ -179,8 +195,11 @@ module npu_dma_store #(
   logic                  rq_valid_q, rq_last_q, rq_discard_q;
   logic [AddrBits-1:0]   rq_addr_q;
   logic                  infl_q, infl_discard_q;
-  logic [Regions-1:0]    touched_q;
-  logic [RegionBits-1:0] rel_region;
+  logic [AddrBits-1:0]   rel_addr;
+  // Tracker control wire, not counted by toggle coverage (new with the shared tracker).
+  /* verilator coverage_off */
+  logic                  rel_pending;
+  /* verilator coverage_on */
   logic [AddrBits-1:0]   rd_addr;
   logic                  rq_free, rq_grant, rd_load, rel_load, rd_enable;
   logic [FCntBits-1:0]   fifo_cnt_q;
@@ -190,36 +209,43 @@ module npu_dma_store #(
   logic [OutBits-1:0]    aw_ahead_q;      // AW bursts issued whose last W beat is not yet sent
 
   assign rd_addr  = rd_row_spad_q + AddrBits'(rd_line_q);
-  assign rq_grant = rq_valid_q && spad_req_ready_i;
-  assign rq_free  = !rq_valid_q || spad_req_ready_i;
+  assign rq_grant = rq_valid_q && spad_rsp.ready;
+  assign rq_free  = !rq_valid_q || spad_rsp.ready;
   // After an error only the data of bursts already issued is still needed.
   assign rd_enable = !abort_q || aw_ahead_q != '0;
   // Room in the FIFO for this read, counting the request register and the read in flight.
   assign rd_load  = state_q == StRun && !rd_done_q && rd_enable && rq_free &&
                     32'(fifo_cnt_q) + 32'(infl_q) + 32'(rq_valid_q) < 32'(FifoDepth);
   assign rel_load = state_q == StRun && rd_done_q && !abort_q && release_q &&
-                    touched_q != '0 && rq_free;
+                    rel_pending && rq_free;
 
-  always_comb begin
-    rel_region = '0;
-    for (int r = Regions - 1; r >= 0; r--) begin
-      if (touched_q[r]) rel_region = RegionBits'(r);
-    end
-  end
+  npu_region_tracker #(
+    .SpadLines   (SpadLines),
+    .RegionLines (RegionLines)
+  ) u_touched (
+    .clk_i,
+    .rst_ni,
+    .clear_i       (state_q == StCheck && !chk_err),
+    .mark_i        (rd_load),
+    .mark_region_i (RegionBits'(rd_addr >> RegionShift)),
+    .pop_i         (rel_load),
+    .pending_o     (rel_pending),
+    .addr_o        (rel_addr)
+  );
 
-  assign spad_req_valid_o    = rq_valid_q;
-  assign spad_req_write_o    = 1'b0;
-  assign spad_req_addr_o     = rq_addr_q;
-  assign spad_req_wdata_o    = '0;
-  assign spad_req_wstrb_o    = '0;
-  assign spad_req_readers_o  = '0;
-  assign spad_req_last_use_o = rq_last_q;
+  assign spad_req.valid    = rq_valid_q;
+  assign spad_req.write    = 1'b0;
+  assign spad_req.addr     = rq_addr_q;
+  assign spad_req.wdata    = '0;
+  assign spad_req.wstrb    = '0;
+  assign spad_req.readers  = '0;
+  assign spad_req.last_use = rq_last_q;
 
-  assign fifo_push = spad_rsp_valid_i && infl_q && !infl_discard_q;
+  assign fifo_push = spad_rsp.rvalid && infl_q && !infl_discard_q;
 
   always_ff @(posedge clk_i) begin
     if (fifo_push) begin
-      fifo_q[fifo_wr_q] <= spad_rsp_rdata_i;
+      fifo_q[fifo_wr_q] <= spad_rsp.rdata;
     end
   end
 
@@ -252,12 +278,12 @@ module npu_dma_store #(
   assign next_row_addr = aw_row_addr_q + 32'(stride_q);
   assign next_row_last = next_row_addr + 32'(row_bytes_q) - 32'd1;
 
-  assign aw_load = state_q == StRun && !abort_q && !aw_done_q && (!awv_q || aw_ready_i) &&
+  assign aw_load = state_q == StRun && !abort_q && !aw_done_q && (!awv_q || axi_rsp.aw_ready) &&
                    b_out_q < OutBits'(MaxBursts);
 
-  assign aw_valid_o = awv_q;
-  assign aw_addr_o  = awa_q;
-  assign aw_len_o   = awl_q;
+  assign axi_req.aw_valid = awv_q;
+  assign axi_req.aw.addr  = awa_q;
+  assign axi_req.aw.len   = awl_q;
 
   // ---------------------------------------------------------------------------------------
   // W generator
@@ -290,7 +316,7 @@ module npu_dma_store #(
   assign last_beat  = wg_beat_q == row_beats - CntBits'(1);
   // WLAST: end of the row, of the 4 KiB page or of a 256-beat burst (the AW split rule).
   assign beat_last  = last_beat || (&wg_addr_q[11:OffBits]) || wg_bcnt_q == 8'(MaxLen);
-  assign w_out_free = !wv_q || w_ready_i;
+  assign w_out_free = !wv_q || axi_rsp.w_ready;
   assign w_fire     = state_q == StRun && !wg_done_q && w_out_free && aw_ahead_q != '0 &&
                       (!need_line || fifo_cnt_q != '0);
   assign fifo_pop   = w_fire && need_line;
@@ -310,10 +336,10 @@ module npu_dma_store #(
 
   assign next_wrow_addr = wg_row_dram_q + 32'(stride_q);
 
-  assign w_valid_o = wv_q;
-  assign w_data_o  = wd_q;
-  assign w_strb_o  = ws_q;
-  assign w_last_o  = wl_q;
+  assign axi_req.w_valid = wv_q;
+  assign axi_req.w.data  = wd_q;
+  assign axi_req.w.strb  = ws_q;
+  assign axi_req.w.last  = wl_q;
 
   always_ff @(posedge clk_i) begin
     if (w_fire) begin
@@ -331,8 +357,8 @@ module npu_dma_store #(
   // B
   // ---------------------------------------------------------------------------------------
   logic b_fire;
-  assign b_ready_o = 1'b1;   // a B only ever answers one of our bursts
-  assign b_fire    = b_valid_i;
+  assign axi_req.b_ready = 1'b1;   // a B only ever answers one of our bursts
+  assign b_fire    = axi_rsp.b_valid;
 
   always_ff @(posedge clk_i) begin
     if (aw_load) begin
@@ -372,7 +398,6 @@ module npu_dma_store #(
       rq_addr_q      <= '0;
       infl_q         <= 1'b0;
       infl_discard_q <= 1'b0;
-      touched_q      <= '0;
       fifo_cnt_q     <= '0;
       fifo_wr_q      <= '0;
       fifo_rd_q      <= '0;
@@ -405,10 +430,10 @@ module npu_dma_store #(
       // ---- channel registers and counters (every state) ----------------------------------
       if (rd_load || rel_load) begin
         rq_valid_q   <= 1'b1;
-        rq_addr_q    <= rd_load ? rd_addr : AddrBits'(rel_region) << RegionShift;
+        rq_addr_q    <= rd_load ? rd_addr : rel_addr;
         rq_last_q    <= rel_load;
         rq_discard_q <= rel_load;
-      end else if (spad_req_ready_i) begin
+      end else if (spad_rsp.ready) begin
         rq_valid_q   <= 1'b0;
       end
       infl_q         <= rq_grant;
@@ -423,14 +448,14 @@ module npu_dma_store #(
         awa_q      <= aw_cur_q;
         awl_q      <= burst_len;
         baddr_wr_q <= (baddr_wr_q == BPtrBits'(MaxBursts - 1)) ? '0 : baddr_wr_q + BPtrBits'(1);
-      end else if (aw_ready_i) begin
+      end else if (axi_rsp.aw_ready) begin
         awv_q <= 1'b0;
       end
       b_out_q    <= b_out_q + OutBits'(aw_load) - OutBits'(b_fire);
       aw_ahead_q <= aw_ahead_q + OutBits'(aw_load) - OutBits'(w_fire && beat_last);
       if (b_fire) begin
         baddr_rd_q <= (baddr_rd_q == BPtrBits'(MaxBursts - 1)) ? '0 : baddr_rd_q + BPtrBits'(1);
-        if (b_resp_i != 2'b00 && !abort_q && state_q == StRun) begin
+        if (axi_rsp.b.resp != 2'b00 && !abort_q && state_q == StRun) begin
           abort_q    <= 1'b1;
           err_q      <= 1'b1;
           err_code_q <= npu_isa_pkg::ErrAxiError;
@@ -442,7 +467,7 @@ module npu_dma_store #(
         wv_q <= 1'b1;
         ws_q <= beat_strb;
         wl_q <= beat_last;
-      end else if (w_ready_i) begin
+      end else if (axi_rsp.w_ready) begin
         wv_q <= 1'b0;
       end
 
@@ -450,13 +475,13 @@ module npu_dma_store #(
         StIdle: begin
           if (insn_valid_i) begin
             state_q     <= StCheck;
-            dram_addr_q <= insn.dram_addr;
-            stride_q    <= insn.dram_stride;
-            rows_q      <= insn.rows;
-            row_bytes_q <= insn.row_bytes;
-            spad_addr_q <= insn.spad_addr;
-            pitch_q     <= insn.spad_pitch;
-            release_q   <= insn.release_src;
+            dram_addr_q <= insn_i.dram_addr;
+            stride_q    <= insn_i.dram_stride;
+            rows_q      <= insn_i.rows;
+            row_bytes_q <= insn_i.row_bytes;
+            spad_addr_q <= insn_i.spad_addr;
+            pitch_q     <= insn_i.spad_pitch;
+            release_q   <= insn_i.release_src;
             err_q       <= 1'b0;
           end
         end
@@ -474,7 +499,6 @@ module npu_dma_store #(
             rd_line_q     <= '0;
             rd_row_spad_q <= AddrBits'(spad_addr_q);
             rd_done_q     <= 1'b0;
-            touched_q     <= '0;
             // Lines left over from an aborted instruction are dropped.
             fifo_cnt_q    <= '0;
             fifo_wr_q     <= '0;
@@ -500,7 +524,6 @@ module npu_dma_store #(
         StRun: begin
           // Read issuer.
           if (rd_load) begin
-            touched_q[RegionBits'(rd_addr >> RegionShift)] <= 1'b1;
             if (rd_line_q == dlines - CntBits'(1)) begin
               rd_row_q      <= rd_row_q + 13'd1;
               rd_line_q     <= '0;
@@ -509,9 +532,6 @@ module npu_dma_store #(
             end else begin
               rd_line_q <= rd_line_q + CntBits'(1);
             end
-          end
-          if (rel_load) begin
-            touched_q[rel_region] <= 1'b0;
           end
 
           // AW generator.
@@ -550,7 +570,7 @@ module npu_dma_store #(
               state_q <= StFinish;
             end
           end else if (aw_done_q && wg_done_q && rd_done_q && quiet &&
-                       (!release_q || touched_q == '0)) begin
+                       (!release_q || !rel_pending)) begin
             state_q <= StFinish;
           end
         end
@@ -573,11 +593,11 @@ module npu_dma_store #(
 
   // Progress: any handshake or internal step; busy cycles without one are stalls.
   assign stall_o = state_q == StRun &&
-                   !(rq_grant || w_fire || (wv_q && w_ready_i) || (awv_q && aw_ready_i) ||
+                   !(rq_grant || w_fire || (wv_q && axi_rsp.w_ready) || (awv_q && axi_rsp.aw_ready) ||
                      b_fire || fifo_push);
 
   // Header and reserved bits are the dispatcher's business.
   logic unused_insn;
-  assign unused_insn = ^{insn.reserved, insn.opcode, insn.wait_mask, insn.signal_mask};
+  assign unused_insn = ^{insn_i.reserved, insn_i.opcode, insn_i.wait_mask, insn_i.signal_mask};
 
 endmodule

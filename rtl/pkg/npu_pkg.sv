@@ -29,6 +29,18 @@ package npu_pkg;
   localparam int unsigned SpadAddrBits = 10;
   localparam int unsigned AccLines = 256;
   localparam int unsigned AccAddrBits = 8;
+  localparam int unsigned SpadReaderBits = 2;
+  localparam int unsigned QueueDepth = 8;
+  localparam int unsigned DmaMaxBursts = 4;
+  localparam int unsigned DmaStoreFifoDepth = 4;
+  localparam int unsigned AxiIdBits = 2;
+  localparam int unsigned AxiIdFetch = 0;
+  localparam int unsigned AxiIdLoad = 1;
+  localparam int unsigned AxiIdStore = 2;
+  localparam int unsigned FetchBurstBeats = 4;
+  localparam int unsigned FetchMaxBursts = 2;
+  localparam int unsigned DramBytes = 16777216;
+  localparam int unsigned DramLatency = 20;
 
   // ---- vector ALU array operations ----
   localparam int unsigned VecOpBits = 4;

@@ -8,7 +8,7 @@
 // reports done (SYNC: when it leaves the queue; SYNC also waits until its engine is idle, so it
 // orders after every earlier instruction of its queue, like Ascend's set_flag).
 module npu_dispatch #(
-  parameter int unsigned QueueDepth = 8,
+  parameter int unsigned QueueDepth = npu_pkg::QueueDepth,
   localparam int unsigned NumQueues = 4,
   localparam int unsigned InsnBits = npu_isa_pkg::InsnBits,
   localparam int unsigned NumSemaphores = npu_isa_pkg::NumSemaphores,

@@ -6,11 +6,16 @@
 // Bursts stay inside the DRAM window; only when the dispatcher needs a word that lies outside the
 // window (or DRAM answers with an error) does fetch report an error for that word's address.
 // After HALT (stop_i) it issues nothing more and drains the bursts still in flight.
+`include "npu_typedef.svh"
+
 module npu_fetch #(
   parameter int unsigned LineBits = npu_pkg::LineBits,   // AXI data width
-  parameter int unsigned BurstBeats = 4,
-  parameter int unsigned MaxBursts = 2,
-  localparam int unsigned InsnBits = npu_isa_pkg::InsnBits
+  parameter int unsigned BurstBeats = npu_pkg::FetchBurstBeats,
+  parameter int unsigned MaxBursts = npu_pkg::FetchMaxBursts,
+  parameter int unsigned IdBits = npu_pkg::AxiIdBits,
+  localparam int unsigned InsnBits = npu_isa_pkg::InsnBits,
+  localparam int unsigned AxiReqBits = `NPU_AXI_REQ_BITS(IdBits, LineBits),
+  localparam int unsigned AxiRspBits = `NPU_AXI_RSP_BITS(IdBits, LineBits)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
@@ -20,16 +25,9 @@ module npu_fetch #(
   input  logic [31:0]          dram_size_i,
   input  logic                 stop_i,
 
-  // AXI read client (address and data channels of one ID).
-  output logic                 ar_valid_o,
-  input  logic                 ar_ready_i,
-  output logic [31:0]          ar_addr_o,
-  output logic [7:0]           ar_len_o,
-  input  logic                 r_valid_i,
-  output logic                 r_ready_o,
-  input  logic [LineBits-1:0]  r_data_i,
-  input  logic [1:0]           r_resp_i,
-  input  logic                 r_last_i,
+  // AXI read client (axi_req_t / axi_rsp_t; npu_axi_master adds ID, size, burst).
+  output logic [AxiReqBits-1:0] axi_req_o,
+  input  logic [AxiRspBits-1:0] axi_rsp_i,
 
   // Instruction words to the dispatcher.
   output logic                 insn_valid_o,
@@ -43,6 +41,31 @@ module npu_fetch #(
   output logic                 busy_o,         // bursts in flight
   output logic                 beat_o          // a beat arrived this cycle (progress, byte count)
 );
+  `NPU_AXI_TYPEDEF_ALL(IdBits, LineBits)
+
+  // Struct views of the bundle ports: the same wires as the ports, kept out of toggle coverage.
+  // A read client ignores the write channels of the response.
+  /* verilator coverage_off */
+  axi_req_t axi_req;
+  /* verilator lint_off UNUSEDSIGNAL */
+  axi_rsp_t axi_rsp;
+  /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator coverage_on */
+
+  assign axi_req_o = axi_req;
+  assign axi_rsp   = axi_rsp_i;
+  // A read client: no write channels; npu_axi_master adds ID, size, burst, cache and prot.
+  assign axi_req.aw       = '0;
+  assign axi_req.aw_valid = 1'b0;
+  assign axi_req.w        = '0;
+  assign axi_req.w_valid  = 1'b0;
+  assign axi_req.b_ready  = 1'b0;
+  assign axi_req.ar.id    = '0;
+  assign axi_req.ar.size  = '0;
+  assign axi_req.ar.burst = '0;
+  assign axi_req.ar.cache = '0;
+  assign axi_req.ar.prot  = '0;
+
   localparam int unsigned LineBytes  = LineBits / 8;
   localparam int unsigned ChunkBits  = LineBits > InsnBits ? LineBits : InsnBits;
   localparam int unsigned ChunkBytes = ChunkBits / 8;
@@ -88,11 +111,11 @@ module npu_fetch #(
                       burst_end_addr <= window_last && burst_end_addr >= next_burst_q;
   assign free_chunks = CreditBits'(BufferChunks) - CreditBits'(buf_count) - inflight_chunks_q;
 
-  assign ar_valid_o = state_q == StRun && !stop_i && burst_fits &&
+  assign axi_req.ar_valid = state_q == StRun && !stop_i && burst_fits &&
                       free_chunks >= CreditBits'(ChunksPerBurst) &&
                       bursts_q < BurstCntBits'(MaxBursts);
-  assign ar_addr_o  = next_burst_q;
-  assign ar_len_o   = 8'(BurstBeats - 1);
+  assign axi_req.ar.addr  = next_burst_q;
+  assign axi_req.ar.len   = 8'(BurstBeats - 1);
 
   // ---- data channel: assemble beats into chunks -------------------------------------------
   logic [ChunkBits-1:0]    chunk_q;
@@ -102,12 +125,12 @@ module npu_fetch #(
   logic [ChunkBits-1:0]    chunk_data;
   logic                    resp_err_q;
 
-  assign r_ready_o = 1'b1;   // credits guarantee buffer space; in StStop beats are dropped
-  assign beat_o    = r_valid_i;
+  assign axi_req.r_ready = 1'b1;   // credits guarantee buffer space; in StStop beats are dropped
+  assign beat_o    = axi_rsp.r_valid;
 
   if (BeatsPerChunk == 1) begin : g_wide_beats
-    assign chunk_data = r_data_i;
-    assign chunk_push = r_valid_i && state_q == StRun;
+    assign chunk_data = axi_rsp.r.data;
+    assign chunk_push = axi_rsp.r_valid && state_q == StRun;
     always_ff @(posedge clk_i) chunk_q <= '0;
     assign beat_idx_q = '0;   // a beat is a whole chunk: no assembly
   end else begin : g_narrow_beats
@@ -116,18 +139,18 @@ module npu_fetch #(
         beat_idx_q <= '0;
       end else if (start_i) begin
         beat_idx_q <= '0;
-      end else if (r_valid_i) begin
+      end else if (axi_rsp.r_valid) begin
         beat_idx_q <= (beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1)) ? '0 : beat_idx_q + 1'b1;
       end
     end
     always_ff @(posedge clk_i) begin
-      if (r_valid_i) chunk_q[beat_idx_q * LineBits +: LineBits] <= r_data_i;
+      if (axi_rsp.r_valid) chunk_q[beat_idx_q * LineBits +: LineBits] <= axi_rsp.r.data;
     end
     always_comb begin
       chunk_data = chunk_q;
-      chunk_data[(BeatsPerChunk-1) * LineBits +: LineBits] = r_data_i;
+      chunk_data[(BeatsPerChunk-1) * LineBits +: LineBits] = axi_rsp.r.data;
     end
-    assign chunk_push = r_valid_i && state_q == StRun &&
+    assign chunk_push = axi_rsp.r_valid && state_q == StRun &&
                         beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
   end
 
@@ -174,8 +197,8 @@ module npu_fetch #(
 
   // ---- control ------------------------------------------------------------------------------
   logic ar_fire, r_done_burst;
-  assign ar_fire      = ar_valid_o && ar_ready_i;
-  assign r_done_burst = r_valid_i && r_last_i;
+  assign ar_fire      = axi_req.ar_valid && axi_rsp.ar_ready;
+  assign r_done_burst = axi_rsp.r_valid && axi_rsp.r.last;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -203,7 +226,7 @@ module npu_fetch #(
                                              - (chunk_push ? CreditBits'(1) : '0);
       bursts_q <= bursts_q + BurstCntBits'(ar_fire) - BurstCntBits'(r_done_burst);
       if (chunk_push) chunk_addr_q <= chunk_addr_q + 32'(ChunkBytes);
-      if (r_valid_i && r_resp_i != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
+      if (axi_rsp.r_valid && axi_rsp.r.resp != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
       if (state_q == StRun && !burst_fits && !ar_fire) window_end_q <= 1'b1;
       if (stop_i && state_q == StRun) state_q <= StStop;
       if (state_q == StStop && bursts_q == '0) state_q <= StIdle;

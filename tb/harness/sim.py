@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hwdef import load_config
-from tools.rtl_sources import REPO, rtl_sources
+from tools.rtl_sources import REPO, RTL_INCLUDE_DIR, rtl_sources
 from tools.verilator_env import setup_environment
 
 SIM_BUILD = REPO / "sim_build"
@@ -79,6 +79,7 @@ def run_cocotb(
         fcntl.flock(lock, fcntl.LOCK_EX)
         runner.build(
             sources=rtl_sources() + extra,
+            includes=[RTL_INCLUDE_DIR],
             hdl_toplevel=toplevel,
             parameters=params,
             build_dir=build_dir,

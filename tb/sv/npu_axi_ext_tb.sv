@@ -8,6 +8,17 @@ module npu_axi_ext_tb #(
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
+  // Microarchitecture constants, passed to npu_top (hwdef/configs.toml).
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned QueueDepth  = npu_pkg::QueueDepth,
+  parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,
+  parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,
+  parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,
+  parameter int unsigned FetchMaxBursts    = npu_pkg::FetchMaxBursts,
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
+  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
+  parameter int unsigned IdLoad = npu_pkg::AxiIdLoad,
+  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
   localparam int unsigned LineBits   = Lanes * 32
 ) (
   input  logic clk,
@@ -30,7 +41,7 @@ module npu_axi_ext_tb #(
   input  logic s_axil_rready,
   output logic [31:0] s_axil_rdata,
   output logic [1:0] s_axil_rresp,
-  output logic [1:0] m_axi_awid,
+  output logic [IdBits-1:0] m_axi_awid,
   output logic [31:0] m_axi_awaddr,
   output logic [7:0] m_axi_awlen,
   output logic [2:0] m_axi_awsize,
@@ -44,11 +55,11 @@ module npu_axi_ext_tb #(
   output logic m_axi_wlast,
   output logic m_axi_wvalid,
   input  logic m_axi_wready,
-  input  logic [1:0] m_axi_bid,
+  input  logic [IdBits-1:0] m_axi_bid,
   input  logic [1:0] m_axi_bresp,
   input  logic m_axi_bvalid,
   output logic m_axi_bready,
-  output logic [1:0] m_axi_arid,
+  output logic [IdBits-1:0] m_axi_arid,
   output logic [31:0] m_axi_araddr,
   output logic [7:0] m_axi_arlen,
   output logic [2:0] m_axi_arsize,
@@ -57,7 +68,7 @@ module npu_axi_ext_tb #(
   output logic [2:0] m_axi_arprot,
   output logic m_axi_arvalid,
   input  logic m_axi_arready,
-  input  logic [1:0] m_axi_rid,
+  input  logic [IdBits-1:0] m_axi_rid,
   input  logic [LineBits-1:0] m_axi_rdata,
   input  logic [1:0] m_axi_rresp,
   input  logic m_axi_rlast,
@@ -66,7 +77,10 @@ module npu_axi_ext_tb #(
 );
   npu_top #(
     .Dim(Dim), .AccLines(AccLines), .Lanes(Lanes), .Banks(Banks), .BankLines(BankLines),
-    .RegionLines(RegionLines)
+    .RegionLines(RegionLines), .ReaderBits(ReaderBits), .QueueDepth(QueueDepth),
+    .DmaMaxBursts(DmaMaxBursts), .DmaStoreFifoDepth(DmaStoreFifoDepth),
+    .FetchBurstBeats(FetchBurstBeats), .FetchMaxBursts(FetchMaxBursts), .IdBits(IdBits),
+    .IdFetch(IdFetch), .IdLoad(IdLoad), .IdStore(IdStore)
   ) u_npu (
     .clk_i (clk),
     .rst_ni (!rst),

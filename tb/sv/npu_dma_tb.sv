@@ -11,14 +11,18 @@
 // cycles of both engines, and checks handshake stability: a request presented without being
 // accepted (scratchpad ports 0/1, AXI AR, AW, W) must be presented unchanged in the next cycle.
 // Every violation increments protocol_violations_o.
+`include "npu_typedef.svh"
+
 module npu_dma_tb #(
   parameter int unsigned LineBits    = npu_pkg::LineBits,
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned MemBytes    = 16 * 1024 * 1024,
-  localparam int unsigned ReaderBits = 2,
-  localparam int unsigned IdBits     = 2,
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned MaxBursts   = npu_pkg::DmaMaxBursts,
+  parameter int unsigned FifoDepth   = npu_pkg::DmaStoreFifoDepth,
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
+  parameter int unsigned MemBytes    = npu_pkg::DramBytes,
   localparam int unsigned Ports      = 3,
   localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
   localparam int unsigned StrbBits   = LineBits / 8,
@@ -114,39 +118,24 @@ module npu_dma_tb #(
 
   localparam int unsigned CountBits = $clog2(StrbBits + 1);
 
-  // ---- scratchpad ports ---------------------------------------------------------------------
-  logic                  ld_valid, ld_ready, ld_write, ld_last_use;
-  logic [AddrBits-1:0]   ld_addr;
-  logic [LineBits-1:0]   ld_wdata;
-  logic [StrbBits-1:0]   ld_wstrb;
-  logic [ReaderBits-1:0] ld_readers;
-  logic                  st_valid, st_ready, st_write, st_last_use;
-  logic [AddrBits-1:0]   st_addr;
-  logic [LineBits-1:0]   st_wdata;
-  logic [StrbBits-1:0]   st_wstrb;
-  logic [ReaderBits-1:0] st_readers;
+  `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_SPAD_STATS_TYPEDEF
+  `NPU_AXI_TYPEDEF_ALL(IdBits, LineBits)
 
-  logic [Ports-1:0]          sp_valid, sp_ready, sp_write, sp_last_use, sp_rsp_valid;
-  logic [Ports*AddrBits-1:0] sp_addr;
-  logic [Ports*LineBits-1:0] sp_wdata, sp_rdata;
-  logic [Ports*StrbBits-1:0] sp_wstrb;
-  logic [Ports*ReaderBits-1:0] sp_readers;
-  logic [Ports-1:0]          unused_viol, unused_bad;
+  // ---- scratchpad: port 0 DMA-load, 1 DMA-store, 2 test bench --------------------------------
+  spad_req_t [Ports-1:0] sp_req;
+  spad_rsp_t [Ports-1:0] sp_rsp;
+  spad_stats_t           stats;
+  logic [Ports-1:0]      unused_viol, unused_bad;
 
-  assign sp_valid    = {tb_req_valid_i, st_valid, ld_valid};
-  assign sp_write    = {tb_req_write_i, st_write, ld_write};
-  assign sp_last_use = {tb_req_last_use_i, st_last_use, ld_last_use};
-  assign sp_addr     = {tb_req_addr_i, st_addr, ld_addr};
-  assign sp_wdata    = {tb_req_wdata_i, st_wdata, ld_wdata};
-  assign sp_wstrb    = {tb_req_wstrb_i, st_wstrb, ld_wstrb};
-  assign sp_readers  = {tb_req_readers_i, st_readers, ld_readers};
-  assign ld_ready       = sp_ready[0];
-  assign st_ready       = sp_ready[1];
-  assign tb_req_ready_o = sp_ready[2];
-  assign tb_rsp_valid_o = sp_rsp_valid[2];
-  assign tb_rsp_rdata_o = sp_rdata[2*LineBits +: LineBits];
+  assign sp_req[2] = '{valid: tb_req_valid_i, write: tb_req_write_i, addr: tb_req_addr_i,
+                       wdata: tb_req_wdata_i, wstrb: tb_req_wstrb_i, readers: tb_req_readers_i,
+                       last_use: tb_req_last_use_i};
+  assign tb_req_ready_o = sp_rsp[2].ready;
+  assign tb_rsp_valid_o = sp_rsp[2].rvalid;
+  assign tb_rsp_rdata_o = sp_rsp[2].rdata;
 
-  npu_scratchpad #(
+  npu_scratchpad_core #(
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
@@ -157,137 +146,105 @@ module npu_dma_tb #(
     .clk_i,
     .rst_ni,
     .strict_i,
-    .req_valid_i          (sp_valid),
-    .req_ready_o          (sp_ready),
-    .req_write_i          (sp_write),
-    .req_addr_i           (sp_addr),
-    .req_wdata_i          (sp_wdata),
-    .req_wstrb_i          (sp_wstrb),
-    .req_readers_i        (sp_readers),
-    .req_last_use_i       (sp_last_use),
-    .rsp_valid_o          (sp_rsp_valid),
-    .rsp_rdata_o          (sp_rdata),
+    .req_i                (sp_req),
+    .rsp_o                (sp_rsp),
     .ow_violation_o       (unused_viol),
     .bad_release_o        (unused_bad),
     .stat_clear_i,
-    .stat_reads_o,
-    .stat_writes_o,
-    .stat_conflicts_o,
-    .stat_ow_wait_o,
-    .stat_ow_violations_o,
-    .stat_bad_release_o
+    .stats_o              (stats)
   );
 
+  assign stat_reads_o         = stats.reads;
+  assign stat_writes_o        = stats.writes;
+  assign stat_conflicts_o     = stats.conflicts;
+  assign stat_ow_wait_o       = stats.ow_wait;
+  assign stat_ow_violations_o = stats.ow_violations;
+  assign stat_bad_release_o   = stats.bad_release;
+
   // ---- engines --------------------------------------------------------------------------------
-  logic                ld_ar_valid, ld_ar_ready, ld_r_valid, ld_r_ready, ld_r_last;
-  logic [31:0]         ld_ar_addr;
-  logic [7:0]          ld_ar_len;
-  logic [LineBits-1:0] ld_r_data;
-  logic [1:0]          ld_r_resp;
+  axi_req_t fetch_req, load_req, store_req, m_req;
+  axi_rsp_t fetch_rsp, load_rsp, store_rsp, m_rsp;
 
   npu_dma_load #(
     .LineBits    (LineBits),
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    .ReaderBits  (ReaderBits),
+    .MaxBursts   (MaxBursts),
+    .IdBits      (IdBits)
   ) u_load (
     .clk_i,
     .rst_ni,
-    .insn_valid_i        (load_insn_valid_i),
-    .insn_ready_o        (load_insn_ready_o),
-    .insn_i              (load_insn_i),
-    .done_o              (load_done_o),
-    .err_o               (load_err_o),
-    .err_code_o          (load_err_code_o),
-    .err_info_o          (load_err_info_o),
-    .busy_o              (load_busy_o),
-    .stall_o             (load_stall_o),
+    .insn_valid_i (load_insn_valid_i),
+    .insn_ready_o (load_insn_ready_o),
+    .insn_i       (load_insn_i),
+    .done_o       (load_done_o),
+    .err_o        (load_err_o),
+    .err_code_o   (load_err_code_o),
+    .err_info_o   (load_err_info_o),
+    .busy_o       (load_busy_o),
+    .stall_o      (load_stall_o),
     .dram_base_i,
     .dram_size_i,
-    .ar_valid_o          (ld_ar_valid),
-    .ar_ready_i          (ld_ar_ready),
-    .ar_addr_o           (ld_ar_addr),
-    .ar_len_o            (ld_ar_len),
-    .r_valid_i           (ld_r_valid),
-    .r_ready_o           (ld_r_ready),
-    .r_data_i            (ld_r_data),
-    .r_resp_i            (ld_r_resp),
-    .r_last_i            (ld_r_last),
-    .spad_req_valid_o    (ld_valid),
-    .spad_req_ready_i    (ld_ready),
-    .spad_req_write_o    (ld_write),
-    .spad_req_addr_o     (ld_addr),
-    .spad_req_wdata_o    (ld_wdata),
-    .spad_req_wstrb_o    (ld_wstrb),
-    .spad_req_readers_o  (ld_readers),
-    .spad_req_last_use_o (ld_last_use)
+    .axi_req_o    (load_req),
+    .axi_rsp_i    (load_rsp),
+    .spad_req_o   (sp_req[0]),
+    .spad_rsp_i   (sp_rsp[0])
   );
-
-  logic                st_aw_valid, st_aw_ready, st_w_valid, st_w_ready, st_w_last;
-  logic                st_b_valid, st_b_ready;
-  logic [31:0]         st_aw_addr;
-  logic [7:0]          st_aw_len;
-  logic [LineBits-1:0] st_w_data;
-  logic [StrbBits-1:0] st_w_strb;
-  logic [1:0]          st_b_resp;
 
   npu_dma_store #(
     .LineBits    (LineBits),
     .Banks       (Banks),
     .BankLines   (BankLines),
     .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    .ReaderBits  (ReaderBits),
+    .MaxBursts   (MaxBursts),
+    .FifoDepth   (FifoDepth),
+    .IdBits      (IdBits)
   ) u_store (
     .clk_i,
     .rst_ni,
-    .insn_valid_i        (store_insn_valid_i),
-    .insn_ready_o        (store_insn_ready_o),
-    .insn_i              (store_insn_i),
-    .done_o              (store_done_o),
-    .err_o               (store_err_o),
-    .err_code_o          (store_err_code_o),
-    .err_info_o          (store_err_info_o),
-    .busy_o              (store_busy_o),
-    .stall_o             (store_stall_o),
+    .insn_valid_i (store_insn_valid_i),
+    .insn_ready_o (store_insn_ready_o),
+    .insn_i       (store_insn_i),
+    .done_o       (store_done_o),
+    .err_o        (store_err_o),
+    .err_code_o   (store_err_code_o),
+    .err_info_o   (store_err_info_o),
+    .busy_o       (store_busy_o),
+    .stall_o      (store_stall_o),
     .dram_base_i,
     .dram_size_i,
-    .aw_valid_o          (st_aw_valid),
-    .aw_ready_i          (st_aw_ready),
-    .aw_addr_o           (st_aw_addr),
-    .aw_len_o            (st_aw_len),
-    .w_valid_o           (st_w_valid),
-    .w_ready_i           (st_w_ready),
-    .w_data_o            (st_w_data),
-    .w_strb_o            (st_w_strb),
-    .w_last_o            (st_w_last),
-    .b_valid_i           (st_b_valid),
-    .b_ready_o           (st_b_ready),
-    .b_resp_i            (st_b_resp),
-    .spad_req_valid_o    (st_valid),
-    .spad_req_ready_i    (st_ready),
-    .spad_req_write_o    (st_write),
-    .spad_req_addr_o     (st_addr),
-    .spad_req_wdata_o    (st_wdata),
-    .spad_req_wstrb_o    (st_wstrb),
-    .spad_req_readers_o  (st_readers),
-    .spad_req_last_use_o (st_last_use),
-    .spad_rsp_valid_i    (sp_rsp_valid[1]),
-    .spad_rsp_rdata_i    (sp_rdata[LineBits +: LineBits])
+    .axi_req_o    (store_req),
+    .axi_rsp_i    (store_rsp),
+    .spad_req_o   (sp_req[1]),
+    .spad_rsp_i   (sp_rsp[1])
   );
 
-  // ---- AXI ------------------------------------------------------------------------------------
-  logic [IdBits-1:0]   awid, bid, arid, rid;
-  logic [31:0]         awaddr, araddr;
-  logic [7:0]          awlen, arlen;
-  logic [2:0]          awsize, arsize, awprot, arprot;
-  logic [1:0]          awburst, arburst, bresp, rresp;
-  logic [3:0]          awcache, arcache;
-  logic                awvalid, awready, wlast, wvalid, wready, bvalid, bready;
-  logic                arvalid, arready, rlast, rvalid, rready;
-  logic [LineBits-1:0] wdata, rdata;
-  logic [StrbBits-1:0] wstrb;
+  // ---- AXI: the test bench's fetch client, the master and the DRAM model ---------------------
   logic [CountBits-1:0] rd_bytes, wr_bytes;
+  npu_dram_model_pkg::dram_stats_t dram_stats;
+  // R channel on the DRAM side, probed by tb/blocks/test_dma.py (RID order of interleaved reads).
+  logic                 rvalid, rready;
+  logic [IdBits-1:0]    rid;
+
+  assign rvalid = m_rsp.r_valid;
+  assign rready = m_req.r_ready;
+  assign rid    = m_rsp.r.id;
+
+  always_comb begin
+    fetch_req          = '0;
+    fetch_req.ar.addr  = fetch_ar_addr_i;
+    fetch_req.ar.len   = fetch_ar_len_i;
+    fetch_req.ar_valid = fetch_ar_valid_i;
+    fetch_req.r_ready  = fetch_r_ready_i;
+  end
+  assign fetch_ar_ready_o = fetch_rsp.ar_ready;
+  assign fetch_r_valid_o  = fetch_rsp.r_valid;
+  assign fetch_r_data_o   = fetch_rsp.r.data;
+  assign fetch_r_resp_o   = fetch_rsp.r.resp;
+  assign fetch_r_last_o   = fetch_rsp.r.last;
 
   npu_axi_master #(
     .LineBits (LineBits),
@@ -295,71 +252,16 @@ module npu_dma_tb #(
   ) u_axi (
     .clk_i,
     .rst_ni,
-    .fetch_ar_valid_i,
-    .fetch_ar_ready_o,
-    .fetch_ar_addr_i,
-    .fetch_ar_len_i,
-    .fetch_r_valid_o,
-    .fetch_r_ready_i,
-    .fetch_r_data_o,
-    .fetch_r_resp_o,
-    .fetch_r_last_o,
-    .load_ar_valid_i  (ld_ar_valid),
-    .load_ar_ready_o  (ld_ar_ready),
-    .load_ar_addr_i   (ld_ar_addr),
-    .load_ar_len_i    (ld_ar_len),
-    .load_r_valid_o   (ld_r_valid),
-    .load_r_ready_i   (ld_r_ready),
-    .load_r_data_o    (ld_r_data),
-    .load_r_resp_o    (ld_r_resp),
-    .load_r_last_o    (ld_r_last),
-    .store_aw_valid_i (st_aw_valid),
-    .store_aw_ready_o (st_aw_ready),
-    .store_aw_addr_i  (st_aw_addr),
-    .store_aw_len_i   (st_aw_len),
-    .store_w_valid_i  (st_w_valid),
-    .store_w_ready_o  (st_w_ready),
-    .store_w_data_i   (st_w_data),
-    .store_w_strb_i   (st_w_strb),
-    .store_w_last_i   (st_w_last),
-    .store_b_valid_o  (st_b_valid),
-    .store_b_ready_i  (st_b_ready),
-    .store_b_resp_o   (st_b_resp),
-    .m_axi_awid_o     (awid),
-    .m_axi_awaddr_o   (awaddr),
-    .m_axi_awlen_o    (awlen),
-    .m_axi_awsize_o   (awsize),
-    .m_axi_awburst_o  (awburst),
-    .m_axi_awcache_o  (awcache),
-    .m_axi_awprot_o   (awprot),
-    .m_axi_awvalid_o  (awvalid),
-    .m_axi_awready_i  (awready),
-    .m_axi_wdata_o    (wdata),
-    .m_axi_wstrb_o    (wstrb),
-    .m_axi_wlast_o    (wlast),
-    .m_axi_wvalid_o   (wvalid),
-    .m_axi_wready_i   (wready),
-    .m_axi_bid_i      (bid),
-    .m_axi_bresp_i    (bresp),
-    .m_axi_bvalid_i   (bvalid),
-    .m_axi_bready_o   (bready),
-    .m_axi_arid_o     (arid),
-    .m_axi_araddr_o   (araddr),
-    .m_axi_arlen_o    (arlen),
-    .m_axi_arsize_o   (arsize),
-    .m_axi_arburst_o  (arburst),
-    .m_axi_arcache_o  (arcache),
-    .m_axi_arprot_o   (arprot),
-    .m_axi_arvalid_o  (arvalid),
-    .m_axi_arready_i  (arready),
-    .m_axi_rid_i      (rid),
-    .m_axi_rdata_i    (rdata),
-    .m_axi_rresp_i    (rresp),
-    .m_axi_rlast_i    (rlast),
-    .m_axi_rvalid_i   (rvalid),
-    .m_axi_rready_o   (rready),
-    .rd_bytes_o       (rd_bytes),
-    .wr_bytes_o       (wr_bytes)
+    .fetch_req_i (fetch_req),
+    .fetch_rsp_o (fetch_rsp),
+    .load_req_i  (load_req),
+    .load_rsp_o  (load_rsp),
+    .store_req_i (store_req),
+    .store_rsp_o (store_rsp),
+    .m_axi_req_o (m_req),
+    .m_axi_rsp_i (m_rsp),
+    .rd_bytes_o  (rd_bytes),
+    .wr_bytes_o  (wr_bytes)
   );
 
   npu_dram_model #(
@@ -377,44 +279,19 @@ module npu_dma_tb #(
     .dump_req_i        (dram_dump_req_i),
     .dump_first_i      (dram_dump_first_i),
     .dump_last_i       (dram_dump_last_i),
-    .s_axi_awid_i      (awid),
-    .s_axi_awaddr_i    (awaddr),
-    .s_axi_awlen_i     (awlen),
-    .s_axi_awsize_i    (awsize),
-    .s_axi_awburst_i   (awburst),
-    .s_axi_awvalid_i   (awvalid),
-    .s_axi_awready_o   (awready),
-    .s_axi_wdata_i     (wdata),
-    .s_axi_wstrb_i     (wstrb),
-    .s_axi_wlast_i     (wlast),
-    .s_axi_wvalid_i    (wvalid),
-    .s_axi_wready_o    (wready),
-    .s_axi_bid_o       (bid),
-    .s_axi_bresp_o     (bresp),
-    .s_axi_bvalid_o    (bvalid),
-    .s_axi_bready_i    (bready),
-    .s_axi_arid_i      (arid),
-    .s_axi_araddr_i    (araddr),
-    .s_axi_arlen_i     (arlen),
-    .s_axi_arsize_i    (arsize),
-    .s_axi_arburst_i   (arburst),
-    .s_axi_arvalid_i   (arvalid),
-    .s_axi_arready_o   (arready),
-    .s_axi_rid_o       (rid),
-    .s_axi_rdata_o     (rdata),
-    .s_axi_rresp_o     (rresp),
-    .s_axi_rlast_o     (rlast),
-    .s_axi_rvalid_o    (rvalid),
-    .s_axi_rready_i    (rready),
-    .rd_bytes_o        (dram_rd_bytes_o),
-    .wr_bytes_o        (dram_wr_bytes_o),
-    .rd_bursts_o       (dram_rd_bursts_o),
-    .wr_bursts_o       (dram_wr_bursts_o),
-    .protocol_errors_o (dram_protocol_errors_o),
-    .max_rd_queued_o   (dram_max_rd_queued_o),
-    .rd_pending_o      (dram_rd_pending_o),
-    .wr_pending_o      (dram_wr_pending_o)
+    .s_axi_req_i       (m_req),
+    .s_axi_rsp_o       (m_rsp),
+    .stats_o           (dram_stats)
   );
+
+  assign dram_rd_bytes_o        = dram_stats.rd_bytes;
+  assign dram_wr_bytes_o        = dram_stats.wr_bytes;
+  assign dram_rd_bursts_o       = dram_stats.rd_bursts;
+  assign dram_wr_bursts_o       = dram_stats.wr_bursts;
+  assign dram_protocol_errors_o = dram_stats.protocol_errors;
+  assign dram_max_rd_queued_o   = dram_stats.max_rd_queued;
+  assign dram_rd_pending_o      = dram_stats.rd_pending;
+  assign dram_wr_pending_o      = dram_stats.wr_pending;
 
   // ---- bench counters and handshake stability checks ---------------------------------------
   // Snapshot of every request that was presented and not accepted in the previous cycle.
@@ -426,11 +303,12 @@ module npu_dma_tb #(
   logic [31:0]           viol_q;
 
   wire [AddrBits+LineBits+StrbBits+ReaderBits+1:0] c_ld =
-      {ld_write, ld_last_use, ld_addr, ld_wdata, ld_wstrb, ld_readers};
-  wire [AddrBits:0]          c_st = {st_last_use, st_addr};
-  wire [IdBits+39:0]         c_ar = {arid, araddr, arlen};
-  wire [IdBits+39:0]         c_aw = {awid, awaddr, awlen};
-  wire [LineBits+StrbBits:0] c_w  = {wlast, wdata, wstrb};
+      {sp_req[0].write, sp_req[0].last_use, sp_req[0].addr, sp_req[0].wdata, sp_req[0].wstrb,
+       sp_req[0].readers};
+  wire [AddrBits:0]          c_st = {sp_req[1].last_use, sp_req[1].addr};
+  wire [IdBits+39:0]         c_ar = {m_req.ar.id, m_req.ar.addr, m_req.ar.len};
+  wire [IdBits+39:0]         c_aw = {m_req.aw.id, m_req.aw.addr, m_req.aw.len};
+  wire [LineBits+StrbBits:0] c_w  = {m_req.w.last, m_req.w.data, m_req.w.strb};
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -459,20 +337,20 @@ module npu_dma_tb #(
       store_busy_cycles_o  <= store_busy_cycles_o + 32'(store_busy_o);
       store_stall_cycles_o <= store_stall_cycles_o + 32'(store_stall_o);
 
-      viol_q <= viol_q + 32'(p_ld && !(ld_valid && c_ld == s_ld))
-                       + 32'(p_st && !(st_valid && c_st == s_st))
-                       + 32'(p_ar && !(arvalid && c_ar == s_ar))
-                       + 32'(p_aw && !(awvalid && c_aw == s_aw))
-                       + 32'(p_w && !(wvalid && c_w == s_w))
+      viol_q <= viol_q + 32'(p_ld && !(sp_req[0].valid && c_ld == s_ld))
+                       + 32'(p_st && !(sp_req[1].valid && c_st == s_st))
+                       + 32'(p_ar && !(m_req.ar_valid && c_ar == s_ar))
+                       + 32'(p_aw && !(m_req.aw_valid && c_aw == s_aw))
+                       + 32'(p_w && !(m_req.w_valid && c_w == s_w))
                        + 32'(load_stall_o && !load_busy_o)
                        + 32'(store_stall_o && !store_busy_o)
                        + 32'(load_done_o && load_err_o)
                        + 32'(store_done_o && store_err_o);
-      p_ld <= ld_valid && !ld_ready;
-      p_st <= st_valid && !st_ready;
-      p_ar <= arvalid && !arready;
-      p_aw <= awvalid && !awready;
-      p_w  <= wvalid && !wready;
+      p_ld <= sp_req[0].valid && !sp_rsp[0].ready;
+      p_st <= sp_req[1].valid && !sp_rsp[1].ready;
+      p_ar <= m_req.ar_valid && !m_rsp.ar_ready;
+      p_aw <= m_req.aw_valid && !m_rsp.aw_ready;
+      p_w  <= m_req.w_valid && !m_rsp.w_ready;
       s_ld <= c_ld;
       s_st <= c_st;
       s_ar <= c_ar;
@@ -484,8 +362,6 @@ module npu_dma_tb #(
   assign protocol_violations_o = viol_q;
 
   logic unused_tb;
-  assign unused_tb = ^{unused_viol, unused_bad,
-                       awcache, awprot, arcache, arprot, sp_rsp_valid[0],
-                       sp_rdata[0 +: LineBits]};
+  assign unused_tb = ^{unused_viol, unused_bad};
 
 endmodule

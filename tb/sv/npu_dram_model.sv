@@ -14,7 +14,7 @@
 //   DataBits/8/bytes_per_cycle_i cycles on average.
 // * A burst reaching beyond MemBytes is answered SLVERR as a whole: its reads return zeros,
 //   its writes change nothing.
-// * Protocol checks (counted in protocol_errors_o): AxSIZE not full width, AxBURST not INCR, a
+// * Protocol checks (counted in stats_o.protocol_errors): AxSIZE not full width, AxBURST not INCR, a
 //   burst crossing a 4 KiB boundary, WLAST not on a burst's last beat.
 // * Back door: a load_req_i pulse $readmemh's the load file into the memory (the file may hold
 //   "@word" address lines, so only part of the memory is replaced); a dump_req_i pulse
@@ -27,15 +27,33 @@
 // The model's state (queues, credits, beat counters) is updated in program order inside one
 // clocked process, like a C model; outputs are still assigned with <= so the DUT samples them
 // race-free.
+// Counters of the model, one struct so wrappers take them as one port.
+package npu_dram_model_pkg;
+  typedef struct packed {
+    logic [31:0] rd_bytes;
+    logic [31:0] wr_bytes;
+    logic [31:0] rd_bursts;
+    logic [31:0] wr_bursts;
+    logic [31:0] protocol_errors;
+    logic [31:0] max_rd_queued;
+    logic [31:0] rd_pending;   // read bursts accepted, not yet fully answered
+    logic [31:0] wr_pending;   // write bursts accepted, B not yet accepted
+  } dram_stats_t;
+endpackage
+
 /* verilator lint_off BLKSEQ */
+`include "npu_typedef.svh"
+
 module npu_dram_model #(
   parameter int unsigned DataBits   = 512,
-  parameter int unsigned IdBits     = 2,
-  parameter int unsigned MemBytes   = 16 * 1024 * 1024,
+  parameter int unsigned IdBits     = npu_pkg::AxiIdBits,
+  parameter int unsigned MemBytes   = npu_pkg::DramBytes,
   parameter int unsigned QueueDepth = 8,
   parameter string       LoadFile   = "npu_dram_load.hex",
   parameter string       DumpFile   = "npu_dram_dump.hex",
-  localparam int unsigned StrbBits  = DataBits / 8
+  localparam int unsigned StrbBits  = DataBits / 8,
+  localparam int unsigned AxiReqBits = `NPU_AXI_REQ_BITS(IdBits, DataBits),
+  localparam int unsigned AxiRspBits = `NPU_AXI_RSP_BITS(IdBits, DataBits)
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
@@ -50,45 +68,20 @@ module npu_dram_model #(
   input  logic [31:0]         dump_first_i,
   input  logic [31:0]         dump_last_i,
 
-  input  logic [IdBits-1:0]   s_axi_awid_i,
-  input  logic [31:0]         s_axi_awaddr_i,
-  input  logic [7:0]          s_axi_awlen_i,
-  input  logic [2:0]          s_axi_awsize_i,
-  input  logic [1:0]          s_axi_awburst_i,
-  input  logic                s_axi_awvalid_i,
-  output logic                s_axi_awready_o,
-  input  logic [DataBits-1:0] s_axi_wdata_i,
-  input  logic [StrbBits-1:0] s_axi_wstrb_i,
-  input  logic                s_axi_wlast_i,
-  input  logic                s_axi_wvalid_i,
-  output logic                s_axi_wready_o,
-  output logic [IdBits-1:0]   s_axi_bid_o,
-  output logic [1:0]          s_axi_bresp_o,
-  output logic                s_axi_bvalid_o,
-  input  logic                s_axi_bready_i,
-  input  logic [IdBits-1:0]   s_axi_arid_i,
-  input  logic [31:0]         s_axi_araddr_i,
-  input  logic [7:0]          s_axi_arlen_i,
-  input  logic [2:0]          s_axi_arsize_i,
-  input  logic [1:0]          s_axi_arburst_i,
-  input  logic                s_axi_arvalid_i,
-  output logic                s_axi_arready_o,
-  output logic [IdBits-1:0]   s_axi_rid_o,
-  output logic [DataBits-1:0] s_axi_rdata_o,
-  output logic [1:0]          s_axi_rresp_o,
-  output logic                s_axi_rlast_o,
-  output logic                s_axi_rvalid_o,
-  input  logic                s_axi_rready_i,
+  // AXI4 slave (axi_req_t / axi_rsp_t, rtl/include/npu_typedef.svh).
+  input  logic [AxiReqBits-1:0] s_axi_req_i,
+  output logic [AxiRspBits-1:0] s_axi_rsp_o,
 
-  output logic [31:0]         rd_bytes_o,
-  output logic [31:0]         wr_bytes_o,
-  output logic [31:0]         rd_bursts_o,
-  output logic [31:0]         wr_bursts_o,
-  output logic [31:0]         protocol_errors_o,
-  output logic [31:0]         max_rd_queued_o,
-  output logic [31:0]         rd_pending_o,      // read bursts accepted, not yet fully answered
-  output logic [31:0]         wr_pending_o       // write bursts accepted, B not yet accepted
+  output npu_dram_model_pkg::dram_stats_t stats_o
 );
+
+  `NPU_AXI_TYPEDEF_ALL(IdBits, DataBits)
+
+  axi_req_t req;   // cache and prot are ignored
+  axi_rsp_t rsp;
+
+  assign req         = s_axi_req_i;
+  assign s_axi_rsp_o = rsp;
 
   localparam int unsigned MemWords = MemBytes / StrbBits;
   localparam int unsigned OffBits  = $clog2(StrbBits);
@@ -174,25 +167,25 @@ module npu_dram_model #(
       w_beat            = 0;
       lfsr              = (seed_i == '0) ? 32'h1 : seed_i;
       proto_errs        = '0;
-      s_axi_awready_o   <= 1'b0;
-      s_axi_wready_o    <= 1'b0;
-      s_axi_bvalid_o    <= 1'b0;
-      s_axi_bid_o       <= '0;
-      s_axi_bresp_o     <= RespOkay;
-      s_axi_arready_o   <= 1'b0;
-      s_axi_rvalid_o    <= 1'b0;
-      s_axi_rid_o       <= '0;
-      s_axi_rdata_o     <= '0;
-      s_axi_rresp_o     <= RespOkay;
-      s_axi_rlast_o     <= 1'b0;
-      rd_bytes_o        <= '0;
-      wr_bytes_o        <= '0;
-      rd_bursts_o       <= '0;
-      wr_bursts_o       <= '0;
-      protocol_errors_o <= '0;
-      max_rd_queued_o   <= '0;
-      rd_pending_o      <= '0;
-      wr_pending_o      <= '0;
+      rsp.aw_ready   <= 1'b0;
+      rsp.w_ready    <= 1'b0;
+      rsp.b_valid    <= 1'b0;
+      rsp.b.id       <= '0;
+      rsp.b.resp     <= RespOkay;
+      rsp.ar_ready   <= 1'b0;
+      rsp.r_valid    <= 1'b0;
+      rsp.r.id       <= '0;
+      rsp.r.data     <= '0;
+      rsp.r.resp     <= RespOkay;
+      rsp.r.last     <= 1'b0;
+      stats_o.rd_bytes        <= '0;
+      stats_o.wr_bytes        <= '0;
+      stats_o.rd_bursts       <= '0;
+      stats_o.wr_bursts       <= '0;
+      stats_o.protocol_errors <= '0;
+      stats_o.max_rd_queued   <= '0;
+      stats_o.rd_pending      <= '0;
+      stats_o.wr_pending      <= '0;
     end else begin
       int unsigned bpc;
       logic        rvalid, bvalid;
@@ -206,19 +199,19 @@ module npu_dram_model #(
       wr_credit = (wr_credit + bpc > StrbBits) ? StrbBits : wr_credit + bpc;
 
       // ---- read address -------------------------------------------------------------------
-      if (s_axi_arvalid_i && s_axi_arready_o) begin
-        b = make_burst(s_axi_arid_i, s_axi_araddr_i, s_axi_arlen_i, s_axi_arsize_i,
-                       s_axi_arburst_i);
+      if (req.ar_valid && rsp.ar_ready) begin
+        b = make_burst(req.ar.id, req.ar.addr, req.ar.len, req.ar.size,
+                       req.ar.burst);
         b.due = now + next_latency();
         ar_q.push_back(b);
-        rd_bursts_o <= rd_bursts_o + 32'd1;
-        if (32'(ar_q.size()) > max_rd_queued_o) max_rd_queued_o <= 32'(ar_q.size());
+        stats_o.rd_bursts <= stats_o.rd_bursts + 32'd1;
+        if (32'(ar_q.size()) > stats_o.max_rd_queued) stats_o.max_rd_queued <= 32'(ar_q.size());
       end
 
       // ---- read data ----------------------------------------------------------------------
-      rvalid = s_axi_rvalid_o;
-      if (s_axi_rvalid_o && s_axi_rready_i) begin
-        rd_bytes_o <= rd_bytes_o + 32'(StrbBits);
+      rvalid = rsp.r_valid;
+      if (rsp.r_valid && req.r_ready) begin
+        stats_o.rd_bytes <= stats_o.rd_bytes + 32'(StrbBits);
         rvalid = 1'b0;
         r_beat++;
         if (r_beat == 32'(ar_q[0].beats)) begin
@@ -230,33 +223,33 @@ module npu_dram_model #(
         rd_credit -= StrbBits;
         rvalid = 1'b1;
         addr = ar_q[0].addr + 32'(r_beat * StrbBits);
-        s_axi_rid_o   <= ar_q[0].id;
-        s_axi_rdata_o <= ar_q[0].err ? '0 : mem[addr >> OffBits];
-        s_axi_rresp_o <= ar_q[0].err ? RespSlverr : RespOkay;
-        s_axi_rlast_o <= r_beat + 1 == 32'(ar_q[0].beats);
+        rsp.r.id   <= ar_q[0].id;
+        rsp.r.data <= ar_q[0].err ? '0 : mem[addr >> OffBits];
+        rsp.r.resp <= ar_q[0].err ? RespSlverr : RespOkay;
+        rsp.r.last <= r_beat + 1 == 32'(ar_q[0].beats);
       end
-      s_axi_rvalid_o  <= rvalid;
-      s_axi_arready_o <= ar_q.size() < QueueDepth;
+      rsp.r_valid  <= rvalid;
+      rsp.ar_ready <= ar_q.size() < QueueDepth;
 
       // ---- write address and data ---------------------------------------------------------
-      if (s_axi_awvalid_i && s_axi_awready_o) begin
-        aw_q.push_back(make_burst(s_axi_awid_i, s_axi_awaddr_i, s_axi_awlen_i, s_axi_awsize_i,
-                                  s_axi_awburst_i));
-        wr_bursts_o <= wr_bursts_o + 32'd1;
+      if (req.aw_valid && rsp.aw_ready) begin
+        aw_q.push_back(make_burst(req.aw.id, req.aw.addr, req.aw.len, req.aw.size,
+                                  req.aw.burst));
+        stats_o.wr_bursts <= stats_o.wr_bursts + 32'd1;
       end
-      if (s_axi_wvalid_i && s_axi_wready_o) begin
+      if (req.w_valid && rsp.w_ready) begin
         addr = aw_q[0].addr + 32'(w_beat * StrbBits);
         if (!aw_q[0].err) begin
           for (int unsigned k = 0; k < StrbBits; k++) begin
-            if (s_axi_wstrb_i[k]) mem[addr >> OffBits][8*k +: 8] = s_axi_wdata_i[8*k +: 8];
+            if (req.w.strb[k]) mem[addr >> OffBits][8*k +: 8] = req.w.data[8*k +: 8];
           end
         end
-        wr_bytes_o <= wr_bytes_o + popcount(s_axi_wstrb_i);
+        stats_o.wr_bytes <= stats_o.wr_bytes + popcount(req.w.strb);
         wr_credit = (wr_credit >= StrbBits) ? wr_credit - StrbBits : 0;
         w_beat++;
-        if (s_axi_wlast_i != (w_beat == 32'(aw_q[0].beats))) begin
+        if (req.w.last != (w_beat == 32'(aw_q[0].beats))) begin
           proto_errs = proto_errs + 32'd1;
-          $display("%m: protocol error: WLAST %0d on beat %0d of %0d", s_axi_wlast_i, w_beat,
+          $display("%m: protocol error: WLAST %0d on beat %0d of %0d", req.w.last, w_beat,
                    aw_q[0].beats);
         end
         if (w_beat == 32'(aw_q[0].beats)) begin
@@ -266,25 +259,25 @@ module npu_dram_model #(
           w_beat = 0;
         end
       end
-      s_axi_awready_o <= aw_q.size() < QueueDepth;
+      rsp.aw_ready <= aw_q.size() < QueueDepth;
       // Ready in the next cycle if that cycle's credit (after its refill) covers a beat.
-      s_axi_wready_o  <= aw_q.size() > 0 && wr_credit + bpc >= StrbBits;
+      rsp.w_ready  <= aw_q.size() > 0 && wr_credit + bpc >= StrbBits;
 
       // ---- write response -----------------------------------------------------------------
-      bvalid = s_axi_bvalid_o;
-      if (s_axi_bvalid_o && s_axi_bready_i) begin
+      bvalid = rsp.b_valid;
+      if (rsp.b_valid && req.b_ready) begin
         void'(b_q.pop_front());
         bvalid = 1'b0;
       end
       if (!bvalid && b_q.size() > 0 && b_q[0].due <= now) begin
         bvalid = 1'b1;
-        s_axi_bid_o   <= b_q[0].id;
-        s_axi_bresp_o <= b_q[0].err ? RespSlverr : RespOkay;
+        rsp.b.id   <= b_q[0].id;
+        rsp.b.resp <= b_q[0].err ? RespSlverr : RespOkay;
       end
-      s_axi_bvalid_o    <= bvalid;
-      protocol_errors_o <= proto_errs;
-      rd_pending_o      <= 32'(ar_q.size());
-      wr_pending_o      <= 32'(aw_q.size() + b_q.size());
+      rsp.b_valid    <= bvalid;
+      stats_o.protocol_errors <= proto_errs;
+      stats_o.rd_pending      <= 32'(ar_q.size());
+      stats_o.wr_pending      <= 32'(aw_q.size() + b_q.size());
     end
   end
 

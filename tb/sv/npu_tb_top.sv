@@ -4,6 +4,8 @@
 // The clock, the DRAM model and every data movement run inside the simulator; Python only
 // drives reset and the AXI4-Lite control port, loads/dumps DRAM through the model's back door,
 // and waits for the interrupt. Built with --timing for the clock generator.
+`include "npu_typedef.svh"
+
 module npu_tb_top #(
   parameter int unsigned Dim         = npu_pkg::ArrayDim,
   parameter int unsigned AccLines    = npu_pkg::AccLines,
@@ -11,7 +13,18 @@ module npu_tb_top #(
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned MemBytes    = 16 * 1024 * 1024,
+  // Microarchitecture constants, passed to npu_top (hwdef/configs.toml).
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned QueueDepth  = npu_pkg::QueueDepth,
+  parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,
+  parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,
+  parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,
+  parameter int unsigned FetchMaxBursts    = npu_pkg::FetchMaxBursts,
+  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
+  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
+  parameter int unsigned IdLoad = npu_pkg::AxiIdLoad,
+  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
+  parameter int unsigned MemBytes    = npu_pkg::DramBytes,
   parameter int unsigned ClockPeriodNs = 10
 ) (
   output logic        clk,
@@ -50,7 +63,6 @@ module npu_tb_top #(
   output logic [63:0] cycle_o
 );
   localparam int unsigned LineBits = Lanes * 32;
-  localparam int unsigned StrbBits = LineBits / 8;
 
   initial clk = 1'b0;
   always #(ClockPeriodNs / 2) clk = ~clk;
@@ -60,22 +72,18 @@ module npu_tb_top #(
     else         cycle_o <= cycle_o + 64'd1;
   end
 
-  logic [1:0]          awid, bid, arid, rid;
-  logic [31:0]         awaddr, araddr;
-  logic [7:0]          awlen, arlen;
-  logic [2:0]          awsize, arsize, awprot, arprot;
-  logic [1:0]          awburst, arburst, bresp, rresp;
-  logic [3:0]          awcache, arcache;
-  logic                awvalid, awready, wlast, wvalid, wready, bvalid, bready;
-  logic                arvalid, arready, rlast, rvalid, rready;
-  logic [LineBits-1:0] wdata, rdata;
-  logic [StrbBits-1:0] wstrb;
-  logic [31:0]         unused_bursts_rd, unused_bursts_wr, unused_max_queued;
-  logic [31:0]         unused_rd_pending, unused_wr_pending;
+  `NPU_AXI_TYPEDEF_ALL(IdBits, LineBits)
+
+  axi_req_t    dram_req;
+  axi_rsp_t    dram_rsp;
+  npu_dram_model_pkg::dram_stats_t dram_stats;
 
   npu_top #(
     .Dim(Dim), .AccLines(AccLines), .Lanes(Lanes), .Banks(Banks), .BankLines(BankLines),
-    .RegionLines(RegionLines)
+    .RegionLines(RegionLines), .ReaderBits(ReaderBits), .QueueDepth(QueueDepth),
+    .DmaMaxBursts(DmaMaxBursts), .DmaStoreFifoDepth(DmaStoreFifoDepth),
+    .FetchBurstBeats(FetchBurstBeats), .FetchMaxBursts(FetchMaxBursts), .IdBits(IdBits),
+    .IdFetch(IdFetch), .IdLoad(IdLoad), .IdStore(IdStore)
   ) u_npu (
     .clk_i (clk),
     .rst_ni,
@@ -84,21 +92,27 @@ module npu_tb_top #(
     .s_axil_wready_o, .s_axil_wdata_i, .s_axil_wstrb_i, .s_axil_bvalid_o, .s_axil_bready_i,
     .s_axil_bresp_o, .s_axil_arvalid_i, .s_axil_arready_o, .s_axil_araddr_i,
     .s_axil_rvalid_o, .s_axil_rready_i, .s_axil_rdata_o, .s_axil_rresp_o,
-    .m_axi_awid_o (awid), .m_axi_awaddr_o (awaddr), .m_axi_awlen_o (awlen),
-    .m_axi_awsize_o (awsize), .m_axi_awburst_o (awburst), .m_axi_awcache_o (awcache),
-    .m_axi_awprot_o (awprot), .m_axi_awvalid_o (awvalid), .m_axi_awready_i (awready),
-    .m_axi_wdata_o (wdata), .m_axi_wstrb_o (wstrb), .m_axi_wlast_o (wlast),
-    .m_axi_wvalid_o (wvalid), .m_axi_wready_i (wready),
-    .m_axi_bid_i (bid), .m_axi_bresp_i (bresp), .m_axi_bvalid_i (bvalid),
-    .m_axi_bready_o (bready),
-    .m_axi_arid_o (arid), .m_axi_araddr_o (araddr), .m_axi_arlen_o (arlen),
-    .m_axi_arsize_o (arsize), .m_axi_arburst_o (arburst), .m_axi_arcache_o (arcache),
-    .m_axi_arprot_o (arprot), .m_axi_arvalid_o (arvalid), .m_axi_arready_i (arready),
-    .m_axi_rid_i (rid), .m_axi_rdata_i (rdata), .m_axi_rresp_i (rresp),
-    .m_axi_rlast_i (rlast), .m_axi_rvalid_i (rvalid), .m_axi_rready_o (rready)
+    .m_axi_awid_o (dram_req.aw.id), .m_axi_awaddr_o (dram_req.aw.addr),
+    .m_axi_awlen_o (dram_req.aw.len), .m_axi_awsize_o (dram_req.aw.size),
+    .m_axi_awburst_o (dram_req.aw.burst), .m_axi_awcache_o (dram_req.aw.cache),
+    .m_axi_awprot_o (dram_req.aw.prot), .m_axi_awvalid_o (dram_req.aw_valid),
+    .m_axi_awready_i (dram_rsp.aw_ready),
+    .m_axi_wdata_o (dram_req.w.data), .m_axi_wstrb_o (dram_req.w.strb),
+    .m_axi_wlast_o (dram_req.w.last), .m_axi_wvalid_o (dram_req.w_valid),
+    .m_axi_wready_i (dram_rsp.w_ready),
+    .m_axi_bid_i (dram_rsp.b.id), .m_axi_bresp_i (dram_rsp.b.resp),
+    .m_axi_bvalid_i (dram_rsp.b_valid), .m_axi_bready_o (dram_req.b_ready),
+    .m_axi_arid_o (dram_req.ar.id), .m_axi_araddr_o (dram_req.ar.addr),
+    .m_axi_arlen_o (dram_req.ar.len), .m_axi_arsize_o (dram_req.ar.size),
+    .m_axi_arburst_o (dram_req.ar.burst), .m_axi_arcache_o (dram_req.ar.cache),
+    .m_axi_arprot_o (dram_req.ar.prot), .m_axi_arvalid_o (dram_req.ar_valid),
+    .m_axi_arready_i (dram_rsp.ar_ready),
+    .m_axi_rid_i (dram_rsp.r.id), .m_axi_rdata_i (dram_rsp.r.data),
+    .m_axi_rresp_i (dram_rsp.r.resp), .m_axi_rlast_i (dram_rsp.r.last),
+    .m_axi_rvalid_i (dram_rsp.r_valid), .m_axi_rready_o (dram_req.r_ready)
   );
 
-  npu_dram_model #(.DataBits(LineBits), .IdBits(2), .MemBytes(MemBytes)) u_dram (
+  npu_dram_model #(.DataBits(LineBits), .IdBits(IdBits), .MemBytes(MemBytes)) u_dram (
     .clk_i (clk),
     .rst_ni,
     .lat_min_i         (dram_lat_min_i),
@@ -109,26 +123,14 @@ module npu_tb_top #(
     .dump_req_i        (dram_dump_req_i),
     .dump_first_i      (dram_dump_first_i),
     .dump_last_i       (dram_dump_last_i),
-    .s_axi_awid_i (awid), .s_axi_awaddr_i (awaddr), .s_axi_awlen_i (awlen),
-    .s_axi_awsize_i (awsize), .s_axi_awburst_i (awburst), .s_axi_awvalid_i (awvalid),
-    .s_axi_awready_o (awready), .s_axi_wdata_i (wdata), .s_axi_wstrb_i (wstrb),
-    .s_axi_wlast_i (wlast), .s_axi_wvalid_i (wvalid), .s_axi_wready_o (wready),
-    .s_axi_bid_o (bid), .s_axi_bresp_o (bresp), .s_axi_bvalid_o (bvalid),
-    .s_axi_bready_i (bready),
-    .s_axi_arid_i (arid), .s_axi_araddr_i (araddr), .s_axi_arlen_i (arlen),
-    .s_axi_arsize_i (arsize), .s_axi_arburst_i (arburst), .s_axi_arvalid_i (arvalid),
-    .s_axi_arready_o (arready), .s_axi_rid_o (rid), .s_axi_rdata_o (rdata),
-    .s_axi_rresp_o (rresp), .s_axi_rlast_o (rlast), .s_axi_rvalid_o (rvalid),
-    .s_axi_rready_i (rready),
-    .rd_bytes_o        (dram_rd_bytes_o),
-    .wr_bytes_o        (dram_wr_bytes_o),
-    .rd_bursts_o       (unused_bursts_rd),
-    .wr_bursts_o       (unused_bursts_wr),
-    .protocol_errors_o (dram_protocol_errors_o),
-    .max_rd_queued_o   (unused_max_queued),
-    .rd_pending_o      (unused_rd_pending),
-    .wr_pending_o      (unused_wr_pending)
+    .s_axi_req_i       (dram_req),
+    .s_axi_rsp_o       (dram_rsp),
+    .stats_o           (dram_stats)
   );
+
+  assign dram_rd_bytes_o        = dram_stats.rd_bytes;
+  assign dram_wr_bytes_o        = dram_stats.wr_bytes;
+  assign dram_protocol_errors_o = dram_stats.protocol_errors;
 
   // ---- Activity trace (+npu_trace=<file>), for timelines -----------------------------------
   // One line per change of the engines' busy bits, "<cycle> <busy>" with busy in binary

@@ -6,12 +6,15 @@
 // Every port's request and grant are brought out so the bench can check the access pattern
 // (no access for a rejected instruction, release and lock accesses, stable requests) and count
 // cycles.
+`include "npu_typedef.svh"
+
 module npu_vector_engine_tb #(
   parameter int unsigned Lanes       = npu_pkg::VectorLanes,
   parameter int unsigned Banks       = npu_pkg::SpadBanks,
   parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
   parameter int unsigned LineBits    = npu_pkg::LineBits,
+  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
   localparam int unsigned SpadLines  = Banks * BankLines,
   localparam int unsigned AddrBits   = $clog2(SpadLines),
   localparam int unsigned StrbBits   = LineBits / 8,
@@ -41,7 +44,7 @@ module npu_vector_engine_tb #(
   input  logic [AddrBits-1:0]             host_req_addr_i,
   input  logic [LineBits-1:0]             host_req_wdata_i,
   input  logic [StrbBits-1:0]             host_req_wstrb_i,
-  input  logic [1:0]                      host_req_readers_i,
+  input  logic [ReaderBits-1:0]           host_req_readers_i,
   input  logic                            host_req_last_use_i,
   output logic                            host_rsp_valid_o,
   output logic [LineBits-1:0]             host_rsp_rdata_o,
@@ -51,7 +54,7 @@ module npu_vector_engine_tb #(
   output logic [Ports-1:0]                req_ready_o,
   output logic [Ports-1:0]                req_write_o,
   output logic [Ports-1:0]                req_last_use_o,
-  output logic [Ports*2-1:0]              req_readers_o,
+  output logic [Ports*ReaderBits-1:0]     req_readers_o,
   output logic [Ports*AddrBits-1:0]       req_addr_o,
   output logic [Ports*StrbBits-1:0]       req_wstrb_o,
   output logic [Ports*LineBits-1:0]       req_wdata_o,
@@ -65,26 +68,25 @@ module npu_vector_engine_tb #(
   output logic [31:0]                     stat_bad_release_o
 );
 
-  logic [Ports-1:0]          req_valid, req_ready, req_write, req_last_use, rsp_valid;
-  logic [Ports*AddrBits-1:0] req_addr;
-  logic [Ports*LineBits-1:0] req_wdata, rsp_rdata;
-  logic [Ports*StrbBits-1:0] req_wstrb;
-  logic [Ports*2-1:0]        req_readers;
+  `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
+  `NPU_SPAD_STATS_TYPEDEF
 
-  npu_isa_pkg::vector_insn_t insn;
-  assign insn = insn_i;
+  spad_req_t [Ports-1:0] req;
+  spad_rsp_t [Ports-1:0] rsp;
+  spad_stats_t           stats;
 
   npu_vector_engine #(
-    .Lanes      (Lanes),
-    .SpadLines  (SpadLines),
-    .LineBits   (LineBits),
-    .RegionLines(RegionLines)
+    .Lanes       (Lanes),
+    .SpadLines   (SpadLines),
+    .LineBits    (LineBits),
+    .RegionLines (RegionLines),
+    .ReaderBits  (ReaderBits)
   ) u_engine (
     .clk_i,
     .rst_ni,
     .insn_valid_i,
     .insn_ready_o,
-    .insn_i          (insn),
+    .insn_i,
     .done_o,
     .err_o,
     .err_code_o,
@@ -93,87 +95,58 @@ module npu_vector_engine_tb #(
     .stall_o,
     .flags_o,
     .flags_clear_i,
-    .a_req_valid_o   (req_valid[0]),
-    .a_req_ready_i   (req_ready[0]),
-    .a_req_write_o   (req_write[0]),
-    .a_req_addr_o    (req_addr[0*AddrBits +: AddrBits]),
-    .a_req_wdata_o   (req_wdata[0*LineBits +: LineBits]),
-    .a_req_wstrb_o   (req_wstrb[0*StrbBits +: StrbBits]),
-    .a_req_readers_o (req_readers[0*2 +: 2]),
-    .a_req_last_use_o(req_last_use[0]),
-    .a_rsp_valid_i   (rsp_valid[0]),
-    .a_rsp_rdata_i   (rsp_rdata[0*LineBits +: LineBits]),
-    .b_req_valid_o   (req_valid[1]),
-    .b_req_ready_i   (req_ready[1]),
-    .b_req_write_o   (req_write[1]),
-    .b_req_addr_o    (req_addr[1*AddrBits +: AddrBits]),
-    .b_req_wdata_o   (req_wdata[1*LineBits +: LineBits]),
-    .b_req_wstrb_o   (req_wstrb[1*StrbBits +: StrbBits]),
-    .b_req_readers_o (req_readers[1*2 +: 2]),
-    .b_req_last_use_o(req_last_use[1]),
-    .b_rsp_valid_i   (rsp_valid[1]),
-    .b_rsp_rdata_i   (rsp_rdata[1*LineBits +: LineBits]),
-    .d_req_valid_o   (req_valid[2]),
-    .d_req_ready_i   (req_ready[2]),
-    .d_req_write_o   (req_write[2]),
-    .d_req_addr_o    (req_addr[2*AddrBits +: AddrBits]),
-    .d_req_wdata_o   (req_wdata[2*LineBits +: LineBits]),
-    .d_req_wstrb_o   (req_wstrb[2*StrbBits +: StrbBits]),
-    .d_req_readers_o (req_readers[2*2 +: 2]),
-    .d_req_last_use_o(req_last_use[2]),
-    .d_rsp_valid_i   (rsp_valid[2]),
-    .d_rsp_rdata_i   (rsp_rdata[2*LineBits +: LineBits])
+    .a_req_o (req[0]),
+    .a_rsp_i (rsp[0]),
+    .b_req_o (req[1]),
+    .b_rsp_i (rsp[1]),
+    .d_req_o (req[2]),
+    .d_rsp_i (rsp[2])
   );
 
-  assign req_valid[3]                        = host_req_valid_i;
-  assign req_write[3]                        = host_req_write_i;
-  assign req_addr[3*AddrBits +: AddrBits]    = host_req_addr_i;
-  assign req_wdata[3*LineBits +: LineBits]   = host_req_wdata_i;
-  assign req_wstrb[3*StrbBits +: StrbBits]   = host_req_wstrb_i;
-  assign req_readers[3*2 +: 2]               = host_req_readers_i;
-  assign req_last_use[3]                     = host_req_last_use_i;
-  assign host_req_ready_o                    = req_ready[3];
-  assign host_rsp_valid_o                    = rsp_valid[3];
-  assign host_rsp_rdata_o                    = rsp_rdata[3*LineBits +: LineBits];
+  // Host port: scratchpad port 3.
+  assign req[3] = '{valid: host_req_valid_i, write: host_req_write_i, addr: host_req_addr_i,
+                    wdata: host_req_wdata_i, wstrb: host_req_wstrb_i,
+                    readers: host_req_readers_i, last_use: host_req_last_use_i};
+  assign host_req_ready_o = rsp[3].ready;
+  assign host_rsp_valid_o = rsp[3].rvalid;
+  assign host_rsp_rdata_o = rsp[3].rdata;
 
-  npu_scratchpad #(
-    .Banks      (Banks),
-    .BankLines  (BankLines),
-    .RegionLines(RegionLines),
-    .LineBits   (LineBits),
-    .Ports      (Ports)
+  npu_scratchpad_core #(
+    .Banks       (Banks),
+    .BankLines   (BankLines),
+    .RegionLines (RegionLines),
+    .LineBits    (LineBits),
+    .Ports       (Ports),
+    .ReaderBits  (ReaderBits)
   ) u_spad (
     .clk_i,
     .rst_ni,
     .strict_i,
-    .req_valid_i   (req_valid),
-    .req_ready_o   (req_ready),
-    .req_write_i   (req_write),
-    .req_addr_i    (req_addr),
-    .req_wdata_i   (req_wdata),
-    .req_wstrb_i   (req_wstrb),
-    .req_readers_i (req_readers),
-    .req_last_use_i(req_last_use),
-    .rsp_valid_o   (rsp_valid),
-    .rsp_rdata_o   (rsp_rdata),
+    .req_i                (req),
+    .rsp_o                (rsp),
     .ow_violation_o,
     .bad_release_o,
-    .stat_clear_i  (1'b0),
-    .stat_reads_o,
-    .stat_writes_o,
-    .stat_conflicts_o,
-    .stat_ow_wait_o,
-    .stat_ow_violations_o,
-    .stat_bad_release_o
+    .stat_clear_i         (1'b0),
+    .stats_o              (stats)
   );
 
-  assign req_valid_o    = req_valid;
-  assign req_ready_o    = req_ready;
-  assign req_write_o    = req_write;
-  assign req_last_use_o = req_last_use;
-  assign req_readers_o  = req_readers;
-  assign req_addr_o     = req_addr;
-  assign req_wstrb_o    = req_wstrb;
-  assign req_wdata_o    = req_wdata;
+  assign stat_reads_o         = stats.reads;
+  assign stat_writes_o        = stats.writes;
+  assign stat_conflicts_o     = stats.conflicts;
+  assign stat_ow_wait_o       = stats.ow_wait;
+  assign stat_ow_violations_o = stats.ow_violations;
+  assign stat_bad_release_o   = stats.bad_release;
+
+  // Observation, port p at [p] / [p*W +: W].
+  for (genvar p = 0; p < Ports; p++) begin : g_obs
+    assign req_valid_o[p]                          = req[p].valid;
+    assign req_ready_o[p]                          = rsp[p].ready;
+    assign req_write_o[p]                          = req[p].write;
+    assign req_last_use_o[p]                       = req[p].last_use;
+    assign req_readers_o[p*ReaderBits +: ReaderBits] = req[p].readers;
+    assign req_addr_o[p*AddrBits +: AddrBits]      = req[p].addr;
+    assign req_wstrb_o[p*StrbBits +: StrbBits]     = req[p].wstrb;
+    assign req_wdata_o[p*LineBits +: LineBits]     = req[p].wdata;
+  end
 
 endmodule
