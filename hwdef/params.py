@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import enum
 import math
+import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-
-import tomllib
 
 CONFIG_FILE = Path(__file__).with_name("configs.toml")
 
@@ -168,7 +167,7 @@ class HwConfig:
 
     def _microarchitecture_problems(self) -> list[str]:
         """Checks of the microarchitecture constants; every message names its key."""
-        from hwdef.isa import INSTRUCTIONS   # isa does not import params: no cycle
+        from hwdef.isa import INSTRUCTIONS  # isa does not import params: no cycle
         lock_bits = max(f.bits for cls in INSTRUCTIONS for f, _ in cls.layout()
                         if f.name == "lock_readers")
         problems = []
@@ -316,10 +315,15 @@ class HwConfig:
         }
 
 
+DEFAULTS_TABLE = "defaults"    # keys every configuration inherits unless it sets its own
+
+
 @cache
 def _raw_configs() -> dict[str, dict]:
     with CONFIG_FILE.open("rb") as handle:
-        return tomllib.load(handle)
+        tables = tomllib.load(handle)
+    shared = tables.pop(DEFAULTS_TABLE, {})
+    return {name: {**shared, **values} for name, values in tables.items()}
 
 
 def config_names() -> list[str]:

@@ -10,10 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwdef import isa
-
-DEFAULT_MEM_BYTES = 16 * 1024 * 1024      # the simulation DRAM model (tb/sv/npu_dram_model.sv)
-DEFAULT_DRAM_LATENCY = 20                 # cycles from AR to the first R beat
+from hwdef import isa, load_config
 
 
 @dataclass
@@ -27,11 +24,18 @@ class Job:
     watchdog: int = 0
     timeout_cycles: int = 2_000_000
     check_with_model: bool = True            # RTL backend: score every output against the model
-    dram_latency: int = DEFAULT_DRAM_LATENCY
-    mem_bytes: int = DEFAULT_MEM_BYTES       # simulation DRAM model size (a build parameter)
+    dram_latency: int | None = None          # DRAM model latency (None: the configuration's)
+    mem_bytes: int | None = None             # DRAM model size, a build parameter (likewise)
     trace: bool = False                      # RTL: log every change of the engines' busy bits
     toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
     reset_only: bool = False                 # RTL: reset and stop (a toggle baseline)
+
+    def __post_init__(self) -> None:
+        cfg = load_config(self.config)       # an unknown name fails here, before any build
+        if self.dram_latency is None:
+            self.dram_latency = cfg.dram_latency
+        if self.mem_bytes is None:
+            self.mem_bytes = cfg.dram_bytes
 
     @classmethod
     def for_program(cls, config: str, words: list[int], prog_base: int = 0,

@@ -16,10 +16,11 @@ from runner.job import Job, Outcome
 def run_model(job: Job, max_insns: int = 10 ** 7) -> Outcome:
     start = time.perf_counter()
     cfg = load_config(job.config)
-    base, size = job.dram_window if job.dram_window else (0, job.mem_bytes)
+    mem_bytes = int(job.mem_bytes or cfg.dram_bytes)
+    base, size = job.dram_window if job.dram_window else (0, mem_bytes)
     dram = job.image.copy()
-    if dram.size < job.mem_bytes:      # the model's DRAM is as large as the RTL's
-        dram.resize(job.mem_bytes, refcheck=False)
+    if dram.size < mem_bytes:          # the model's DRAM is as large as the RTL's
+        dram.resize(mem_bytes, refcheck=False)
     model = NpuModel(cfg, dram, dram_base=base, dram_size=size)
     model.strict = job.strict
     result = model.run(job.prog_base, max_insns=max_insns)

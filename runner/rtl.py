@@ -13,14 +13,16 @@ import time
 from pathlib import Path
 
 from hwdef import load_config
-from runner.job import DEFAULT_MEM_BYTES, Job, Outcome
+from runner.job import Job, Outcome
 
 JOB_ENV = "NPU_JOB_DIR"
 TEST_MODULE = "runner.cocotb_job"
 
 
 def _build_params(job: Job) -> dict:
-    return {"MemBytes": job.mem_bytes} if job.mem_bytes != DEFAULT_MEM_BYTES else {}
+    """The DRAM model's size overrides the configuration's only where the job asks for it."""
+    return ({"MemBytes": job.mem_bytes} if job.mem_bytes != load_config(job.config).dram_bytes
+            else {})
 
 
 def run_dir_for(job: Job, tag: str = "") -> Path:

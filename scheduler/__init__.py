@@ -15,10 +15,10 @@ See docs/scheduler.md.
 
 from __future__ import annotations
 
-from scheduler.schedule import DEFAULT_DRAM_BYTES, Schedule, build_schedule
+from scheduler.schedule import Schedule, build_schedule
 from scheduler.strategies import STRATEGIES
 from scheduler.tiling import Tiling
 from scheduler.workload import ScheduleError, Workload
 
-__all__ = ["DEFAULT_DRAM_BYTES", "STRATEGIES", "Schedule", "ScheduleError", "Tiling",
+__all__ = ["STRATEGIES", "Schedule", "ScheduleError", "Tiling",
            "Workload", "build_schedule"]

@@ -3,9 +3,10 @@
 `insn_cycles` estimates one instruction from its fields alone, with the throughputs measured on
 the RTL's blocks (docs/matmul_engine.md, docs/vector_engine.md, docs/dma.md). `predict` then
 plays the program the way the NPU runs it: instructions are dispatched in program order into
-queues of `QUEUE_DEPTH`, each queue runs its instructions one at a time, and an instruction
-starts only after the producers it waits on (its semaphores) have finished. The result is the
-predicted cycle count that `make sim` prints beside the measured one.
+queues of the configuration's `queue_depth`, each queue runs its instructions one at a time,
+and an instruction starts only after the producers it waits on (its semaphores) have finished.
+The result is the predicted cycle count that `make sim` prints beside the measured one. DRAM
+latency and bursts in flight are the configuration's too (hwdef/configs.toml).
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ from hwdef.params import AXI_MAX_BURST_BEATS, VecOp
 from npu_model import semantics as sem
 from scheduler.sync import Insn
 
-QUEUE_DEPTH = 8
-DRAM_LATENCY = 20        # cycles from AR to first R beat of the bench's DRAM model
-DMA_BURSTS = 4           # bursts in flight per DMA engine (docs/dma.md)
 START_CYCLES = 30        # fetch of the first instructions after START
 
 
 @dataclass(frozen=True)
 class CostParams:
-    dram_latency: int = DRAM_LATENCY
+    dram_latency: int | None = None  # cycles from AR to the first R beat (None: hwdef's)
     matmul_fixed: float = 3.6        # x Dim: checks, first weight tile, drain (570-cycle case)
     weight_tile_min: float = 1.4     # x Dim: cycles per weight tile when rows are few
     vector_fixed: int = 7            # handshake to done (RECIP: +6)
@@ -55,11 +53,12 @@ def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> floa
         rows, rb = f["rows"], f["row_bytes"]
         beats = rows * -(-rb // lb)
         bursts = rows * _bursts(rb, lb)
-        latency_bound = bursts * p.dram_latency / DMA_BURSTS
+        latency = cfg.dram_latency if p.dram_latency is None else p.dram_latency
+        latency_bound = bursts * latency / cfg.dma_max_bursts
         pad = 0
         if insn.mnemonic == "DMA_LOAD":
             pad = max(0, f["pad_rows"] * -(-f["pad_bytes"] // lb) - beats)
-        return p.dma_fixed + p.dram_latency + max(beats, latency_bound) + pad
+        return p.dma_fixed + latency + max(beats, latency_bound) + pad
     return 1
 
 
@@ -111,8 +110,8 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     for insn in insns:
         q = insn.queue
         spans = intervals.setdefault(q, [])
-        if len(spans) >= QUEUE_DEPTH:
-            dispatch = max(dispatch, spans[-QUEUE_DEPTH][0])   # wait for a free queue slot
+        if len(spans) >= cfg.queue_depth:
+            dispatch = max(dispatch, spans[-cfg.queue_depth][0])   # wait for a free queue slot
         dispatch += 1
         start = dispatch
         if spans:

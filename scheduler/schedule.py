@@ -24,8 +24,6 @@ from scheduler.sync import Insn
 from scheduler.tiling import Tiling
 from scheduler.workload import ScheduleError, Workload
 
-DEFAULT_DRAM_BYTES = 16 * 1024 * 1024     # the bench's DRAM model (tb/sv/npu_dram_model.sv)
-
 
 @dataclass
 class Schedule:
@@ -147,8 +145,11 @@ class Schedule:
 
 
 def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | None = None,
-                   dram_bytes: int = DEFAULT_DRAM_BYTES) -> Schedule:
-    """Search the tiling (unless given), build the program and predict its cycles."""
+                   dram_bytes: int | None = None) -> Schedule:
+    """Search the tiling (unless given), build the program and predict its cycles.
+    *dram_bytes*: the DRAM it must fit (default: the configuration's DRAM model)."""
+    if dram_bytes is None:
+        dram_bytes = cfg.dram_bytes
     get_strategy(strategy)
     wl.validate(cfg)
     candidates: list[Candidate] = []

@@ -24,8 +24,6 @@ from cocotb.triggers import Event, ReadOnly, RisingEdge
 
 from tb.golden.scratchpad_model import SpadRequest
 
-READER_BITS = 2   # the RTL default of ReaderBits (not a hwdef parameter)
-
 
 @dataclass(eq=False)
 class SpadTxn:

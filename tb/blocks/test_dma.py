@@ -15,7 +15,7 @@ from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge, with_timeo
 
 from hwdef.regs import ErrorCode
 from npu_model.semantics import ceil_div, row_bursts
-from tb.blocks.dma.env import CLOCK_NS, MAX_BURSTS, MEM_BYTES, TB_SOURCES, TOPLEVEL, setup
+from tb.blocks.dma.env import CLOCK_NS, TB_SOURCES, TOPLEVEL, setup
 from tb.blocks.dma.env import DmaEnv as TB
 from tb.blocks.dma.sequences import (
     DST_BASE,
@@ -174,7 +174,7 @@ async def test_latency_bandwidth(dut):
     # Several bursts in flight (the DRAM queue held more than one) but never more than the
     # load's limit (no other read client ran in this test).
     queued = dut.dram_max_rd_queued_o.value.to_unsigned()
-    assert 2 <= queued <= MAX_BURSTS, f"max read bursts queued {queued}"
+    assert 2 <= queued <= tb.max_bursts, f"max read bursts queued {queued}"
 
 
 @cocotb.test()
@@ -257,7 +257,7 @@ async def test_errors(dut):
          SRC_BASE, 0x1000),
         ("beyond 4 GiB", lambda e: dict(dram_addr=0xFFFF_FF00, dram_stride=0x100), 0xFFFF_0000,
          0xFFFF_FFFF),
-        ("huge stride", lambda e: dict(dram_stride=0xFF_FFFF), 0, MEM_BYTES),
+        ("huge stride", lambda e: dict(dram_stride=0xFF_FFFF), 0, tb.mem_bytes),
     ]
     for what, changes, base, size in dram_cases:
         for cases, good in ((loads, good_l), (stores, good_s)):
@@ -267,7 +267,8 @@ async def test_errors(dut):
     edge_l = dict(good_l, dram_addr=SRC_BASE + 0x1000 - 270)
     edge_s = dict(good_s, dram_addr=SRC_BASE + 0x1000 - 250)
 
-    async def expect_no_access(eng: str, what: str, f: dict, base=0, size=MEM_BYTES):
+    async def expect_no_access(eng: str, what: str, f: dict, base=0, size=None):
+        size = tb.mem_bytes if size is None else size
         tb.set_window(base, size)
         c0 = await tb.snap()
         if eng == "load":
@@ -279,7 +280,7 @@ async def test_errors(dut):
         c1 = await tb.snap()
         for name in ("dram_rd_bursts_o", "dram_wr_bursts_o", "stat_reads_o", "stat_writes_o"):
             assert c1[name] == c0[name], f"{eng} {what}: {name} changed"
-        tb.set_window(0, MEM_BYTES)
+        tb.set_window(0, tb.mem_bytes)
 
     for case in loads:
         await expect_no_access("load", *case)
@@ -290,14 +291,14 @@ async def test_errors(dut):
     tb.set_window(DST_BASE + 0x1000 - 250 - 5, 250 + 5)
     edge_s["dram_addr"] = DST_BASE + 0x1000 - 250
     assert (await tb.store(edge_s, "window edge store")).error == ErrorCode.NONE
-    tb.set_window(0, MEM_BYTES)
+    tb.set_window(0, tb.mem_bytes)
     await tb.check_spad(0, lines, "after operand errors")
     await tb.check_dram(DST_BASE, DST_BASE + 4096, "after operand errors")
 
     # ---- SLVERR: the window reaches beyond the DRAM model's memory ---------------------------
     tb.set_window(0, 0xFFFF_FFFF)
     tb.set_dram(2, 10, 0)
-    top = MEM_BYTES
+    top = tb.mem_bytes
     await tb.fill_dram(rng, top - 0x4000, 0x4000)
     # Entirely beyond: nothing written.
     c0 = await tb.snap()
@@ -339,7 +340,7 @@ async def test_errors(dut):
     await tb.check_clean()
 
     # ---- the engines still work -------------------------------------------------------------
-    tb.set_window(0, MEM_BYTES)
+    tb.set_window(0, tb.mem_bytes)
     await tb.roundtrip(rng, dict(good_l), "after errors", dict(good_s))
 
 
@@ -365,7 +366,7 @@ async def test_lock_release(dut):
     b = load_fields(dram_addr=SRC_BASE + 5000, dram_stride=lb, rows=2, row_bytes=lb,
                     spad_addr=2 * rl + 2, spad_pitch=1)
     spad_a = tb.spad.copy()
-    exp_b = dma_load(b, tb.cfg, tb.spad, tb.dram, tb.base, tb.size, MEM_BYTES)
+    exp_b = dma_load(b, tb.cfg, tb.spad, tb.dram, tb.base, tb.size, tb.mem_bytes)
     await tb.engines["load"].issue("DMA_LOAD", b)
     await ClockCycles(dut.clk_i, 300)
     assert tb.engines["load"].results.empty(), "a load into a locked region did not wait"

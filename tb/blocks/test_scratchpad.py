@@ -13,7 +13,6 @@ from __future__ import annotations
 import cocotb
 import pytest
 
-from tb.agents.spad_port import READER_BITS
 from tb.blocks.scratchpad.env import TOPLEVEL, setup
 from tb.blocks.scratchpad.env import ScratchpadEnv as TB
 from tb.golden.scratchpad_model import COUNTER_NAMES, SpadRequest
@@ -69,7 +68,8 @@ async def test_random_traffic(dut):
             return tb.read(addr, last_use=bool(rng.random() < 0.15), rng=rng)
         readers = 0
         if rng.random() < 0.12:
-            readers = 1 if rng.random() < 0.6 else int(rng.integers(2, 1 << READER_BITS))
+            most = 1 << tb.cfg.spad_reader_bits
+            readers = 1 if rng.random() < 0.6 else int(rng.integers(2, most))
         return tb.write(addr, tb.rand_line(rng), tb.rand_strb(rng), readers, rng=rng)
 
     def on_cycle(tb: TB) -> None:

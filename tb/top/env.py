@@ -33,8 +33,6 @@ from npu_model.executor import ModelError, NpuModel, RunResult
 from tb.harness.cocotb_utils import built_params, npu_config
 from tb.harness.dram import DramBackdoor
 
-MEM_BYTES = 16 * 1024 * 1024
-
 # The bench: npu_top + the simulation-only DRAM model, clock generated in SystemVerilog.
 SV = Path(__file__).resolve().parents[1] / "sv"
 EXTRA_SOURCES = [SV / "npu_dram_model.sv", SV / "npu_tb_top.sv"]
@@ -308,7 +306,6 @@ class NpuBaseTest(pyuvm.uvm_test):
     """Builds the env; `run_program` is everything a directed test needs."""
 
     dram_base = 0x0
-    dram_size = MEM_BYTES
 
     def build_phase(self):
         self.dut = cocotb.top
@@ -317,12 +314,15 @@ class NpuBaseTest(pyuvm.uvm_test):
         pyuvm.ConfigDB().set(None, "*", "HOST_BFM", self.bfm)
         self.env = NpuEnv("env", self)
         # The DRAM model's size is a build parameter (the benchmark builds a larger one).
-        self.dram_size = int(built_params().get("MemBytes", MEM_BYTES))
+        self.dram_size = int(built_params().get("MemBytes", self.cfg.dram_bytes))
         self.dram = DramBackdoor(self.dut, self.dut.clk, self.cfg.line_bytes, self.dram_size)
 
-    async def reset(self, lat_min: int = 20, lat_max: int = 20, bytes_per_cycle: int = 0,
-                    seed: int = 1) -> None:
+    async def reset(self, lat_min: int | None = None, lat_max: int | None = None,
+                    bytes_per_cycle: int = 0, seed: int = 1) -> None:
+        """Reset the NPU and set the DRAM model (latency default: the configuration's)."""
         dut = self.dut
+        lat_min = self.cfg.dram_latency if lat_min is None else lat_min
+        lat_max = lat_min if lat_max is None else lat_max
         dut.dram_lat_min_i.value = lat_min
         dut.dram_lat_max_i.value = lat_max
         dut.dram_bytes_per_cycle_i.value = bytes_per_cycle

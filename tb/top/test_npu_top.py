@@ -17,7 +17,7 @@ from hwdef.params import VecOp
 from hwdef.regs import ErrorCode
 from npu_model.executor import ModelError
 from tb.harness.cocotb_utils import seeded_rng
-from tb.top.env import MEM_BYTES, NpuBaseTest, run_on_npu
+from tb.top.env import NpuBaseTest, run_on_npu
 
 PROG = 0x0000          # program base
 SRC = 0x10000          # input data
@@ -33,7 +33,7 @@ class TopTest(NpuBaseTest):
 
     def start_of_simulation_phase(self):
         self.rng = seeded_rng(self.dut, type(self).__name__)
-        self.image = np.zeros(MEM_BYTES // 4, dtype=np.uint8)   # first 4 MiB are used
+        self.image = np.zeros(self.dram_size // 4, dtype=np.uint8)   # first quarter used
 
     def region(self, index: int) -> int:
         """First scratchpad line of region *index* (buffers are region aligned)."""

@@ -31,7 +31,7 @@ from npu_model import semantics as sem
 from npu_model.semantics import ceil_div
 from tb.agents.engine_port import EngineHostPort
 from tb.agents.env import BlockEnv
-from tb.agents.spad_port import READER_BITS, SpadPortDriver, spad_write
+from tb.agents.spad_port import SpadPortDriver, spad_write
 from tb.blocks.dma.sequences import DST_BASE, DST_SPAN, SRC_BASE, SRC_SPAN, store_of
 from tb.golden.dma_model import dma_load, dma_store
 from tb.harness.cocotb_utils import check_build, seeded_rng, start_clock_and_reset
@@ -40,8 +40,6 @@ from tools.rtl_sources import REPO
 
 TOPLEVEL = "npu_dma_tb"
 TB_SOURCES = [REPO / "tb" / "sv" / "npu_dram_model.sv", REPO / "tb" / "sv" / "npu_dma_tb.sv"]
-MEM_BYTES = 16 * 1024 * 1024     # npu_dram_model / npu_dma_tb default MemBytes
-MAX_BURSTS = 4                   # RTL default of both engines
 CLOCK_NS = 10
 
 COUNTERS = ("npu_rd_bytes_o", "npu_wr_bytes_o", "dram_rd_bytes_o", "dram_wr_bytes_o",
@@ -56,19 +54,21 @@ class DmaEnv(BlockEnv):
         super().__init__(dut)
         cfg = self.cfg
         self.rl = self.region_lines
+        self.mem_bytes = cfg.dram_bytes          # the DRAM model's size (hwdef, MemBytes)
+        self.max_bursts = cfg.dma_max_bursts     # read bursts in flight per engine
 
         check_build(dut, TOPLEVEL, {
             "load_insn_i": 256, "store_insn_i": 256, "load_err_code_o": 8,
             "load_err_info_o": 32, "tb_req_addr_i": cfg.spad_addr_bits,
             "tb_req_wdata_i": cfg.line_bits, "tb_req_wstrb_i": self.lb,
-            "tb_req_readers_i": READER_BITS, "tb_rsp_rdata_o": cfg.line_bits,
+            "tb_req_readers_i": cfg.spad_reader_bits, "tb_rsp_rdata_o": cfg.line_bits,
             "fetch_r_data_o": cfg.line_bits, "fetch_ar_addr_i": 32, "fetch_ar_len_i": 8,
         })
 
-        self.dram = np.zeros(MEM_BYTES, dtype=np.uint8)   # shadow of the DRAM model
+        self.dram = np.zeros(self.mem_bytes, dtype=np.uint8)   # shadow of the DRAM model
         self.spad = np.zeros((self.lines, self.lb), dtype=np.uint8)
-        self.base, self.size = 0, MEM_BYTES
-        self.backdoor = DramBackdoor(dut, dut.clk_i, self.lb, MEM_BYTES)
+        self.base, self.size = 0, self.mem_bytes
+        self.backdoor = DramBackdoor(dut, dut.clk_i, self.lb, self.mem_bytes)
         self.engines = {"load": EngineHostPort(dut, "load_"),
                         "store": EngineHostPort(dut, "store_")}
         self.spad_port = SpadPortDriver(dut, "tb_")   # scratchpad port 2, driven when needed
@@ -94,7 +94,7 @@ class DmaEnv(BlockEnv):
         for name, value in inputs.items():
             getattr(dut, name).value = value
         await start_clock_and_reset(dut)
-        self.set_window(0, MEM_BYTES)
+        self.set_window(0, self.mem_bytes)
         for eng, port in self.engines.items():
             port.watch(functools.partial(self._completed, eng))
 
@@ -133,7 +133,7 @@ class DmaEnv(BlockEnv):
     async def check_dram(self, lo: int, hi: int, what: str) -> None:
         """Every byte of [lo, hi) (widened to whole words) equals the shadow."""
         lo = max(0, lo - lo % self.lb)
-        hi = min(MEM_BYTES, ceil_div(hi, self.lb) * self.lb)
+        hi = min(self.mem_bytes, ceil_div(hi, self.lb) * self.lb)
         got = await self.backdoor.dump(lo, hi - lo)
         exp = self.dram[lo:hi]
         bad = np.flatnonzero(got != exp)
@@ -201,7 +201,7 @@ class DmaEnv(BlockEnv):
         shadows)."""
         mnemonic, model = {"load": ("DMA_LOAD", dma_load), "store": ("DMA_STORE", dma_store)}[eng]
         assert self.engines[eng].results.empty(), f"unexpected {eng} completion"
-        exp = model(f, self.cfg, self.spad, self.dram, self.base, self.size, MEM_BYTES)
+        exp = model(f, self.cfg, self.spad, self.dram, self.base, self.size, self.mem_bytes)
         await self.engines[eng].issue(mnemonic, f)
         cycles = self.timeout_cycles(exp.bursts, rows * ceil_div(row_bytes or 1, self.lb))
         got = await self.result(eng, cycles + extra_cycles)

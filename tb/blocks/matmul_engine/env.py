@@ -29,7 +29,6 @@ from hwdef.isa import INSN_BITS
 from tb.agents.engine_port import EngineHostPort, EngineOp
 from tb.agents.env import BlockEnv
 from tb.agents.spad_port import (
-    READER_BITS,
     SpadPortDriver,
     SpadPortMonitor,
     first_difference,
@@ -63,7 +62,7 @@ class MatmulEngineEnv(BlockEnv):
             "host_req_addr_i": self.ab, "host_req_wdata_i": self.line_bits,
             "host_req_wstrb_i": self.lb, "host_rsp_rdata_o": self.line_bits,
             "req_addr_o": PORTS * self.ab, "req_wstrb_o": PORTS * self.lb,
-            "req_readers_o": PORTS * READER_BITS, "req_valid_o": PORTS,
+            "req_readers_o": PORTS * cfg.spad_reader_bits, "req_valid_o": PORTS,
         }, expected)
 
         # The model sees the lines the build has (the wide variant doubles the lanes of a line).

@@ -17,7 +17,7 @@ from __future__ import annotations
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from tb.agents.env import BlockEnv
-from tb.agents.spad_port import READER_BITS, SpadPortDriver, SpadTxn
+from tb.agents.spad_port import SpadPortDriver, SpadTxn
 from tb.blocks.scratchpad.scoreboard import ScratchpadScoreboard
 from tb.golden.scratchpad_model import COUNTER_NAMES, ScratchpadModel, SpadRequest
 from tb.harness.cocotb_utils import check_build, start_clock_and_reset
@@ -40,7 +40,7 @@ class ScratchpadEnv(BlockEnv):
             "req_addr_i": self.ports * self.addr_bits,
             "req_wdata_i": self.ports * self.line_bits,
             "req_wstrb_i": self.ports * self.line_bytes,
-            "req_readers_i": self.ports * READER_BITS, "req_last_use_i": self.ports,
+            "req_readers_i": self.ports * cfg.spad_reader_bits, "req_last_use_i": self.ports,
             "rsp_valid_o": self.ports, "rsp_rdata_o": self.ports * self.line_bits,
             "ow_violation_o": self.ports, "bad_release_o": self.ports,
         }
@@ -48,7 +48,8 @@ class ScratchpadEnv(BlockEnv):
         check_build(dut, TOPLEVEL, widths)
 
         self.model = ScratchpadModel(self.banks, self.bank_lines, self.region_lines,
-                                     self.line_bits, self.ports, READER_BITS)
+                                     self.line_bits, self.ports,
+                                     self.cfg.spad_reader_bits)
         self.driver = SpadPortDriver(dut, "", ports=self.ports, step=self.step)
         self.scoreboard = ScratchpadScoreboard(dut, self.model, self.ports, self.line_bits)
         self.strict = False
@@ -161,7 +162,7 @@ class ScratchpadEnv(BlockEnv):
         if rng is None:
             return SpadRequest(False, addr, last_use=last_use)
         return SpadRequest(False, addr, self.rand_line(rng), self.rand_strb(rng),
-                           int(rng.integers(0, 1 << READER_BITS)), last_use)
+                           int(rng.integers(0, 1 << self.cfg.spad_reader_bits)), last_use)
 
 
 async def setup(dut) -> ScratchpadEnv:

@@ -26,7 +26,7 @@ from hwdef import isa
 from hwdef.params import VEC_FLAG_BITS
 from tb.agents.engine_port import EngineHostPort, EngineOp
 from tb.agents.env import BlockEnv
-from tb.agents.spad_port import READER_BITS, SpadPortDriver, SpadPortMonitor, SpadTxn
+from tb.agents.spad_port import SpadPortDriver, SpadPortMonitor, SpadTxn
 from tb.blocks.vector_engine.scoreboard import ENGINE_PORTS, VectorEngineScoreboard
 from tb.golden import vector_engine_model as vem
 from tb.harness.cocotb_utils import check_build, start_clock_and_reset
@@ -48,7 +48,7 @@ class VectorEngineEnv(BlockEnv):
             "host_req_wdata_i": cfg.line_bits, "host_req_wstrb_i": self.lb,
             "host_rsp_rdata_o": cfg.line_bits, "req_addr_o": PORTS * cfg.spad_addr_bits,
             "req_wstrb_o": PORTS * self.lb, "req_wdata_o": PORTS * cfg.line_bits,
-            "req_readers_o": PORTS * READER_BITS,
+            "req_readers_o": PORTS * cfg.spad_reader_bits,
         })
 
         self.host = SpadPortDriver(dut, "host_", clocked=True)
