@@ -36,6 +36,27 @@ class Job:
             self.dram_latency = cfg.dram_latency
         if self.mem_bytes is None:
             self.mem_bytes = cfg.dram_bytes
+        self.image = np.asarray(self.image)
+        self._check(int(self.mem_bytes))
+
+    def _check(self, mem: int) -> None:
+        """Refuse, with one line naming the field, a job the DRAM model cannot hold."""
+        if self.image.dtype != np.uint8 or self.image.ndim != 1:
+            raise ValueError(f"job image: expected a 1-D uint8 array, got {self.image.dtype} "
+                             f"of shape {self.image.shape}")
+        if self.image.size > mem:
+            raise ValueError(f"job image: {self.image.size} bytes do not fit the {mem}-byte "
+                             f"DRAM model (mem_bytes)")
+        if self.prog_base % isa.INSN_BYTES or not 0 <= self.prog_base < mem:
+            raise ValueError(f"prog_base 0x{self.prog_base:x}: must be a multiple of "
+                             f"{isa.INSN_BYTES} inside the {mem}-byte DRAM model")
+        regions = dict(self.outputs)
+        if self.dram_window is not None:
+            regions["dram_window"] = self.dram_window
+        for name, (addr, nbytes) in regions.items():
+            if addr < 0 or nbytes < 0 or addr + nbytes > mem:
+                raise ValueError(f"{name} (0x{addr:x}, {nbytes} bytes): outside the {mem}-byte "
+                                 f"DRAM model")
 
     @classmethod
     def for_program(cls, config: str, words: list[int], prog_base: int = 0,

@@ -68,6 +68,20 @@ def test_job_and_outcome_round_trip(tmp_path):
     assert numpy_ints.digest() == Job.load(tmp_path / "np").digest() != job.digest()
 
 
+@pytest.mark.parametrize("change, message", [
+    ({"prog_base": 0x1010}, "prog_base 0x1010: must be a multiple of 32"),
+    ({"outputs": {"O": (1 << 24, 64)}}, "O (0x1000000, 64 bytes): outside"),
+    ({"dram_window": (0, 1 << 30)}, "dram_window (0x0, 1073741824 bytes): outside"),
+    ({"image": np.zeros(4, np.int8)}, "job image: expected a 1-D uint8 array"),
+    ({"config": "huge"}, "unknown configuration 'huge'"),
+])
+def test_bad_jobs_are_refused_before_any_run(change, message):
+    job = _bad_program()
+    fields = {f: getattr(job, f) for f in vars(job)}
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Job(**dict(fields, **change))
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="unknown backend 'fpga'"):
         run(_bad_program(), backend="fpga")
