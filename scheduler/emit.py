@@ -32,10 +32,10 @@ class AttentionEmitter:
 
     # ---- where an item's data is ------------------------------------------------------------
     def s_addr(self, item: Item) -> int:
-        return self.buf.s[self.plan.scores[item.index].slot]
+        return self.buf.scores[self.plan.scores[item.index].slot]
 
     def p_addr(self, item: Item) -> int:
-        return self.buf.p[item.exp_index % 2]
+        return self.buf.weights[item.exp_index % 2]
 
     def causal_fields(self, item: Item) -> dict:
         """The VECTOR causal mask of an item: row i of the block keeps keys < diag + i."""
@@ -63,7 +63,8 @@ class AttentionEmitter:
 
     def load_q(self, block: Block) -> None:
         self._load_rows(f"Q {block.tag()}", self.tensors["q"].row_addr(block.head, block.q0),
-                        block.rows, block.rows, self.buf.q[block.index % 2], lock=int(self.ow))
+                        block.rows, block.rows, self.buf.queries[block.index % 2],
+                        lock=int(self.ow))
 
     def _load_keys(self, tensor: str, item: Item, use: BufferUse) -> None:
         """K or V rows of the item's chunk, zero-padded to whole array tiles, unless the
@@ -72,7 +73,7 @@ class AttentionEmitter:
         if not use.load:
             return
         b = item.block
-        slots = self.buf.k if tensor == "k" else self.buf.v
+        slots = self.buf.keys if tensor == "k" else self.buf.values
         self._load_rows(f"{tensor.upper()} h{b.head} keys {item.k0}+{item.keys}",
                         self.tensors[tensor].row_addr(b.head, item.k0), item.keys,
                         self.geo.padded_keys(item.keys), slots[use.slot], lock=int(self.ow))
@@ -94,13 +95,13 @@ class AttentionEmitter:
         k_use = self.plan.keys[item.index]
         self.emit(
             "MATMUL", note=f"S = Q·Kᵀ {item.tag()} ({item.kind})",
-            a_addr=self.buf.q[b.index % 2], a_pitch=g.row_lines, rows=b.rows,
-            b_addr=self.buf.k[k_use.slot], b_pitch=g.row_lines,
+            a_addr=self.buf.queries[b.index % 2], a_pitch=g.row_lines, rows=b.rows,
+            b_addr=self.buf.keys[k_use.slot], b_pitch=g.row_lines,
             k_tiles=g.d_pad // g.dim, n_tiles=g.padded_keys(item.keys) // g.dim,
             transpose=1, a_signed=1, acc_addr=0, emit=1, dst_addr=self.s_addr(item),
             dst_pitch=g.s_pitch, release_a=int(self.ow and last_use_of_q),
             release_b=int(self.ow and k_use.last),
-            lock_readers=int(self.ow and (item.kind == "max" or self.buf.x is not None)))
+            lock_readers=int(self.ow and (item.kind == "max" or self.buf.shifted is not None)))
 
     def pv(self, item: Item) -> None:
         """Step 7: A += P·V over the block's chunks; the last one emits A."""
@@ -109,10 +110,10 @@ class AttentionEmitter:
         self.emit(
             "MATMUL", note=f"A += P·V {item.tag()}",
             a_addr=self.p_addr(item), a_pitch=g.p_pitch, rows=b.rows,
-            b_addr=self.buf.v[v_use.slot], b_pitch=g.row_lines,
+            b_addr=self.buf.values[v_use.slot], b_pitch=g.row_lines,
             k_tiles=g.padded_keys(item.keys) // g.dim, n_tiles=g.d_pad // g.dim, transpose=0,
             a_signed=0, acc_addr=g.acc_pv, accumulate=int(not item.first),
-            emit=int(item.last), dst_addr=self.buf.a, dst_pitch=g.a_pitch,
+            emit=int(item.last), dst_addr=self.buf.pv, dst_pitch=g.a_pitch,
             release_a=int(self.ow), release_b=int(self.ow and v_use.last),
             lock_readers=int(self.ow and item.last))
 
@@ -134,7 +135,7 @@ class AttentionEmitter:
         s = self.s_addr(item)
         # In place, S must not be locked while SUB and MULSHR rewrite it (a locked region
         # would hold their own writes): only the last writer (MULSHR) locks it for EXP2.
-        x = buf.x if buf.x is not None else s
+        x = buf.shifted if buf.shifted is not None else s
         in_place = x == s
         tag = item.tag()
         # Scores a max item keeps for the exp pass stay locked with a separate x (the exp
@@ -142,16 +143,17 @@ class AttentionEmitter:
         release_s = item.kind == "max" and (in_place or not self.plan.scores[item.index].kept)
         if item.kind in ("single", "max"):
             self._vec(f"m = rowmax S {tag}", VecOp.RMAX, rows, keys, s, g.s_pitch,
-                      buf.m if item.first else buf.m_chunk, 1, release_a=release_s, mask=mask)
+                      buf.row_max if item.first else buf.chunk_max, 1, release_a=release_s,
+                      mask=mask)
             if not item.first:
-                self._vec(f"m = max(m, m') {tag}", VecOp.MAX, rows, g.lanes, buf.m, 1, buf.m,
-                          1, b_mode=isa.BMode.VECTOR, b=buf.m_chunk, b_pitch=1)
+                self._vec(f"m = max(m, m') {tag}", VecOp.MAX, rows, g.lanes, buf.row_max, 1,
+                          buf.row_max, 1, b_mode=isa.BMode.VECTOR, b=buf.chunk_max, b_pitch=1)
         if item.kind == "max":
             return
         p = self.p_addr(item)
         score = self.wl.score
         self._vec(f"x = S - m {tag}", VecOp.SUB, rows, keys, s, g.s_pitch, x, g.s_pitch,
-                  b_mode=isa.BMode.ROW, b=buf.m, b_pitch=1, release_a=not in_place,
+                  b_mode=isa.BMode.ROW, b=buf.row_max, b_pitch=1, release_a=not in_place,
                   lock=0 if in_place else 1, mask=mask)
         self._vec(f"t = x·M >> SH {tag}", VecOp.MULSHR, rows, keys, x, g.s_pitch, s,
                   g.s_pitch, scalar=score.multiplier, shift=score.shift,
@@ -160,14 +162,14 @@ class AttentionEmitter:
                   g.p_pitch, dst_type=U8, sat=SatMode.UINT8, shift=SOFTMAX_EXP2_SHIFT,
                   release_a=True, lock=2, mask=mask)
         self._vec(f"l = rowsum P {tag}", VecOp.RSUM, rows, keys, p, g.p_pitch,
-                  buf.l if item.first else buf.l_chunk, 1, a_type=U8, release_a=True,
+                  buf.row_sum if item.first else buf.chunk_sum, 1, a_type=U8, release_a=True,
                   mask=mask)
         if not item.first:
-            self._vec(f"l = l + l' {tag}", VecOp.ADD, rows, g.lanes, buf.l, 1, buf.l, 1,
-                      b_mode=isa.BMode.VECTOR, b=buf.l_chunk, b_pitch=1)
+            self._vec(f"l = l + l' {tag}", VecOp.ADD, rows, g.lanes, buf.row_sum, 1, buf.row_sum, 1,
+                      b_mode=isa.BMode.VECTOR, b=buf.chunk_sum, b_pitch=1)
         if item.last:
-            r = buf.r[b.index % 2]
-            self._vec(f"r = 1/l {b.tag()}", VecOp.RECIP, rows, g.lanes, buf.l, 1, r, 1)
+            r = buf.recip[b.index % 2]
+            self._vec(f"r = 1/l {b.tag()}", VecOp.RECIP, rows, g.lanes, buf.row_sum, 1, r, 1)
             out = self.wl.output
             if not out.is_identity:
                 self._vec(f"r = r·R >> RS {b.tag()}", VecOp.MULSHR, rows, g.lanes, r, 1, r, 1,
@@ -176,10 +178,10 @@ class AttentionEmitter:
     def finish(self, block: Block) -> None:
         """O = sat8(A·r >> 30) (step 9), then O to DRAM."""
         g, buf = self.geo, self.buf
-        o = buf.o[block.index % 2]
-        self._vec(f"O = A·r >> 30 {block.tag()}", VecOp.MULSHR, block.rows, g.d, buf.a,
+        o = buf.outputs[block.index % 2]
+        self._vec(f"O = A·r >> 30 {block.tag()}", VecOp.MULSHR, block.rows, g.d, buf.pv,
                   g.a_pitch, o, g.row_lines, dst_type=I8, sat=SatMode.INT8,
-                  b_mode=isa.BMode.ROW, b=buf.r[block.index % 2], b_pitch=1,
+                  b_mode=isa.BMode.ROW, b=buf.recip[block.index % 2], b_pitch=1,
                   shift=RECIP_FRAC_BITS, release_a=True, lock=1)
         self.emit("DMA_STORE", note=f"O {block.tag()}",
                   dram_addr=self.tensors["o"].row_addr(block.head, block.q0),
@@ -226,7 +228,7 @@ class AttentionEmitter:
         t = self.tensors["r"]
         fields = dict(dram_addr=t.row_addr(block.head, block.q0), dram_stride=t.row_stride,
                       rows=block.rows, row_bytes=self.geo.line_bytes,
-                      spad_addr=self.buf.r[block.index % 2], spad_pitch=1)
+                      spad_addr=self.buf.recip[block.index % 2], spad_pitch=1)
         self.emit(mnemonic, note=f"r {block.tag()}", **fields)
 
     def store_r(self, block: Block) -> None:

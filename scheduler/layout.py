@@ -68,21 +68,23 @@ def place_dram(wl: Workload, cfg: HwConfig, intermediates: bool,
 
 @dataclass(frozen=True)
 class Buffers:
-    """Scratchpad line addresses of every buffer; pairs are the two slots of a buffer."""
+    """Scratchpad line addresses of every buffer; pairs are the two slots of a buffer. The
+    allocator (and the memory map's "scratchpad" entry) name them by their symbols in
+    docs/numerics.md: q, k, v, s, x, a, p, o and rows (m, l, m', l', r0, r1)."""
 
-    q: tuple[int, int]          # query rows of a block (alternating per block)
-    k: tuple[int, int]          # key chunks (least recently used slot refilled)
-    v: tuple[int, int]          # value chunks
-    s: tuple[int, int]          # int32 scores; one buffer (both slots equal) unless pipelined
-    x: int | None               # int32 S - m ping-pong buffer; None: in place in S
-    a: int                      # int32 P·V of a block
-    p: tuple[int, int]          # uint8 weights (alternating per item that makes P)
-    o: tuple[int, int]          # int8 output rows (alternating per block)
-    m: int                      # row maxima
-    l: int                      # row sums  # noqa: E741
-    m_chunk: int                # a chunk's row maxima, folded into m
-    l_chunk: int                # a chunk's row sums, added to l
-    r: tuple[int, int]          # 1/l (alternating per block)
+    queries: tuple[int, int]    # Q rows of a block (alternating per block)
+    keys: tuple[int, int]       # K chunks (least recently used slot refilled)
+    values: tuple[int, int]     # V chunks
+    scores: tuple[int, int]     # int32 S; one buffer (both slots equal) unless pipelined
+    shifted: int | None         # int32 S - m ping-pong buffer; None: in place in S
+    pv: int                     # int32 A = P·V of a block
+    weights: tuple[int, int]    # uint8 P (alternating per item that makes P)
+    outputs: tuple[int, int]    # int8 O rows (alternating per block)
+    row_max: int                # m, one line per row
+    row_sum: int                # l
+    chunk_max: int              # a chunk's row maxima, folded into m
+    chunk_sum: int              # a chunk's row sums, added to l
+    recip: tuple[int, int]      # r = 1/l (alternating per block)
     spad: dict = field(default_factory=dict, compare=False)   # name -> {addr, lines}
 
 
@@ -121,9 +123,9 @@ def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int)
     at = {name: b.addr for name, b in alloc.buffers.items()}
     rows = at["rows"]
     pair = lambda name: (at[f"{name}0"], at.get(f"{name}1", at[f"{name}0"]))  # noqa: E731
-    return Buffers(q=pair("q"), k=pair("k"), v=pair("v"), s=pair("s"), x=at.get("x"),
-                   a=at["a"], p=pair("p"), o=pair("o"), m=rows, l=rows + br,
-                   m_chunk=rows + 2 * br, l_chunk=rows + 3 * br,
-                   r=(rows + 4 * br, rows + 5 * br),
+    return Buffers(queries=pair("q"), keys=pair("k"), values=pair("v"), scores=pair("s"),
+                   shifted=at.get("x"), pv=at["a"], weights=pair("p"), outputs=pair("o"),
+                   row_max=rows, row_sum=rows + br, chunk_max=rows + 2 * br,
+                   chunk_sum=rows + 3 * br, recip=(rows + 4 * br, rows + 5 * br),
                    spad={name: {"addr": b.addr, "lines": b.lines}
                          for name, b in alloc.buffers.items()})
