@@ -3,16 +3,11 @@
 // [p*W +: W]. The NPU and the engine benches use the core's bundle ports directly; this view is
 // the block-level bench's (tb/blocks/test_scratchpad.py drives every field on its own).
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_scratchpad #(
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned LineBits    = npu_pkg::LineBits,
-  parameter int unsigned Ports       = npu_pkg::SpadPorts,
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
-  localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
-  localparam int unsigned StrbBits   = LineBits / 8
+  `NPU_SPAD_PARAMS,
+  parameter int unsigned Ports       = npu_pkg::SpadPorts
 ) (
   input  logic                         clk_i,
   input  logic                         rst_ni,
