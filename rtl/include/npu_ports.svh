@@ -22,9 +22,42 @@
   localparam int unsigned AddrBits   = $clog2(Banks * BankLines), \
   localparam int unsigned StrbBits   = LineBits / 8
 
+// Parameter overrides of an npu_scratchpad(_core) / npu_dma_load / npu_dma_store instance, and
+// of an engine's scratchpad side (npu_matmul_engine / npu_vector_engine), from the same names.
+`define NPU_SPAD_PARAM_MAP                                   \
+  .Banks       (Banks),                                      \
+  .BankLines   (BankLines),                                  \
+  .RegionLines (RegionLines),                                \
+  .LineBits    (LineBits),                                   \
+  .ReaderBits  (ReaderBits)
+
+`define NPU_ENGINE_SPAD_PARAM_MAP                            \
+  .SpadLines   (SpadLines),                                  \
+  .LineBits    (LineBits),                                   \
+  .RegionLines (RegionLines),                                \
+  .ReaderBits  (ReaderBits)
+
+// Scratchpad statistics as flat 32-bit outputs (the spad_stats_t fields) and their assignment.
+`define NPU_SPAD_STAT_PORTS                                  \
+  output logic [31:0] stat_reads_o,                          \
+  output logic [31:0] stat_writes_o,                         \
+  output logic [31:0] stat_conflicts_o,                      \
+  output logic [31:0] stat_ow_wait_o,                        \
+  output logic [31:0] stat_ow_violations_o,                  \
+  output logic [31:0] stat_bad_release_o
+
+`define NPU_SPAD_STAT_ASSIGN(Stats)                          \
+  assign stat_reads_o         = Stats.reads;                 \
+  assign stat_writes_o        = Stats.writes;                \
+  assign stat_conflicts_o     = Stats.conflicts;             \
+  assign stat_ow_wait_o       = Stats.ow_wait;               \
+  assign stat_ow_violations_o = Stats.ow_violations;         \
+  assign stat_bad_release_o   = Stats.bad_release;
+
 // ---- Engine contract -------------------------------------------------------------------------
-// One instruction is accepted on insn_valid && insn_ready; done (or done && err with err_code /
-// err_info) retires it; busy while any work is in flight, stall while busy and waiting.
+// One instruction is accepted on insn_valid && insn_ready; done (or err, with err_code an
+// npu_isa_pkg::error_e and err_info the offending value) retires it; busy while any work is in
+// flight, stall while busy and waiting.
 `define NPU_ENGINE_PORTS(Pfx, InsnT)                         \
   input  logic        Pfx``insn_valid_i,                     \
   output logic        Pfx``insn_ready_o,                     \
@@ -175,23 +208,6 @@
   .m_axi_rready_o (m_axi_rready``O)
 
 // ---- SIMULATION ONLY: pieces of the tb/sv wrappers --------------------------------------------
-// Scratchpad statistics outputs (spad_stats_t fields as 32-bit ports) and their assignment.
-`define NPU_TB_SPAD_STAT_PORTS                               \
-  output logic [31:0] stat_reads_o,                          \
-  output logic [31:0] stat_writes_o,                         \
-  output logic [31:0] stat_conflicts_o,                      \
-  output logic [31:0] stat_ow_wait_o,                        \
-  output logic [31:0] stat_ow_violations_o,                  \
-  output logic [31:0] stat_bad_release_o
-
-`define NPU_TB_SPAD_STAT_ASSIGN(Stats)                       \
-  assign stat_reads_o         = Stats.reads;                 \
-  assign stat_writes_o        = Stats.writes;                \
-  assign stat_conflicts_o     = Stats.conflicts;             \
-  assign stat_ow_wait_o       = Stats.ow_wait;               \
-  assign stat_ow_violations_o = Stats.ow_violations;         \
-  assign stat_bad_release_o   = Stats.bad_release;
-
 // A scratchpad port driven by the cocotb bench: Pfx``req_* in, Pfx``rsp_* out.
 `define NPU_TB_SPAD_HOST_PORTS(Pfx)                          \
   input  logic                  Pfx``req_valid_i,            \
@@ -217,12 +233,8 @@
 // npu_scratchpad_core named u_spad, with the enclosing module's Banks ... ReaderBits, Ports.
 `define NPU_TB_SPAD_CORE(Req, Rsp, OwViolation, BadRelease, StatClear, Stats) \
   npu_scratchpad_core #(                                     \
-    .Banks       (Banks),                                    \
-    .BankLines   (BankLines),                                \
-    .RegionLines (RegionLines),                              \
-    .LineBits    (LineBits),                                 \
-    .Ports       (Ports),                                    \
-    .ReaderBits  (ReaderBits)                                \
+    `NPU_SPAD_PARAM_MAP,                                     \
+    .Ports       (Ports)                                     \
   ) u_spad (                                                 \
     .clk_i,                                                  \
     .rst_ni,                                                 \

@@ -30,12 +30,7 @@ module npu_scratchpad #(
   output logic [Ports-1:0]             bad_release_o,
 
   input  logic                         stat_clear_i,
-  output logic [31:0]                  stat_reads_o,
-  output logic [31:0]                  stat_writes_o,
-  output logic [31:0]                  stat_conflicts_o,
-  output logic [31:0]                  stat_ow_wait_o,
-  output logic [31:0]                  stat_ow_violations_o,
-  output logic [31:0]                  stat_bad_release_o
+  `NPU_SPAD_STAT_PORTS
 );
 
   localparam int unsigned ReqBits = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits);
@@ -74,12 +69,8 @@ module npu_scratchpad #(
   end
 
   npu_scratchpad_core #(
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .LineBits    (LineBits),
-    .Ports       (Ports),
-    .ReaderBits  (ReaderBits)
+    `NPU_SPAD_PARAM_MAP,
+    .Ports       (Ports)
   ) u_core (
     .clk_i,
     .rst_ni,
@@ -92,11 +83,6 @@ module npu_scratchpad #(
     .stats_o              (stats)
   );
 
-  assign stat_reads_o         = stats.reads;
-  assign stat_writes_o        = stats.writes;
-  assign stat_conflicts_o     = stats.conflicts;
-  assign stat_ow_wait_o       = stats.ow_wait;
-  assign stat_ow_violations_o = stats.ow_violations;
-  assign stat_bad_release_o   = stats.bad_release;
+  `NPU_SPAD_STAT_ASSIGN(stats)
 
 endmodule

@@ -267,12 +267,8 @@ module npu_top #(
   /* verilator coverage_on */
 
   npu_scratchpad_core #(
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .LineBits    (LineBits),
-    .Ports       (Ports),
-    .ReaderBits  (ReaderBits)
+    `NPU_SPAD_PARAM_MAP,
+    .Ports       (Ports)
   ) u_scratchpad (
     .clk_i,
     .rst_ni,
@@ -309,11 +305,7 @@ module npu_top #(
   // Engines (queue q takes eng_insn[q]; scratchpad ports as in the header)
   // ---------------------------------------------------------------------------------------
   npu_dma_load #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (DmaMaxBursts),
     .IdBits      (IdBits)
   ) u_dma_load (
@@ -329,11 +321,7 @@ module npu_top #(
   );
 
   npu_dma_store #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (DmaMaxBursts),
     .FifoDepth   (DmaStoreFifoDepth),
     .IdBits      (IdBits)
@@ -352,10 +340,7 @@ module npu_top #(
   npu_matmul_engine #(
     .Dim         (Dim),
     .AccLines    (AccLines),
-    .SpadLines   (SpadLines),
-    .LineBits    (LineBits),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_matmul_engine (
     .clk_i,
     .rst_ni,
@@ -372,10 +357,7 @@ module npu_top #(
 
   npu_vector_engine #(
     .Lanes       (Lanes),
-    .SpadLines   (SpadLines),
-    .LineBits    (LineBits),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_vector_engine (
     .clk_i,
     .rst_ni,

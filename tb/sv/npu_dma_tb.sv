@@ -38,7 +38,7 @@ module npu_dma_tb #(
   `NPU_TB_SPAD_HOST_PORTS(tb_),
 
   input  logic                  stat_clear_i,
-  `NPU_TB_SPAD_STAT_PORTS,
+  `NPU_SPAD_STAT_PORTS,
 
   // Fetch client of the AXI master, driven by the test bench.
   input  logic                  fetch_ar_valid_i,
@@ -87,18 +87,14 @@ module npu_dma_tb #(
   `NPU_TB_SPAD_HOST_ASSIGN(tb_, sp_req[2], sp_rsp[2])
 
   `NPU_TB_SPAD_CORE(sp_req, sp_rsp, unused_viol, unused_bad, stat_clear_i, stats)
-  `NPU_TB_SPAD_STAT_ASSIGN(stats)
+  `NPU_SPAD_STAT_ASSIGN(stats)
 
   // ---- engines --------------------------------------------------------------------------------
   axi_req_t fetch_req, load_req, store_req, m_req;
   axi_rsp_t fetch_rsp, load_rsp, store_rsp, m_rsp;
 
   npu_dma_load #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (MaxBursts),
     .IdBits      (IdBits)
   ) u_load (
@@ -114,11 +110,7 @@ module npu_dma_tb #(
   );
 
   npu_dma_store #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (MaxBursts),
     .FifoDepth   (FifoDepth),
     .IdBits      (IdBits)

@@ -28,7 +28,7 @@ module npu_matmul_engine_tb #(
   `NPU_TB_SPAD_OBS_PORTS,
   output logic [Ports-1:0]          ow_violation_o,
   output logic [Ports-1:0]          bad_release_o,
-  `NPU_TB_SPAD_STAT_PORTS
+  `NPU_SPAD_STAT_PORTS
 );
 
   `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
@@ -41,10 +41,7 @@ module npu_matmul_engine_tb #(
   npu_matmul_engine #(
     .Dim         (Dim),
     .AccLines    (AccLines),
-    .SpadLines   (SpadLines),
-    .LineBits    (LineBits),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_engine (
     .clk_i,
     .rst_ni,
@@ -61,7 +58,7 @@ module npu_matmul_engine_tb #(
   `NPU_TB_SPAD_HOST_ASSIGN(host_, req[3], rsp[3])
 
   `NPU_TB_SPAD_CORE(req, rsp, ow_violation_o, bad_release_o, 1'b0, stats)
-  `NPU_TB_SPAD_STAT_ASSIGN(stats)
+  `NPU_SPAD_STAT_ASSIGN(stats)
 
   // Observation, port p at [p] / [p*W +: W].
   for (genvar p = 0; p < Ports; p++) begin : g_obs

@@ -32,7 +32,7 @@ module npu_vector_engine_tb #(
   output logic [Ports*LineBits-1:0]       req_wdata_o,
   output logic [Ports-1:0]                ow_violation_o,
   output logic [Ports-1:0]                bad_release_o,
-  `NPU_TB_SPAD_STAT_PORTS
+  `NPU_SPAD_STAT_PORTS
 );
 
   `NPU_SPAD_TYPEDEF_ALL(AddrBits, LineBits, ReaderBits)
@@ -44,10 +44,7 @@ module npu_vector_engine_tb #(
 
   npu_vector_engine #(
     .Lanes       (Lanes),
-    .SpadLines   (SpadLines),
-    .LineBits    (LineBits),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_engine (
     .clk_i,
     .rst_ni,
@@ -66,7 +63,7 @@ module npu_vector_engine_tb #(
   `NPU_TB_SPAD_HOST_ASSIGN(host_, req[3], rsp[3])
 
   `NPU_TB_SPAD_CORE(req, rsp, ow_violation_o, bad_release_o, 1'b0, stats)
-  `NPU_TB_SPAD_STAT_ASSIGN(stats)
+  `NPU_SPAD_STAT_ASSIGN(stats)
 
   // Observation, port p at [p] / [p*W +: W].
   for (genvar p = 0; p < Ports; p++) begin : g_obs
