@@ -33,19 +33,14 @@
 // issued are sent, every B is awaited, the release reads are skipped, then the error is
 // reported.
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_dma_store #(
-  parameter int unsigned LineBits    = npu_pkg::LineBits,
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  `NPU_SPAD_PARAMS,
   parameter int unsigned MaxBursts   = npu_pkg::DmaMaxBursts,
   parameter int unsigned FifoDepth   = npu_pkg::DmaStoreFifoDepth,  // lines between spad and W
   localparam int unsigned SpadLines  = Banks * BankLines,
-  localparam int unsigned AddrBits   = $clog2(SpadLines),
   parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
-  localparam int unsigned StrbBits   = LineBits / 8,
   localparam int unsigned SpadReqBits = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits),
   localparam int unsigned SpadRspBits = `NPU_SPAD_RSP_BITS(LineBits),
   localparam int unsigned AxiReqBits  = `NPU_AXI_REQ_BITS(IdBits, LineBits),
@@ -55,15 +50,7 @@ module npu_dma_store #(
   input  logic                  rst_ni,
 
   // Engine contract (docs/architecture.md).
-  input  logic                  insn_valid_i,
-  output logic                  insn_ready_o,
-  input  npu_isa_pkg::dma_store_insn_t insn_i,
-  output logic                  done_o,
-  output logic                  err_o,
-  output logic [7:0]            err_code_o,      // npu_isa_pkg::error_e
-  output logic [31:0]           err_info_o,
-  output logic                  busy_o,
-  output logic                  stall_o,
+  `NPU_ENGINE_PORTS(, npu_isa_pkg::dma_store_insn_t),
 
   // DRAM window the NPU may access.
   input  logic [31:0]           dram_base_i,

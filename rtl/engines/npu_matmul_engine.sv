@@ -34,6 +34,7 @@
 // row has entered the matrix unit: its accumulator updates finish in the unit's in-order
 // pipeline before any later instruction's rows can see them.
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_matmul_engine #(
   parameter int unsigned Dim         = npu_pkg::ArrayDim,
@@ -51,15 +52,7 @@ module npu_matmul_engine #(
   input  logic                        rst_ni,
 
   // Instruction (from the matrix queue).
-  input  logic                        insn_valid_i,
-  output logic                        insn_ready_o,
-  input  npu_isa_pkg::matmul_insn_t   insn_i,
-  output logic                        done_o,
-  output logic                        err_o,
-  output logic [7:0]                  err_code_o,
-  output logic [31:0]                 err_info_o,
-  output logic                        busy_o,
-  output logic                        stall_o,
+  `NPU_ENGINE_PORTS(, npu_isa_pkg::matmul_insn_t),
 
   // Scratchpad port a: A rows (reads).
   output logic [SpadReqBits-1:0]      a_req_o,   // spad_req_t

@@ -34,6 +34,7 @@
 // Latency: an instruction of N vectors whose accesses are all granted takes about N + 8 cycles
 // from the handshake to done_o (reads 2, unit 3, write 1, done 1, plus the pipeline fill).
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_vector_engine #(
   parameter int unsigned Lanes             = npu_pkg::VectorLanes,
@@ -50,15 +51,7 @@ module npu_vector_engine #(
   input  logic                              clk_i,
   input  logic                              rst_ni,
   // instruction
-  input  logic                              insn_valid_i,
-  output logic                              insn_ready_o,
-  input  npu_isa_pkg::vector_insn_t         insn_i,
-  output logic                              done_o,
-  output logic                              err_o,
-  output logic [7:0]                        err_code_o,   // npu_isa_pkg::error_e, with err_o
-  output logic [31:0]                       err_info_o,   // offending value, with err_o
-  output logic                              busy_o,
-  output logic                              stall_o,
+  `NPU_ENGINE_PORTS(, npu_isa_pkg::vector_insn_t),
   // sticky OR of the unit's result flags since the last clear (VECTOR_FLAGS)
   output logic [npu_pkg::VecFlagBits-1:0]   flags_o,
   input  logic                              flags_clear_i,

@@ -3,16 +3,11 @@
 // [p*W +: W]. The NPU and the engine benches use the core's bundle ports directly; this view is
 // the block-level bench's (tb/blocks/test_scratchpad.py drives every field on its own).
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_scratchpad #(
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned LineBits    = npu_pkg::LineBits,
-  parameter int unsigned Ports       = npu_pkg::SpadPorts,
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
-  localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
-  localparam int unsigned StrbBits   = LineBits / 8
+  `NPU_SPAD_PARAMS,
+  parameter int unsigned Ports       = npu_pkg::SpadPorts
 ) (
   input  logic                         clk_i,
   input  logic                         rst_ni,
@@ -35,12 +30,7 @@ module npu_scratchpad #(
   output logic [Ports-1:0]             bad_release_o,
 
   input  logic                         stat_clear_i,
-  output logic [31:0]                  stat_reads_o,
-  output logic [31:0]                  stat_writes_o,
-  output logic [31:0]                  stat_conflicts_o,
-  output logic [31:0]                  stat_ow_wait_o,
-  output logic [31:0]                  stat_ow_violations_o,
-  output logic [31:0]                  stat_bad_release_o
+  `NPU_SPAD_STAT_PORTS
 );
 
   localparam int unsigned ReqBits = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits);
@@ -79,12 +69,8 @@ module npu_scratchpad #(
   end
 
   npu_scratchpad_core #(
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .LineBits    (LineBits),
-    .Ports       (Ports),
-    .ReaderBits  (ReaderBits)
+    `NPU_SPAD_PARAM_MAP,
+    .Ports       (Ports)
   ) u_core (
     .clk_i,
     .rst_ni,
@@ -97,11 +83,6 @@ module npu_scratchpad #(
     .stats_o              (stats)
   );
 
-  assign stat_reads_o         = stats.reads;
-  assign stat_writes_o        = stats.writes;
-  assign stat_conflicts_o     = stats.conflicts;
-  assign stat_ow_wait_o       = stats.ow_wait;
-  assign stat_ow_violations_o = stats.ow_violations;
-  assign stat_bad_release_o   = stats.bad_release;
+  `NPU_SPAD_STAT_ASSIGN(stats)
 
 endmodule

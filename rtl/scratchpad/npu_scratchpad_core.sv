@@ -32,16 +32,11 @@
 // lost bank arbitration to another port), overwrite waits (per cycle, the writes held by
 // overwrite control), violations and bad releases.
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_scratchpad_core #(
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned LineBits    = npu_pkg::LineBits,
+  `NPU_SPAD_PARAMS,
   parameter int unsigned Ports       = npu_pkg::SpadPorts,
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
-  localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
-  localparam int unsigned StrbBits   = LineBits / 8,
   localparam int unsigned ReqBits    = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits),
   localparam int unsigned RspBits    = `NPU_SPAD_RSP_BITS(LineBits),
   localparam int unsigned StatsBits  = `NPU_SPAD_STATS_BITS

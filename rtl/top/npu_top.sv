@@ -8,24 +8,10 @@
 // master, axil_req_t / axil_rsp_t for the control slave. The external ports stay flat AXI
 // signals (the names SoC integration and AXI verification models bind to).
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_top #(
-  parameter int unsigned Dim         = npu_pkg::ArrayDim,
-  parameter int unsigned AccLines    = npu_pkg::AccLines,
-  parameter int unsigned Lanes       = npu_pkg::VectorLanes,
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
-  parameter int unsigned QueueDepth  = npu_pkg::QueueDepth,
-  parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,
-  parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,
-  parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,
-  parameter int unsigned FetchMaxBursts    = npu_pkg::FetchMaxBursts,
-  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
-  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
-  parameter int unsigned IdLoad = npu_pkg::AxiIdLoad,
-  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
+  `NPU_TOP_PARAMS,
   localparam int unsigned LineBits   = Lanes * 32,
   localparam int unsigned StrbBits   = LineBits / 8,
   localparam int unsigned CtrlAddrBits = 8
@@ -35,58 +21,10 @@ module npu_top #(
   output logic                    irq_o,
 
   // AXI4-Lite control slave
-  input  logic                    s_axil_awvalid_i,
-  output logic                    s_axil_awready_o,
-  input  logic [CtrlAddrBits-1:0] s_axil_awaddr_i,
-  input  logic                    s_axil_wvalid_i,
-  output logic                    s_axil_wready_o,
-  input  logic [31:0]             s_axil_wdata_i,
-  input  logic [3:0]              s_axil_wstrb_i,
-  output logic                    s_axil_bvalid_o,
-  input  logic                    s_axil_bready_i,
-  output logic [1:0]              s_axil_bresp_o,
-  input  logic                    s_axil_arvalid_i,
-  output logic                    s_axil_arready_o,
-  input  logic [CtrlAddrBits-1:0] s_axil_araddr_i,
-  output logic                    s_axil_rvalid_o,
-  input  logic                    s_axil_rready_i,
-  output logic [31:0]             s_axil_rdata_o,
-  output logic [1:0]              s_axil_rresp_o,
+  `NPU_AXIL_S_PORTS(CtrlAddrBits, _i, _o),
 
   // AXI4 DRAM master
-  output logic [IdBits-1:0]       m_axi_awid_o,
-  output logic [31:0]             m_axi_awaddr_o,
-  output logic [7:0]              m_axi_awlen_o,
-  output logic [2:0]              m_axi_awsize_o,
-  output logic [1:0]              m_axi_awburst_o,
-  output logic [3:0]              m_axi_awcache_o,
-  output logic [2:0]              m_axi_awprot_o,
-  output logic                    m_axi_awvalid_o,
-  input  logic                    m_axi_awready_i,
-  output logic [LineBits-1:0]     m_axi_wdata_o,
-  output logic [StrbBits-1:0]     m_axi_wstrb_o,
-  output logic                    m_axi_wlast_o,
-  output logic                    m_axi_wvalid_o,
-  input  logic                    m_axi_wready_i,
-  input  logic [IdBits-1:0]       m_axi_bid_i,
-  input  logic [1:0]              m_axi_bresp_i,
-  input  logic                    m_axi_bvalid_i,
-  output logic                    m_axi_bready_o,
-  output logic [IdBits-1:0]       m_axi_arid_o,
-  output logic [31:0]             m_axi_araddr_o,
-  output logic [7:0]              m_axi_arlen_o,
-  output logic [2:0]              m_axi_arsize_o,
-  output logic [1:0]              m_axi_arburst_o,
-  output logic [3:0]              m_axi_arcache_o,
-  output logic [2:0]              m_axi_arprot_o,
-  output logic                    m_axi_arvalid_o,
-  input  logic                    m_axi_arready_i,
-  input  logic [IdBits-1:0]       m_axi_rid_i,
-  input  logic [LineBits-1:0]     m_axi_rdata_i,
-  input  logic [1:0]              m_axi_rresp_i,
-  input  logic                    m_axi_rlast_i,
-  input  logic                    m_axi_rvalid_i,
-  output logic                    m_axi_rready_o
+  `NPU_AXI_M_PORTS(IdBits, LineBits, _i, _o)
 );
   localparam int unsigned InsnBits    = npu_isa_pkg::InsnBits;
   localparam int unsigned NumQueues   = 4;
@@ -329,12 +267,8 @@ module npu_top #(
   /* verilator coverage_on */
 
   npu_scratchpad_core #(
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .LineBits    (LineBits),
-    .Ports       (Ports),
-    .ReaderBits  (ReaderBits)
+    `NPU_SPAD_PARAM_MAP,
+    .Ports       (Ports)
   ) u_scratchpad (
     .clk_i,
     .rst_ni,
@@ -371,25 +305,13 @@ module npu_top #(
   // Engines (queue q takes eng_insn[q]; scratchpad ports as in the header)
   // ---------------------------------------------------------------------------------------
   npu_dma_load #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (DmaMaxBursts),
     .IdBits      (IdBits)
   ) u_dma_load (
     .clk_i,
     .rst_ni,
-    .insn_valid_i (eng_valid[0]),
-    .insn_ready_o (eng_ready[0]),
-    .insn_i       (eng_insn[0*InsnBits +: InsnBits]),
-    .done_o       (eng_done[0]),
-    .err_o        (eng_err[0]),
-    .err_code_o   (eng_err_code[0*8 +: 8]),
-    .err_info_o   (eng_err_info[0*32 +: 32]),
-    .busy_o       (eng_busy[0]),
-    .stall_o      (eng_stall[0]),
+    `NPU_ENGINE_CONNECT_QUEUE(0, InsnBits),
     .dram_base_i  (dram_base),
     .dram_size_i  (dram_size),
     .axi_req_o    (load_axi_req),
@@ -399,26 +321,14 @@ module npu_top #(
   );
 
   npu_dma_store #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (DmaMaxBursts),
     .FifoDepth   (DmaStoreFifoDepth),
     .IdBits      (IdBits)
   ) u_dma_store (
     .clk_i,
     .rst_ni,
-    .insn_valid_i (eng_valid[1]),
-    .insn_ready_o (eng_ready[1]),
-    .insn_i       (eng_insn[1*InsnBits +: InsnBits]),
-    .done_o       (eng_done[1]),
-    .err_o        (eng_err[1]),
-    .err_code_o   (eng_err_code[1*8 +: 8]),
-    .err_info_o   (eng_err_info[1*32 +: 32]),
-    .busy_o       (eng_busy[1]),
-    .stall_o      (eng_stall[1]),
+    `NPU_ENGINE_CONNECT_QUEUE(1, InsnBits),
     .dram_base_i  (dram_base),
     .dram_size_i  (dram_size),
     .axi_req_o    (store_axi_req),
@@ -430,22 +340,11 @@ module npu_top #(
   npu_matmul_engine #(
     .Dim         (Dim),
     .AccLines    (AccLines),
-    .SpadLines   (SpadLines),
-    .LineBits    (LineBits),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_matmul_engine (
     .clk_i,
     .rst_ni,
-    .insn_valid_i (eng_valid[2]),
-    .insn_ready_o (eng_ready[2]),
-    .insn_i       (eng_insn[2*InsnBits +: InsnBits]),
-    .done_o       (eng_done[2]),
-    .err_o        (eng_err[2]),
-    .err_code_o   (eng_err_code[2*8 +: 8]),
-    .err_info_o   (eng_err_info[2*32 +: 32]),
-    .busy_o       (eng_busy[2]),
-    .stall_o      (eng_stall[2]),
+    `NPU_ENGINE_CONNECT_QUEUE(2, InsnBits),
     .a_req_o      (sp_req[2*SpadReqBits +: SpadReqBits]),
     .a_rsp_i      (sp_rsp[2*SpadRspBits +: SpadRspBits]),
     .b_req_o      (sp_req[3*SpadReqBits +: SpadReqBits]),
@@ -458,22 +357,11 @@ module npu_top #(
 
   npu_vector_engine #(
     .Lanes       (Lanes),
-    .SpadLines   (SpadLines),
-    .LineBits    (LineBits),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits)
+    `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_vector_engine (
     .clk_i,
     .rst_ni,
-    .insn_valid_i  (eng_valid[3]),
-    .insn_ready_o  (eng_ready[3]),
-    .insn_i        (eng_insn[3*InsnBits +: InsnBits]),
-    .done_o        (eng_done[3]),
-    .err_o         (eng_err[3]),
-    .err_code_o    (eng_err_code[3*8 +: 8]),
-    .err_info_o    (eng_err_info[3*32 +: 32]),
-    .busy_o        (eng_busy[3]),
-    .stall_o       (eng_stall[3]),
+    `NPU_ENGINE_CONNECT_QUEUE(3, InsnBits),
     .flags_o       (vector_flags),
     .flags_clear_i (start),
     .a_req_o       (sp_req[5*SpadReqBits +: SpadReqBits]),

@@ -12,70 +12,33 @@
 // accepted (scratchpad ports 0/1, AXI AR, AW, W) must be presented unchanged in the next cycle.
 // Every violation increments protocol_violations_o.
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_dma_tb #(
-  parameter int unsigned LineBits    = npu_pkg::LineBits,
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  `NPU_SPAD_PARAMS,
   parameter int unsigned MaxBursts   = npu_pkg::DmaMaxBursts,
   parameter int unsigned FifoDepth   = npu_pkg::DmaStoreFifoDepth,
   parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
   parameter int unsigned MemBytes    = npu_pkg::DramBytes,
   localparam int unsigned Ports      = 3,
-  localparam int unsigned AddrBits   = $clog2(Banks * BankLines),
-  localparam int unsigned StrbBits   = LineBits / 8,
   localparam int unsigned InsnBits   = npu_isa_pkg::InsnBits
 ) (
   input  logic                  clk_i,
   input  logic                  rst_ni,
 
-  // DMA-load engine contract.
-  input  logic                  load_insn_valid_i,
-  output logic                  load_insn_ready_o,
-  input  logic [InsnBits-1:0]   load_insn_i,
-  output logic                  load_done_o,
-  output logic                  load_err_o,
-  output logic [7:0]            load_err_code_o,
-  output logic [31:0]           load_err_info_o,
-  output logic                  load_busy_o,
-  output logic                  load_stall_o,
-
-  // DMA-store engine contract.
-  input  logic                  store_insn_valid_i,
-  output logic                  store_insn_ready_o,
-  input  logic [InsnBits-1:0]   store_insn_i,
-  output logic                  store_done_o,
-  output logic                  store_err_o,
-  output logic [7:0]            store_err_code_o,
-  output logic [31:0]           store_err_info_o,
-  output logic                  store_busy_o,
-  output logic                  store_stall_o,
+  // DMA-load and DMA-store engine contracts.
+  `NPU_ENGINE_PORTS(load_, logic [InsnBits-1:0]),
+  `NPU_ENGINE_PORTS(store_, logic [InsnBits-1:0]),
 
   input  logic [31:0]           dram_base_i,
   input  logic [31:0]           dram_size_i,
   input  logic                  strict_i,
 
   // Scratchpad port 2, driven by the test bench.
-  input  logic                  tb_req_valid_i,
-  output logic                  tb_req_ready_o,
-  input  logic                  tb_req_write_i,
-  input  logic [AddrBits-1:0]   tb_req_addr_i,
-  input  logic [LineBits-1:0]   tb_req_wdata_i,
-  input  logic [StrbBits-1:0]   tb_req_wstrb_i,
-  input  logic [ReaderBits-1:0] tb_req_readers_i,
-  input  logic                  tb_req_last_use_i,
-  output logic                  tb_rsp_valid_o,
-  output logic [LineBits-1:0]   tb_rsp_rdata_o,
+  `NPU_TB_SPAD_HOST_PORTS(tb_),
 
   input  logic                  stat_clear_i,
-  output logic [31:0]           stat_reads_o,
-  output logic [31:0]           stat_writes_o,
-  output logic [31:0]           stat_conflicts_o,
-  output logic [31:0]           stat_ow_wait_o,
-  output logic [31:0]           stat_ow_violations_o,
-  output logic [31:0]           stat_bad_release_o,
+  `NPU_SPAD_STAT_PORTS,
 
   // Fetch client of the AXI master, driven by the test bench.
   input  logic                  fetch_ar_valid_i,
@@ -89,14 +52,7 @@ module npu_dma_tb #(
   output logic                  fetch_r_last_o,
 
   // DRAM model controls and counters.
-  input  logic [15:0]           dram_lat_min_i,
-  input  logic [15:0]           dram_lat_max_i,
-  input  logic [15:0]           dram_bytes_per_cycle_i,
-  input  logic [31:0]           dram_seed_i,
-  input  logic                  dram_load_req_i,
-  input  logic                  dram_dump_req_i,
-  input  logic [31:0]           dram_dump_first_i,
-  input  logic [31:0]           dram_dump_last_i,
+  `NPU_TB_DRAM_CTRL_PORTS,
   output logic [31:0]           dram_rd_bytes_o,
   output logic [31:0]           dram_wr_bytes_o,
   output logic [31:0]           dram_rd_bursts_o,
@@ -128,63 +84,23 @@ module npu_dma_tb #(
   spad_stats_t           stats;
   logic [Ports-1:0]      unused_viol, unused_bad;
 
-  assign sp_req[2] = '{valid: tb_req_valid_i, write: tb_req_write_i, addr: tb_req_addr_i,
-                       wdata: tb_req_wdata_i, wstrb: tb_req_wstrb_i, readers: tb_req_readers_i,
-                       last_use: tb_req_last_use_i};
-  assign tb_req_ready_o = sp_rsp[2].ready;
-  assign tb_rsp_valid_o = sp_rsp[2].rvalid;
-  assign tb_rsp_rdata_o = sp_rsp[2].rdata;
+  `NPU_TB_SPAD_HOST_ASSIGN(tb_, sp_req[2], sp_rsp[2])
 
-  npu_scratchpad_core #(
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .LineBits    (LineBits),
-    .Ports       (Ports),
-    .ReaderBits  (ReaderBits)
-  ) u_spad (
-    .clk_i,
-    .rst_ni,
-    .strict_i,
-    .req_i                (sp_req),
-    .rsp_o                (sp_rsp),
-    .ow_violation_o       (unused_viol),
-    .bad_release_o        (unused_bad),
-    .stat_clear_i,
-    .stats_o              (stats)
-  );
-
-  assign stat_reads_o         = stats.reads;
-  assign stat_writes_o        = stats.writes;
-  assign stat_conflicts_o     = stats.conflicts;
-  assign stat_ow_wait_o       = stats.ow_wait;
-  assign stat_ow_violations_o = stats.ow_violations;
-  assign stat_bad_release_o   = stats.bad_release;
+  `NPU_TB_SPAD_CORE(sp_req, sp_rsp, unused_viol, unused_bad, stat_clear_i, stats)
+  `NPU_SPAD_STAT_ASSIGN(stats)
 
   // ---- engines --------------------------------------------------------------------------------
   axi_req_t fetch_req, load_req, store_req, m_req;
   axi_rsp_t fetch_rsp, load_rsp, store_rsp, m_rsp;
 
   npu_dma_load #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (MaxBursts),
     .IdBits      (IdBits)
   ) u_load (
     .clk_i,
     .rst_ni,
-    .insn_valid_i (load_insn_valid_i),
-    .insn_ready_o (load_insn_ready_o),
-    .insn_i       (load_insn_i),
-    .done_o       (load_done_o),
-    .err_o        (load_err_o),
-    .err_code_o   (load_err_code_o),
-    .err_info_o   (load_err_info_o),
-    .busy_o       (load_busy_o),
-    .stall_o      (load_stall_o),
+    `NPU_ENGINE_CONNECT(load_),
     .dram_base_i,
     .dram_size_i,
     .axi_req_o    (load_req),
@@ -194,26 +110,14 @@ module npu_dma_tb #(
   );
 
   npu_dma_store #(
-    .LineBits    (LineBits),
-    .Banks       (Banks),
-    .BankLines   (BankLines),
-    .RegionLines (RegionLines),
-    .ReaderBits  (ReaderBits),
+    `NPU_SPAD_PARAM_MAP,
     .MaxBursts   (MaxBursts),
     .FifoDepth   (FifoDepth),
     .IdBits      (IdBits)
   ) u_store (
     .clk_i,
     .rst_ni,
-    .insn_valid_i (store_insn_valid_i),
-    .insn_ready_o (store_insn_ready_o),
-    .insn_i       (store_insn_i),
-    .done_o       (store_done_o),
-    .err_o        (store_err_o),
-    .err_code_o   (store_err_code_o),
-    .err_info_o   (store_err_info_o),
-    .busy_o       (store_busy_o),
-    .stall_o      (store_stall_o),
+    `NPU_ENGINE_CONNECT(store_),
     .dram_base_i,
     .dram_size_i,
     .axi_req_o    (store_req),
@@ -264,25 +168,7 @@ module npu_dma_tb #(
     .wr_bytes_o  (wr_bytes)
   );
 
-  npu_dram_model #(
-    .DataBits (LineBits),
-    .IdBits   (IdBits),
-    .MemBytes (MemBytes)
-  ) u_dram (
-    .clk_i,
-    .rst_ni,
-    .lat_min_i         (dram_lat_min_i),
-    .lat_max_i         (dram_lat_max_i),
-    .bytes_per_cycle_i (dram_bytes_per_cycle_i),
-    .seed_i            (dram_seed_i),
-    .load_req_i        (dram_load_req_i),
-    .dump_req_i        (dram_dump_req_i),
-    .dump_first_i      (dram_dump_first_i),
-    .dump_last_i       (dram_dump_last_i),
-    .s_axi_req_i       (m_req),
-    .s_axi_rsp_o       (m_rsp),
-    .stats_o           (dram_stats)
-  );
+  `NPU_TB_DRAM_MODEL(clk_i, LineBits, m_req, m_rsp, dram_stats)
 
   assign dram_rd_bytes_o        = dram_stats.rd_bytes;
   assign dram_wr_bytes_o        = dram_stats.wr_bytes;

@@ -5,25 +5,10 @@
 // drives reset and the AXI4-Lite control port, loads/dumps DRAM through the model's back door,
 // and waits for the interrupt. Built with --timing for the clock generator.
 `include "npu_typedef.svh"
+`include "npu_ports.svh"
 
 module npu_tb_top #(
-  parameter int unsigned Dim         = npu_pkg::ArrayDim,
-  parameter int unsigned AccLines    = npu_pkg::AccLines,
-  parameter int unsigned Lanes       = npu_pkg::VectorLanes,
-  parameter int unsigned Banks       = npu_pkg::SpadBanks,
-  parameter int unsigned BankLines   = npu_pkg::SpadBankLines,
-  parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
-  // Microarchitecture constants, passed to npu_top (hwdef/configs.toml).
-  parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
-  parameter int unsigned QueueDepth  = npu_pkg::QueueDepth,
-  parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,
-  parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,
-  parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,
-  parameter int unsigned FetchMaxBursts    = npu_pkg::FetchMaxBursts,
-  parameter int unsigned IdBits      = npu_pkg::AxiIdBits,
-  parameter int unsigned IdFetch = npu_pkg::AxiIdFetch,
-  parameter int unsigned IdLoad = npu_pkg::AxiIdLoad,
-  parameter int unsigned IdStore = npu_pkg::AxiIdStore,
+  `NPU_TOP_PARAMS,
   parameter int unsigned MemBytes    = npu_pkg::DramBytes,
   parameter int unsigned ClockPeriodNs = 10
 ) (
@@ -31,32 +16,9 @@ module npu_tb_top #(
   input  logic        rst_ni,
   output logic        irq_o,
   // AXI4-Lite control port, driven by the Python host agent
-  input  logic        s_axil_awvalid_i,
-  output logic        s_axil_awready_o,
-  input  logic [7:0]  s_axil_awaddr_i,
-  input  logic        s_axil_wvalid_i,
-  output logic        s_axil_wready_o,
-  input  logic [31:0] s_axil_wdata_i,
-  input  logic [3:0]  s_axil_wstrb_i,
-  output logic        s_axil_bvalid_o,
-  input  logic        s_axil_bready_i,
-  output logic [1:0]  s_axil_bresp_o,
-  input  logic        s_axil_arvalid_i,
-  output logic        s_axil_arready_o,
-  input  logic [7:0]  s_axil_araddr_i,
-  output logic        s_axil_rvalid_o,
-  input  logic        s_axil_rready_i,
-  output logic [31:0] s_axil_rdata_o,
-  output logic [1:0]  s_axil_rresp_o,
+  `NPU_AXIL_S_PORTS(8, _i, _o),
   // DRAM model controls and statistics
-  input  logic [15:0] dram_lat_min_i,
-  input  logic [15:0] dram_lat_max_i,
-  input  logic [15:0] dram_bytes_per_cycle_i,
-  input  logic [31:0] dram_seed_i,
-  input  logic        dram_load_req_i,
-  input  logic        dram_dump_req_i,
-  input  logic [31:0] dram_dump_first_i,
-  input  logic [31:0] dram_dump_last_i,
+  `NPU_TB_DRAM_CTRL_PORTS,
   output logic [31:0] dram_rd_bytes_o,
   output logic [31:0] dram_wr_bytes_o,
   output logic [31:0] dram_protocol_errors_o,
@@ -79,19 +41,12 @@ module npu_tb_top #(
   npu_dram_model_pkg::dram_stats_t dram_stats;
 
   npu_top #(
-    .Dim(Dim), .AccLines(AccLines), .Lanes(Lanes), .Banks(Banks), .BankLines(BankLines),
-    .RegionLines(RegionLines), .ReaderBits(ReaderBits), .QueueDepth(QueueDepth),
-    .DmaMaxBursts(DmaMaxBursts), .DmaStoreFifoDepth(DmaStoreFifoDepth),
-    .FetchBurstBeats(FetchBurstBeats), .FetchMaxBursts(FetchMaxBursts), .IdBits(IdBits),
-    .IdFetch(IdFetch), .IdLoad(IdLoad), .IdStore(IdStore)
+    `NPU_TOP_PARAM_MAP
   ) u_npu (
     .clk_i (clk),
     .rst_ni,
     .irq_o,
-    .s_axil_awvalid_i, .s_axil_awready_o, .s_axil_awaddr_i, .s_axil_wvalid_i,
-    .s_axil_wready_o, .s_axil_wdata_i, .s_axil_wstrb_i, .s_axil_bvalid_o, .s_axil_bready_i,
-    .s_axil_bresp_o, .s_axil_arvalid_i, .s_axil_arready_o, .s_axil_araddr_i,
-    .s_axil_rvalid_o, .s_axil_rready_i, .s_axil_rdata_o, .s_axil_rresp_o,
+    `NPU_AXIL_S_CONNECT(_i, _o),
     .m_axi_awid_o (dram_req.aw.id), .m_axi_awaddr_o (dram_req.aw.addr),
     .m_axi_awlen_o (dram_req.aw.len), .m_axi_awsize_o (dram_req.aw.size),
     .m_axi_awburst_o (dram_req.aw.burst), .m_axi_awcache_o (dram_req.aw.cache),
@@ -112,21 +67,7 @@ module npu_tb_top #(
     .m_axi_rvalid_i (dram_rsp.r_valid), .m_axi_rready_o (dram_req.r_ready)
   );
 
-  npu_dram_model #(.DataBits(LineBits), .IdBits(IdBits), .MemBytes(MemBytes)) u_dram (
-    .clk_i (clk),
-    .rst_ni,
-    .lat_min_i         (dram_lat_min_i),
-    .lat_max_i         (dram_lat_max_i),
-    .bytes_per_cycle_i (dram_bytes_per_cycle_i),
-    .seed_i            (dram_seed_i),
-    .load_req_i        (dram_load_req_i),
-    .dump_req_i        (dram_dump_req_i),
-    .dump_first_i      (dram_dump_first_i),
-    .dump_last_i       (dram_dump_last_i),
-    .s_axi_req_i       (dram_req),
-    .s_axi_rsp_o       (dram_rsp),
-    .stats_o           (dram_stats)
-  );
+  `NPU_TB_DRAM_MODEL(clk, LineBits, dram_req, dram_rsp, dram_stats)
 
   assign dram_rd_bytes_o        = dram_stats.rd_bytes;
   assign dram_wr_bytes_o        = dram_stats.wr_bytes;
