@@ -84,17 +84,7 @@ module npu_dma_load #(
   assign spad_rsp   = spad_rsp_i;
   assign axi_req_o  = axi_req;
   assign axi_rsp    = axi_rsp_i;
-  // A read client: no write channels; npu_axi_master adds ID, size, burst, cache and prot.
-  assign axi_req.aw       = '0;
-  assign axi_req.aw_valid = 1'b0;
-  assign axi_req.w        = '0;
-  assign axi_req.w_valid  = 1'b0;
-  assign axi_req.b_ready  = 1'b0;
-  assign axi_req.ar.id    = '0;
-  assign axi_req.ar.size  = '0;
-  assign axi_req.ar.burst = '0;
-  assign axi_req.ar.cache = '0;
-  assign axi_req.ar.prot  = '0;
+  `NPU_AXI_READ_CLIENT_TIEOFF(axi_req)
 
   localparam int unsigned LineBytes   = StrbBits;
   localparam int unsigned OffBits     = $clog2(LineBytes);

@@ -84,15 +84,7 @@ module npu_dma_store #(
   assign spad_rsp   = spad_rsp_i;
   assign axi_req_o  = axi_req;
   assign axi_rsp    = axi_rsp_i;
-  // A write client: no read channels; npu_axi_master adds ID, size, burst, cache and prot.
-  assign axi_req.ar       = '0;
-  assign axi_req.ar_valid = 1'b0;
-  assign axi_req.r_ready  = 1'b0;
-  assign axi_req.aw.id    = '0;
-  assign axi_req.aw.size  = '0;
-  assign axi_req.aw.burst = '0;
-  assign axi_req.aw.cache = '0;
-  assign axi_req.aw.prot  = '0;
+  `NPU_AXI_WRITE_CLIENT_TIEOFF(axi_req)
 
   localparam int unsigned LineBytes   = StrbBits;
   localparam int unsigned OffBits     = $clog2(LineBytes);

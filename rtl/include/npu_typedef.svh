@@ -96,6 +96,30 @@
   (2 * `NPU_AXI_AX_BITS(IdBits) + (DataBits) + (DataBits) / 8 + 1 + 5)
 `define NPU_AXI_RSP_BITS(IdBits, DataBits) (2 * (IdBits) + (DataBits) + 4 + 1 + 5)
 
+// Tie-offs of a one-direction AXI client's request (npu_axi_master adds ID, size, burst, cache
+// and prot, so a client leaves them zero): a read client drives no write channel, a write
+// client no read channel.
+`define NPU_AXI_READ_CLIENT_TIEOFF(req) \
+  assign req.aw       = '0;            \
+  assign req.aw_valid = 1'b0;          \
+  assign req.w        = '0;            \
+  assign req.w_valid  = 1'b0;          \
+  assign req.b_ready  = 1'b0;          \
+  assign req.ar.id    = '0;            \
+  assign req.ar.size  = '0;            \
+  assign req.ar.burst = '0;            \
+  assign req.ar.cache = '0;            \
+  assign req.ar.prot  = '0;
+`define NPU_AXI_WRITE_CLIENT_TIEOFF(req) \
+  assign req.ar       = '0;             \
+  assign req.ar_valid = 1'b0;           \
+  assign req.r_ready  = 1'b0;           \
+  assign req.aw.id    = '0;             \
+  assign req.aw.size  = '0;             \
+  assign req.aw.burst = '0;             \
+  assign req.aw.cache = '0;             \
+  assign req.aw.prot  = '0;
+
 // ---- AXI4-Lite (32-bit data) ---------------------------------------------------------------
 `define NPU_AXIL_TYPEDEF_ALL(AddrBits)                       \
   typedef struct packed {                                    \
