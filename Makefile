@@ -6,6 +6,8 @@
 ##   make lint    Verilator -Wall on every block, ruff and mypy on the Python
 ##   make synth   Yosys synthesis of every block, cell count per block
 ##   make gen     regenerate rtl/pkg/*.sv and docs/isa.md from hwdef/
+##   make soak    constrained-random programs on the RTL vs the model, with coverage
+##                (N=10000 SEED=1 CONFIG=tiny[,default]; failures: sim_build/crv-failures/)
 ##   make bench   workload suite on the RTL: cycles, utilization, energy, roofline, plots
 ##                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
 ##   make clean   remove simulation builds (distclean: the virtual environment too)
@@ -26,7 +28,7 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: help test sim lint synth gen bench bootstrap yosys clean distclean
+.PHONY: help test sim soak lint synth gen bench bootstrap yosys clean distclean
 
 help:
 	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -79,6 +81,14 @@ endif
 # all RTL regressions. pytest-xdist spreads the Verilator builds and Yosys runs over JOBS cores.
 test: bootstrap
 	$(PY) -m pytest -n $(JOBS) --durations=15
+
+# Random programs (tb/crv/): N per configuration in batches, one Verilator build per
+# configuration; a failing program is minimized and written out as a re-runnable .s file.
+N ?= 10000
+SEED ?= 1
+soak: $(STAMP)
+	$(PY) -m tb.crv.soak --count $(N) --seed $(SEED) --config $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG),tiny) \
+	  --coverage-out sim_build/crv-soak-coverage.yml
 
 # Every (configuration, workload, strategy) of bench/workloads.py on the RTL, two at a time
 # (docs/energy.md). Reruns reuse the Verilator builds.

@@ -60,6 +60,7 @@ _COUNTERS = [
     ("DRAM_READ_BYTES", "bytes read from DRAM by DMA-in and fetch"),
     ("DRAM_WRITE_BYTES", "bytes written to DRAM by DMA-out"),
     ("VECTOR_FLAGS", "sticky OR of the vector unit's arithmetic flags (hwdef.params.VecFlag)"),
+    ("QUEUE_FULL", "cycles the dispatcher held an instruction because its queue was full"),
 ]
 
 REGISTERS: tuple[Reg, ...] = (

@@ -1,36 +1,40 @@
-"""The cocotb side of the RTL backend: runs inside the simulator, one job per simulation.
+"""The cocotb side of the RTL backend: runs inside the simulator.
 
-It reads the job from $NPU_JOB_DIR, runs it with the top-level environment (tb/top/env.py:
-host agent, completion monitor, scoreboard against the instruction-level model unless the job
-says otherwise), and writes the outcome next to the job.
+`NpuJobTest` reads the job from $NPU_JOB_DIR, runs it with the top-level environment
+(tb/top/env.py: host agent, completion monitor, scoreboard against the instruction-level model
+unless the job says otherwise), and writes the outcome next to the job.
+
+`NpuJobBatchTest` (selected by $NPU_JOB_BATCH) runs every job found in the numbered
+subdirectories of $NPU_JOB_DIR one after the other in the same simulation, resetting the NPU and
+the DRAM model before each, and records each outcome unscored: the launcher compares them with
+the model itself (tb/crv: thousands of short random programs, where starting one simulation per
+program would cost more than running it).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyuvm
 
-from runner.job import Job, Outcome
-from runner.rtl import job_dir_from_env
+from runner.job import HANG, Job, Outcome
+from runner.rtl import batch_dirs, job_dir_from_env
 from tb.top.env import NpuBaseTest
 
 
-@pyuvm.test()
-class NpuJobTest(NpuBaseTest):
-    async def run_phase(self):
-        self.raise_objection()
-        directory = job_dir_from_env()
-        job = Job.load(directory)
+class _JobRunner(NpuBaseTest):
+    async def run_job(self, job: Job, directory: Path, score: bool) -> None:
         if job.reset_only:
             await self.reset()
             Outcome(backend="rtl", done=False, error=None).save(directory)
-            self.drop_objection()
             return
-        await self.reset(lat_min=job.dram_latency, lat_max=job.dram_latency)
+        await self.reset(lat_min=job.dram_latency, lat_max=job.dram_latency_max,
+                         bytes_per_cycle=job.dram_bytes_per_cycle, seed=job.dram_seed)
         report = await self.run_image(
             job.image, job.prog_base, dict(job.outputs), strict=job.strict,
             watchdog=job.watchdog, timeout_cycles=job.timeout_cycles,
-            dram_window=job.dram_window, use_model=job.check_with_model)
+            dram_window=job.dram_window, use_model=job.check_with_model, score=score)
         status = report.status
         Outcome(
             backend="rtl", done=bool(status["done"]),
@@ -39,9 +43,34 @@ class NpuJobTest(NpuBaseTest):
             counters=dict(report.counters),
             outputs={name: np.asarray(data, np.uint8) for name, data in report.outputs.items()},
         ).save(directory)
+
+
+@pyuvm.test()
+class NpuJobTest(_JobRunner):
+    async def run_phase(self):
+        self.raise_objection()
+        directory = job_dir_from_env()
+        await self.run_job(Job.load(directory), directory, score=True)
         self.drop_objection()
 
     def check_phase(self):
         if Job.load(job_dir_from_env()).reset_only:
-            return      # nothing was run, nothing to score
+            return      # nothing was scored here
         super().check_phase()
+
+
+@pyuvm.test()
+class NpuJobBatchTest(_JobRunner):
+    async def run_phase(self):
+        self.raise_objection()
+        for directory in batch_dirs(job_dir_from_env()):
+            try:
+                await self.run_job(Job.load(directory), directory, score=False)
+            except AssertionError as err:   # no interrupt in time: record it, reset, go on
+                Outcome(backend="rtl", done=False, error=HANG, error_info=0,
+                        counters={}).save(directory)
+                self.logger.error("%s: %s", directory.name, err)
+        self.drop_objection()
+
+    def check_phase(self):
+        pass            # the launcher scores each outcome

@@ -25,6 +25,10 @@ class Job:
     timeout_cycles: int = 2_000_000
     check_with_model: bool = True            # RTL backend: score every output against the model
     dram_latency: int | None = None          # DRAM model latency (None: the configuration's)
+    dram_latency_max: int | None = None      # latency drawn per burst from [dram_latency, this]
+    dram_bytes_per_cycle: int = 0            # DRAM model bandwidth per direction (0: a beat a
+    #                                          cycle)
+    dram_seed: int = 1                       # the DRAM model's latency draw
     mem_bytes: int | None = None             # DRAM model size, a build parameter (likewise)
     trace: bool = False                      # RTL: log every change of the engines' busy bits
     toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
@@ -36,6 +40,8 @@ class Job:
             self.dram_latency = cfg.dram_latency
         if self.mem_bytes is None:
             self.mem_bytes = cfg.dram_bytes
+        if self.dram_latency_max is None:
+            self.dram_latency_max = self.dram_latency
         self.image = np.asarray(self.image)
         self._check(int(self.mem_bytes))
 
@@ -50,6 +56,11 @@ class Job:
         if self.prog_base % isa.INSN_BYTES or not 0 <= self.prog_base < mem:
             raise ValueError(f"prog_base 0x{self.prog_base:x}: must be a multiple of "
                              f"{isa.INSN_BYTES} inside the {mem}-byte DRAM model")
+        lat_min, lat_max = int(self.dram_latency), int(self.dram_latency_max)  # type: ignore
+        if not 0 <= lat_min <= lat_max < 1 << 16:
+            raise ValueError(f"dram_latency {lat_min}..{lat_max}: need 0 <= min <= max < 65536")
+        if not 0 <= self.dram_bytes_per_cycle < 1 << 16:
+            raise ValueError(f"dram_bytes_per_cycle {self.dram_bytes_per_cycle}: need 0..65535")
         regions = dict(self.outputs)
         if self.dram_window is not None:
             regions["dram_window"] = self.dram_window
@@ -102,6 +113,11 @@ class Job:
         if meta["dram_window"] is not None:
             meta["dram_window"] = tuple(meta["dram_window"])
         return cls(image=np.load(directory / "image.npy"), **meta)
+
+
+# Outcome.error of an RTL run that never interrupted within the job's timeout_cycles (no error
+# code: the watchdog itself failed to stop it).
+HANG = "HANG"
 
 
 @dataclass

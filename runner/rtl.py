@@ -54,7 +54,7 @@ def run_rtl(job: Job, tag: str = "") -> Outcome:
     results = run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=job.config,
                          extra_params=_build_params(job), extra_sources=EXTRA_SOURCES,
                          build_args=TIMING_ARGS, run_tag=tag, plusargs=plusargs,
-                         toggle_coverage=job.toggle_coverage,
+                         toggle_coverage=job.toggle_coverage, testcase="NpuJobTest",
                          extra_env={JOB_ENV: str(run_dir)})
     assert results.parent == run_dir, (results, run_dir)
     outcome = Outcome.load(run_dir)
@@ -65,6 +65,51 @@ def run_rtl(job: Job, tag: str = "") -> Outcome:
         outcome.coverage_path = str(run_dir / "coverage.dat")
     outcome.wall_s = time.perf_counter() - start
     return outcome
+
+
+def batch_dirs(directory: Path) -> list[Path]:
+    """The numbered job directories of a batch run (empty for a single job)."""
+    return sorted(d for d in directory.glob("job-*") if d.is_dir())
+
+
+def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
+    """Run *jobs* one after the other in ONE simulation (reset before each) and return their
+    outcomes, unscored: the caller compares them (with the model backend, for instance).
+    The jobs must share a configuration and build parameters; *tag* names the run directory
+    (give concurrent batches different tags). Raises AssertionError if the simulation fails."""
+    from tb.harness.sim import run_cocotb
+    from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
+    if not jobs:
+        return []
+    first = jobs[0]
+    for job in jobs:
+        if (job.config, _build_params(job), job.toggle_coverage, job.trace) != (
+                first.config, _build_params(first), False, False):
+            raise ValueError("a batch runs on one build: same configuration and DRAM model "
+                             "size, no toggle coverage or trace")
+    start = time.perf_counter()
+    run_dir = run_dir_for(first, tag)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in batch_dirs(run_dir):
+        for path in stale.iterdir():
+            path.unlink()
+        stale.rmdir()
+    dirs = [run_dir / f"job-{index:05d}" for index in range(len(jobs))]
+    for job, directory in zip(jobs, dirs):
+        job.save(directory)
+    run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=first.config,
+               extra_params=_build_params(first), extra_sources=EXTRA_SOURCES,
+               build_args=TIMING_ARGS, run_tag=tag, testcase="NpuJobBatchTest",
+               extra_env={JOB_ENV: str(run_dir)})
+    outcomes = []
+    for directory in dirs:
+        outcome = Outcome.load(directory)
+        outcome.run_dir = str(directory)
+        outcomes.append(outcome)
+    wall = (time.perf_counter() - start) / len(jobs)
+    for outcome in outcomes:
+        outcome.wall_s = wall
+    return outcomes
 
 
 def job_dir_from_env() -> Path:

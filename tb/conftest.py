@@ -1,4 +1,5 @@
-"""pytest hooks of the bench: the attention regression's summary table.
+"""pytest hooks of the bench: the attention regression's summary table and the random
+programs' coverage.
 
 Each attention case (tb/top/test_attention.py) appends one JSON line per strategy run to its own
 file under sim_build/attention-results/; at the end of the session the table of every case run
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "sim_build" / "attention-results"
+CRV_REPORTS = Path(__file__).resolve().parents[1] / "sim_build" / "crv-coverage"
 _session_start = time.time()
 
 
@@ -69,9 +71,20 @@ def summary_table(rows) -> str:
     return "\n".join(out)
 
 
+def _crv_reports() -> list[Path]:
+    """Coverage reports the random-program tests wrote in this session (tb/crv/test_crv.py)."""
+    if not CRV_REPORTS.exists():
+        return []
+    return [p for p in sorted(CRV_REPORTS.glob("*.txt")) if p.stat().st_mtime >= _session_start]
+
+
 def pytest_terminal_summary(terminalreporter):
     if hasattr(terminalreporter.config, "workerinput"):
         return
+    for path in _crv_reports():
+        terminalreporter.section(f"random programs on the RTL: {path.stem}")
+        for line in path.read_text().splitlines():
+            terminalreporter.write_line(line)
     rows = _rows()
     if not rows:
         return

@@ -94,7 +94,8 @@ package npu_isa_pkg;
   localparam logic [7:0] RegDramReadBytes = 8'h90;
   localparam logic [7:0] RegDramWriteBytes = 8'h94;
   localparam logic [7:0] RegVectorFlags = 8'h98;
-  localparam int unsigned NumCounters = 23;
+  localparam logic [7:0] RegQueueFull = 8'h9c;
+  localparam int unsigned NumCounters = 24;
   // Index of each counter (register RegCycles + 4 * index)
   localparam int unsigned CntCycles = 0;
   localparam int unsigned CntInsnRetired = 1;
@@ -119,6 +120,7 @@ package npu_isa_pkg;
   localparam int unsigned CntDramReadBytes = 20;
   localparam int unsigned CntDramWriteBytes = 21;
   localparam int unsigned CntVectorFlags = 22;
+  localparam int unsigned CntQueueFull = 23;
 
   // Bits used by each class: higher bits are reserved and must be zero.
   localparam int unsigned NopUsedBits = 36;

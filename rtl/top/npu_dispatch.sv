@@ -57,6 +57,7 @@ module npu_dispatch #(
   // Observability.
   output logic [NumSemaphores*SemBits-1:0] sem_values_o,
   output logic [NumQueues-1:0]          sem_wait_o,     // queue head blocked on semaphores
+  output logic                          queue_full_o,   // an instruction waits for queue room
   output logic [3:0]                    retired_o       // instructions retired this cycle
 );
   localparam int unsigned OpcodeBits = npu_isa_pkg::OpcodeBits;
@@ -276,6 +277,8 @@ module npu_dispatch #(
   end
 
   assign halt_seen_o = state_q == StDrain;
+  // Back-pressure from a full engine queue (the QUEUE_FULL counter).
+  assign queue_full_o = |q_in_valid && !insn_ready_o;
 
   // ---------------------------------------------------------------------------------------
   // Errors (the first one wins) and the watchdog

@@ -29,6 +29,7 @@ module npu_perf_counters #(
   input  logic [NumQueues-1:0]            eng_busy_i,
   input  logic [NumQueues-1:0]            eng_stall_i,
   input  logic [NumQueues-1:0]            sem_wait_i,
+  input  logic                            queue_full_i,
   input  logic [ByteBits-1:0]             dram_rd_bytes_i,
   input  logic [ByteBits-1:0]             dram_wr_bytes_i,
 
@@ -66,6 +67,7 @@ module npu_perf_counters #(
     count_inc[npu_isa_pkg::CntMatrixVectorOverlap] = 32'(eng_busy_i[2] && eng_busy_i[3]);
     count_inc[npu_isa_pkg::CntDramReadBytes]  = 32'(dram_rd_bytes_i);
     count_inc[npu_isa_pkg::CntDramWriteBytes] = 32'(dram_wr_bytes_i);
+    count_inc[npu_isa_pkg::CntQueueFull]      = 32'(queue_full_i);
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

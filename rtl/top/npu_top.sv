@@ -214,6 +214,7 @@ module npu_top #(
   logic                          spad_err;
   logic [7:0]                    spad_err_code;
   logic [NumQueues-1:0]          spad_err_queue, sem_wait;
+  logic                          queue_full;
   logic [3:0]                    retired;
 
   npu_dispatch #(.QueueDepth(QueueDepth)) u_dispatch (
@@ -251,6 +252,7 @@ module npu_top #(
     .error_info_o     (error_info),
     .sem_values_o     (sem_values),
     .sem_wait_o       (sem_wait),
+    .queue_full_o     (queue_full),
     .retired_o        (retired)
   );
 
@@ -387,6 +389,7 @@ module npu_top #(
     .eng_busy_i           (eng_busy),
     .eng_stall_i          (eng_stall),
     .sem_wait_i           (sem_wait),
+    .queue_full_i         (queue_full),
     .dram_rd_bytes_i      (dram_rd_bytes),
     .dram_wr_bytes_i      (dram_wr_bytes),
     .spad_stats_i         (spad_stats),

@@ -367,15 +367,18 @@ class NpuBaseTest(pyuvm.uvm_test):
                         watchdog: int = 0, timeout_cycles: int = 2_000_000,
                         dram_window: tuple[int, int] | None = None,
                         model_error: ModelError | None = None,
-                        use_model: bool = True, load_at_least: int | None = None) -> RunReport:
+                        use_model: bool = True, load_at_least: int | None = None,
+                        score: bool = True) -> RunReport:
         """Run the program at *prog_base* of the DRAM *image* on the model and on the RTL,
         read back *outputs* (name -> (address, bytes)) and score the run. *model_error*
         replaces the model's verdict where the sequential model cannot know it (deadlock).
         Without *use_model* (long benchmark runs whose outputs the caller checks against its
-        own golden model) the scoreboard only requires a clean finish. The image is loaded up to
-        its last non-zero byte, and at least its first *load_at_least* bytes (default: all)."""
+        own golden model) the scoreboard only requires a clean finish; without *score* (the
+        random-program batches, compared by their launcher) nothing is scored. The image is
+        loaded up to its last non-zero byte, and at least its first *load_at_least* bytes
+        (default: all)."""
         base, size = dram_window if dram_window else (self.dram_base, self.dram_size)
-        if use_model:
+        if use_model and score:
             model = NpuModel(self.cfg, image.copy(), dram_base=base, dram_size=size)
             model.strict = strict
             result = model.run(prog_base, max_insns=10 ** 7)
@@ -393,7 +396,8 @@ class NpuBaseTest(pyuvm.uvm_test):
         report = await self.env.monitor.wait_and_collect(timeout_cycles)
         for name, (addr, nbytes) in outputs.items():
             report.outputs[name] = await self.read_dram(addr, nbytes)
-        self.env.monitor.publish(report)
+        if score:
+            self.env.monitor.publish(report)
         self.report = report
         self.model_result = result
         return report

@@ -1,0 +1,658 @@
+"""Constrained-random NPU programs with real dependencies (issue 11).
+
+A random program is built as a *sequential* list of instructions (the order in which the
+instruction-level model runs them) and then made concurrent in one of two ways, like the
+scheduler's own programs:
+
+* the scheduler's synchronization pass (scheduler/sync.py: one semaphore pair per dependency
+  between two queues), plus a few extra producer/consumer semaphore pairs (s12..s14) that add
+  waits the pass would not; or
+* explicit fences: the queues run freely between fences, and a full fence (a SYNC signalling s15
+  in each queue, then four NOPs waiting on s15) is placed before every instruction that depends
+  on an instruction of another queue since the last fence.
+
+Operands are placed so that dependencies are real: reads favour recently written lines, DMA
+moves data through a DRAM data area in both directions, the accumulators are reused with and
+without accumulate. Every program starts by loading the whole scratchpad with random bytes, so
+no read sees a value the model and the RTL disagree on by construction, and ends by storing
+every scratchpad line it wrote to a DRAM area that is compared byte for byte.
+
+Overwrite control (lock_readers, release flags, strict mode) is used so that no outcome depends
+on timing: a locking write is fenced from everything before it, a release only reads lines of
+the write that locked the region (so it waits for the lock), no write goes into a region still
+awaiting reads (the RTL would wait for a release that comes later in program order), and in
+strict mode a write into a region released since the last fence is fenced too. A share of
+programs is deliberately illegal: one instruction (or the program's end) breaks one rule, and
+the run must stop with that error. Which error the model expects comes from the model itself;
+only what the sequential model cannot see (a deadlock, a semaphore overflow) is predicted here.
+
+Everything is a function of (configuration, seed): `generate(config, seed)` returns the same
+program in any process, and the program's listing records the seed (tb/crv/soak.py reruns it).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import vsc
+
+from firmware_gen.program import load_defaults
+from hwdef import HwConfig, isa, load_config
+from hwdef.params import ACC_BITS, VecOp
+from hwdef.regs import ErrorCode
+from npu_model import semantics as sem
+from runner.job import Job
+from scheduler.sync import Footprint, SyncEmitter
+from tb.crv.knobs import ILLEGAL_KINDS, InsnKnobs, ProgramKnobs
+
+PAGE = 4096
+MIN_DATA_BYTES = 4 * PAGE        # DRAM data area (DMA sources and destinations), at least
+PROGRAM_BYTES = 8 * PAGE         # room for the program at the window's end
+FENCE_SEM = 15                   # the fences' semaphore
+EXTRA_SEMS = (12, 13, 14)        # extra producer/consumer pairs (the sync pass uses 0..11)
+DEADLOCK_SEM = 14                # never signalled in a deadlock program (no extra pair uses it)
+WATCHDOG = 3000                  # cycles without progress before DEADLOCK
+_ACC_BYTES = ACC_BITS // 8
+
+
+@dataclass
+class Expected:
+    """An RTL verdict the sequential model cannot know; error_pc None: not compared."""
+
+    code: ErrorCode
+    error_pc: int | None
+    info: int
+
+
+@dataclass
+class RandomProgram:
+    config: str
+    seed: int
+    words: list[int]                 # the program, HALT last (or no HALT: see `kind`)
+    notes: list[str]
+    image: np.ndarray                # DRAM bytes from address 0 to the window's end
+    prog_base: int
+    window: tuple[int, int]
+    outputs: dict[str, tuple[int, int]]
+    strict: bool
+    fences: bool
+    dram_latency: tuple[int, int]
+    dram_bytes_per_cycle: int
+    kind: str                        # "none" (legal) or the illegal kind (ILLEGAL_KINDS)
+    expected: Expected | None = None
+    seq: list = field(default_factory=list, repr=False)     # the sequential items
+    builder: _Builder | None = field(default=None, repr=False)
+
+    def subset(self, keep: list[int]) -> RandomProgram:
+        """The same program with only the sequential items *keep* (minimization)."""
+        assert self.builder is not None
+        return self.builder.assemble([self.seq[i] for i in keep])
+
+    def job(self) -> Job:
+        return Job(config=self.config, image=self.image, prog_base=self.prog_base,
+                   outputs=dict(self.outputs), strict=self.strict, dram_window=self.window,
+                   watchdog=WATCHDOG, timeout_cycles=400_000,
+                   dram_latency=self.dram_latency[0], dram_latency_max=self.dram_latency[1],
+                   dram_bytes_per_cycle=self.dram_bytes_per_cycle, dram_seed=self.seed or 1)
+
+    def listing(self) -> str:
+        """Assembler input that reproduces the program; the header records how it was made."""
+        from firmware_gen.asm import disassemble
+        head = [f"# random program: config={self.config} seed={self.seed} kind={self.kind}",
+                f"# rerun: python -m tb.crv.soak --config {self.config} --rerun {self.seed}",
+                f"# window 0x{self.window[0]:x}+0x{self.window[1]:x}, program at "
+                f"0x{self.prog_base:x}, strict={int(self.strict)}, fences={int(self.fences)}, "
+                f"DRAM latency {self.dram_latency[0]}..{self.dram_latency[1]}, "
+                f"{self.dram_bytes_per_cycle or 'unlimited'} B/cycle"]
+        return "\n".join(head) + "\n" + disassemble(self.words, addresses=True,
+                                                      base=self.prog_base, notes=self.notes)
+
+
+def seed_of(base_seed: int, index: int) -> int:
+    """The seed of program *index* of a run started with *base_seed* (stable across runs)."""
+    return zlib.crc32(f"{base_seed}:{index}".encode()) & 0x7FFFFFFF
+
+
+class _Overwrite:
+    """Overwrite-control bookkeeping in program order, as npu_model.executor applies it, plus
+    what the generator needs to keep outcomes independent of timing."""
+
+    def __init__(self, cfg: HwConfig):
+        self.region_lines = cfg.spad_region_lines
+        self.pending = np.zeros(cfg.spad_regions, dtype=np.int64)
+        self.lock_lines: dict[int, set[int]] = {}    # region -> lines of the locking write
+        self.released_since_fence: set[int] = set()
+
+    def regions(self, span: sem.Span) -> list[int]:
+        return span.regions(self.region_lines)
+
+    def writable(self, span: sem.Span) -> bool:
+        return all(self.pending[r] == 0 for r in self.regions(span))
+
+    def releasable(self, span: sem.Span) -> bool:
+        """Every region of the span awaits a read, and the span reads a line of the write
+        that locked it (so the release is ordered after the lock)."""
+        lines = set(span.lines())
+        return all(self.pending[r] > 0 and lines & self.lock_lines.get(r, set())
+                   for r in self.regions(span))
+
+    def apply(self, acc: sem.Access) -> None:
+        for span in acc.releases:
+            for region in self.regions(span):
+                if self.pending[region] > 0:
+                    self.pending[region] -= 1
+                self.released_since_fence.add(region)
+        if acc.lock_readers and acc.write is not None:
+            lines = set(acc.write.lines())
+            for region in self.regions(acc.write):
+                self.pending[region] = acc.lock_readers
+                self.lock_lines[region] = {ln for ln in lines
+                                           if ln // self.region_lines == region}
+
+
+class _Builder:
+    """Builds one program: the sequential list, then the concurrent one."""
+
+    def __init__(self, cfg: HwConfig, seed: int, max_insns: int):
+        self.cfg, self.seed = cfg, seed
+        self.rng = np.random.default_rng(seed)
+        rand_state = vsc.RandState.mkFromSeed(seed)
+        # pyvsc's decorator adds randomize/set_randstate, which type checkers cannot see
+        self.knobs: Any = cast(Any, ProgramKnobs(max_insns))
+        self.knobs.set_randstate(rand_state)
+        self.knobs.randomize()
+        # Rows on both sides of the array size (tiny: 4, default: 16), within the accumulators.
+        self.max_rows = min(max(12, 2 * cfg.array_dim + 2), cfg.acc_lines // 3)
+        self.insn_knobs: Any = cast(Any, InsnKnobs(self.max_rows, 3))
+        self.insn_knobs.set_randstate(rand_state)
+        k = self.knobs
+        self.kind = ILLEGAL_KINDS[int(k.illegal)]
+        self.strict = bool(k.strict) or self.kind in ("ow_violation", "bad_release")
+        self.fences = bool(k.fences)
+        lb = cfg.line_bytes
+        self.lb = lb
+        self.base = int(k.window_pages) * PAGE
+        self.data = (self.base, max(MIN_DATA_BYTES, -(-cfg.spad_lines * lb // PAGE) * PAGE))
+        self.out = (self.base + self.data[1], cfg.spad_lines * lb)   # the final stores' area
+        self.prog_base = self.out[0] + -(-self.out[1] // PAGE) * PAGE
+        self.footprint = Footprint(cfg)
+        self.ow = _Overwrite(cfg)
+        self.acc_defined = np.zeros(cfg.acc_lines, dtype=bool)
+        self.written: set[int] = set()          # scratchpad lines written after the preamble
+        self.recent: list[sem.Span] = []
+        self.seq: list[tuple[str, dict, str] | str] = []   # instructions and "FENCE"
+        self.since_fence: list[tuple[isa.Queue, set, set]] = []
+        self.illegal_at = -1
+        self.expected: Expected | None = None
+        self.data_bytes = self.rng.integers(0, 256, self.data[1], dtype=np.uint8)
+
+    # ---- small helpers ------------------------------------------------------------------
+    def _fields(self, mnemonic: str, given: dict) -> dict:
+        if mnemonic == "DMA_LOAD":
+            given = load_defaults(given)
+        return {fld.name: int(given.get(fld.name, 0))
+                for fld, _ in isa.BY_MNEMONIC[mnemonic].layout()[len(isa.HEADER):]}
+
+    def _place(self, nlines: int) -> int:
+        """A first line for an operand spanning *nlines* lines: often a recent write's."""
+        top = self.cfg.spad_lines - nlines
+        if top < 0:
+            return -1
+        if self.recent and self.rng.random() < 0.6:
+            span = self.recent[int(self.rng.integers(len(self.recent)))]
+            addr = span.addr + int(self.rng.integers(-2, 3)) * int(self.rng.integers(0, 2))
+            return int(min(max(addr, 0), top))
+        return int(self.rng.integers(0, top + 1))
+
+    def _dram_addr(self, nbytes: int, corner: int) -> int:
+        base, size = self.data
+        if nbytes > size:
+            return -1
+        if corner == 1:      # straddle a 4 KiB boundary
+            page = base + PAGE * int(self.rng.integers(1, size // PAGE))
+            addr = page - int(self.rng.integers(1, max(2, min(nbytes, 256))))
+        elif corner == 2:    # end exactly at the data area's end
+            addr = base + size - nbytes
+        else:
+            addr = base + int(self.rng.integers(0, size - nbytes + 1))
+        return int(min(max(addr, base), base + size - nbytes))
+
+    def _scalar(self, kind: int) -> int:
+        return [int(self.rng.integers(-300, 300)), int(self.rng.integers(-2**20, 2**20)),
+                -2**31, 2**31 - 1, 0, -1,
+                int(self.rng.integers(-2**31, 2**31))][kind]
+
+    # ---- instructions -------------------------------------------------------------------
+    def _draw(self) -> tuple[str, dict] | None:
+        """One legal-looking instruction (None: the draw did not fit; draw again)."""
+        k = self.insn_knobs
+        k.randomize()
+        kind = int(k.kind)
+        lb, cfg = self.lb, self.cfg
+        rows = int(k.rows)
+        if kind in (0, 1):
+            row_bytes = int(k.row_lines) * lb + int(k.tail) % lb
+            row_bytes = max(row_bytes, 1)
+            stride = row_bytes + (int(self.rng.integers(0, 40)) if k.dram_corner == 3 else 0)
+            if kind == 0:
+                pad_rows = rows + int(k.pad_rows) % 3
+                pad_bytes = row_bytes + int(k.pad_lines) * lb + int(k.tail) % 3
+                per_row = -(-pad_bytes // lb)
+                pitch = per_row + int(k.pitch_slack)
+                addr = self._place((pad_rows - 1) * pitch + per_row)
+                dram = self._dram_addr((rows - 1) * stride + row_bytes, int(k.dram_corner))
+                if addr < 0 or dram < 0:
+                    return None
+                return "DMA_LOAD", dict(
+                    dram_addr=dram, dram_stride=stride, rows=rows, row_bytes=row_bytes,
+                    spad_addr=addr, spad_pitch=pitch, pad_rows=pad_rows, pad_bytes=pad_bytes,
+                    lock_readers=int(k.lock))
+            per_row = -(-row_bytes // lb)
+            pitch = per_row + int(k.pitch_slack)
+            addr = self._place((rows - 1) * pitch + per_row)
+            dram = self._dram_addr((rows - 1) * stride + row_bytes, int(k.dram_corner))
+            if addr < 0 or dram < 0:
+                return None
+            return "DMA_STORE", dict(dram_addr=dram, dram_stride=stride, rows=rows,
+                                     row_bytes=row_bytes, spad_addr=addr, spad_pitch=pitch,
+                                     release_src=int(k.release))
+        if kind == 2:
+            dim = cfg.array_dim
+            kt, nt = int(k.k_tiles), int(k.n_tiles)
+            rows = min(rows, cfg.acc_lines // nt)
+            f = dict(rows=rows, k_tiles=kt, n_tiles=nt, transpose=int(k.transpose),
+                     a_signed=int(k.a_signed), emit=int(k.emit))
+            a_lines = -(-kt * dim // lb)
+            a_pitch = a_lines + int(k.pitch_slack)
+            b_rows, b_cols = sem.b_shape(f, dim)
+            b_lines = -(-b_cols // lb)
+            b_pitch = b_lines + int(k.pitch_slack) % 2
+            acc_addr = int(self.rng.integers(0, cfg.acc_lines - nt * rows + 1))
+            acc_rows = slice(acc_addr, acc_addr + nt * rows)
+            accumulate = int(k.accumulate) and bool(self.acc_defined[acc_rows].all())
+            f.update(a_addr=self._place((rows - 1) * a_pitch + a_lines), a_pitch=a_pitch,
+                     b_addr=self._place((b_rows - 1) * b_pitch + b_lines), b_pitch=b_pitch,
+                     acc_addr=acc_addr, accumulate=int(accumulate))
+            if f["emit"]:
+                c_lines = -(-nt * dim * _ACC_BYTES // lb)
+                dst_pitch = c_lines + int(k.pitch_slack) % 2
+                f.update(dst_addr=self._place((rows - 1) * dst_pitch + c_lines),
+                         dst_pitch=dst_pitch, lock_readers=int(k.lock))
+                if f["dst_addr"] < 0:
+                    return None
+            if f["a_addr"] < 0 or f["b_addr"] < 0:
+                return None
+            f.update(release_a=int(k.release), release_b=int(k.release) & int(k.transpose))
+            return "MATMUL", f
+        if kind == 3:
+            lanes = cfg.vector_lanes
+            op = int(k.op)
+            nvec = max(1, int(k.row_lines))
+            row_len = (nvec - 1) * lanes + (int(k.tail) % lanes or lanes)
+            a_type, dst_type = int(k.a_type), int(k.dst_type)
+            b_mode = int(k.b_mode)
+            if VecOp(op).is_reduction:
+                b_mode = isa.BMode.SCALAR
+            f = dict(op=op, sat=int(k.sat), b_mode=b_mode, shift=int(k.shift),
+                     scalar=self._scalar(int(k.scalar_kind)), rows=rows, row_len=row_len,
+                     a_type=a_type, dst_type=dst_type, causal=int(k.causal),
+                     diag=int(self.rng.integers(-2, row_len + 2)) if k.causal else 0)
+
+            def lines_of(etype: int, count: int) -> int:
+                return -(-count * lanes * (4 if etype == isa.ElemType.INT32 else 1) // lb)
+
+            a_lines = lines_of(a_type, nvec)
+            a_pitch = a_lines + int(k.pitch_slack)
+            f.update(a_addr=self._place((rows - 1) * a_pitch + a_lines), a_pitch=a_pitch)
+            if b_mode == isa.BMode.VECTOR:
+                f.update(b_addr=self._place((rows - 1) * a_pitch + a_lines), b_pitch=a_pitch)
+            elif b_mode == isa.BMode.ROW:
+                f.update(b_addr=self._place(rows), b_pitch=1)
+            out_vecs = 1 if VecOp(op).is_reduction else nvec
+            d_lines = lines_of(dst_type, out_vecs)
+            in_place = (not VecOp(op).is_reduction and dst_type == a_type
+                        and self.rng.random() < 0.2)
+            if in_place:
+                f.update(dst_addr=f["a_addr"], dst_pitch=a_pitch)
+            else:
+                d_pitch = d_lines + int(k.pitch_slack) % 2
+                f.update(dst_addr=self._place((rows - 1) * d_pitch + d_lines), dst_pitch=d_pitch)
+            if min(f.get("a_addr", 0), f.get("b_addr", 0), f["dst_addr"]) < 0:
+                return None
+            f.update(release_a=int(k.release),
+                     release_b=int(k.release) if b_mode != isa.BMode.SCALAR else 0,
+                     lock_readers=int(k.lock))
+            return "VECTOR", f
+        return "SYNC", dict(target_queue=int(k.target_queue))
+
+    def _self_overlap(self, acc: sem.Access, mnemonic: str, f: dict) -> bool:
+        """The write overlaps one of the instruction's own reads, other than an exact in-place
+        element-wise VECTOR (a case npu_model.semantics may define as an error)."""
+        if acc.write is None:
+            return False
+        written = set(acc.write.lines())
+        for span in acc.reads:
+            if written & set(span.lines()):
+                exact = (mnemonic == "VECTOR" and span.addr == acc.write.addr
+                         and span.pitch == acc.write.pitch
+                         and span.per_row == acc.write.per_row)
+                if not exact:
+                    return True
+        return False
+
+    def _legalize(self, mnemonic: str, f: dict) -> dict | None:
+        """Adjust overwrite-control use to the rules in the module docstring; None: drop."""
+        cfg = self.cfg
+        acc = sem.access(cfg, mnemonic, f)
+        if self._self_overlap(acc, mnemonic, f):
+            return None
+        # Releases only where they are ordered after the lock they consume.
+        for name, span in (("release_src", acc.reads[0] if acc.reads else None),
+                           ("release_a", acc.reads[0] if acc.reads else None),
+                           ("release_b", acc.reads[1] if len(acc.reads) > 1 else None)):
+            if f.get(name) and (span is None or not self.ow.releasable(span)):
+                f[name] = 0
+        if f.get("release_a") and f.get("release_b"):    # two releases of one region
+            shared = set(self.ow.regions(acc.reads[0])) & set(self.ow.regions(acc.reads[1]))
+            if any(self.ow.pending[r] < 2 for r in shared):
+                f["release_b"] = 0
+        acc = sem.access(cfg, mnemonic, f)
+        if acc.write is not None and not self.ow.writable(acc.write):
+            return None
+        return f
+
+    def _queue(self, mnemonic: str, f: dict) -> isa.Queue:
+        if mnemonic == "SYNC":
+            return isa.Queue(f["target_queue"])
+        return isa.BY_MNEMONIC[mnemonic].queue
+
+    def _push(self, mnemonic: str, f: dict, note: str = "") -> None:
+        """Append to the sequential program, with the fences that ordering needs."""
+        acc = sem.access(self.cfg, mnemonic, f)
+        reads, writes = self.footprint.of(mnemonic, f)
+        queue = self._queue(mnemonic, f)
+        fence = acc.lock_readers > 0 and acc.write is not None
+        if self.strict and acc.write is not None and (
+                set(self.ow.regions(acc.write)) & self.ow.released_since_fence):
+            fence = True
+        if self.fences and any(q != queue and (reads & w or writes & (r | w))
+                               for q, r, w in self.since_fence):
+            fence = True
+        if fence:
+            self.fence()
+        self.seq.append((mnemonic, f, note))
+        self.since_fence.append((queue, reads, writes))
+        self.ow.apply(acc)
+        if acc.write is not None:
+            self.written.update(acc.write.lines())
+            self.recent = (self.recent + [acc.write])[-6:]
+        if mnemonic == "MATMUL":
+            first = f["acc_addr"]
+            self.acc_defined[first:first + f["n_tiles"] * f["rows"]] = True
+
+    def fence(self) -> None:
+        if self.seq and self.seq[-1] == "FENCE":
+            return
+        self.seq.append("FENCE")
+        self.since_fence = []
+        self.ow.released_since_fence = set()
+
+    # ---- the program --------------------------------------------------------------------
+    def build(self) -> RandomProgram:
+        cfg, lb = self.cfg, self.lb
+        length = int(self.knobs.length)
+        # Preamble: the whole scratchpad from random bytes of the data area.
+        self._push("DMA_LOAD", self._fields("DMA_LOAD", dict(
+            dram_addr=self.data[0], dram_stride=lb, rows=cfg.spad_lines, row_bytes=lb,
+            spad_addr=0, spad_pitch=1)), "preamble: the whole scratchpad")
+        self.fence()
+        self.written.clear()
+        if self.kind != "none":
+            self.illegal_at = int(self.rng.integers(0, length + 1))
+        body = 0
+        attempts = 0
+        while body < length and attempts < 20 * length:
+            attempts += 1
+            if body == self.illegal_at and self._illegal():
+                self.illegal_at = -2          # placed
+                body += 1
+                if self.kind == "deadlock":
+                    break                     # the blocked instruction is the last one
+                continue
+            drawn = self._draw()
+            if drawn is None:
+                continue
+            mnemonic, given = drawn
+            f = self._fields(mnemonic, given)
+            if mnemonic != "SYNC":
+                if sem.check(cfg, mnemonic, f, self.window()) is not None:
+                    continue
+                legal = self._legalize(mnemonic, f)
+                if legal is None:
+                    continue
+                f = legal
+            self._push(mnemonic, f)
+            body += 1
+        if self.illegal_at >= 0 and not self._illegal():
+            self.kind = "none"               # nothing illegal could be placed: a legal program
+        self._epilogue()
+        return self.assemble(list(self.seq))
+
+    def window(self) -> tuple[int, int]:
+        return self.base, self.prog_base + PROGRAM_BYTES - self.base
+
+    def _epilogue(self) -> None:
+        """Store every scratchpad line written since the preamble (runs of lines)."""
+        lines = sorted(self.written)
+        runs: list[tuple[int, int]] = []
+        for line in lines:
+            if runs and line == runs[-1][1]:
+                runs[-1] = (runs[-1][0], line + 1)
+            else:
+                runs.append((line, line + 1))
+        self.fence()
+        for first, end in runs:
+            self.seq.append(("DMA_STORE", self._fields("DMA_STORE", dict(
+                dram_addr=self.out[0] + first * self.lb, dram_stride=self.lb, rows=end - first,
+                row_bytes=self.lb, spad_addr=first, spad_pitch=1)), "epilogue: written lines"))
+
+    # ---- deliberately illegal instructions ----------------------------------------------
+    def _illegal(self) -> bool:
+        """Place the program's one illegal instruction; False if this kind cannot go here.
+
+        It is placed as a raw word without semaphores (its fields may be beyond what
+        npu_model.semantics can describe); where its verdict depends on order (overwrite
+        control, deadlock) a fence before it completes everything earlier."""
+        kind, cfg = self.kind, self.cfg
+        if kind in ("opcode", "reserved_bits"):
+            return self._raw(self._bad_word(kind), f"illegal: {kind}")
+        if kind == "sem_overflow":
+            self.seq.append(("OVERFLOW", {}, "illegal: 256 signals of one semaphore"))
+            return True
+        for _ in range(50):
+            drawn = self._draw()
+            if drawn is None or drawn[0] == "SYNC":
+                continue
+            mnemonic, given = drawn
+            f = self._fields(mnemonic, given)
+            if sem.check(cfg, mnemonic, f, self.window()) is not None:
+                continue
+            # One rule broken at a time: no overwrite control besides the one under test.
+            f.update({name: 0 for name in ("lock_readers", "release_src", "release_a",
+                                           "release_b") if name in f})
+            if kind == "deadlock":
+                self.fence()
+                word = isa.with_semaphores(isa.encode(mnemonic, **f), waits=[DEADLOCK_SEM])
+                return self._raw(word, "illegal: waits on a semaphore nobody signals")
+            if kind in ("ow_violation", "bad_release"):
+                if mnemonic != ("DMA_LOAD" if kind == "ow_violation" else "DMA_STORE"):
+                    continue
+                locked = [r for r in range(cfg.spad_regions) if self.ow.pending[r] > 0]
+                if kind == "ow_violation" and not locked:
+                    self._lock_region()
+                    continue
+                free = [r for r in range(cfg.spad_regions) if self.ow.pending[r] == 0]
+                if kind == "bad_release" and not free:
+                    continue
+                region = int(self.rng.choice(locked if kind == "ow_violation" else free))
+                row_bytes = min(f["row_bytes"], self.lb)
+                f.update(spad_addr=region * cfg.spad_region_lines, rows=1, row_bytes=row_bytes)
+                if kind == "ow_violation":
+                    f.update(pad_rows=1, pad_bytes=row_bytes, lock_readers=0)
+                else:
+                    f.update(release_src=1)
+                self.fence()
+                return self._raw(isa.encode(mnemonic, **f), f"illegal: {kind}")
+            if kind == "field":
+                name = {"DMA_LOAD": "pad_rows", "DMA_STORE": "row_bytes", "MATMUL": "k_tiles",
+                        "VECTOR": str(self.rng.choice(["op", "sat", "rows", "row_len",
+                                                       "a_type", "b_mode"]))}[mnemonic]
+                f[name] = {"op": int(self.rng.integers(9, 16)), "sat": 3, "a_type": 3,
+                           "b_mode": 3}.get(name, 0)
+            elif kind == "spad_range":
+                key = {"DMA_LOAD": "spad_addr", "DMA_STORE": "spad_addr", "MATMUL": "b_addr",
+                       "VECTOR": "dst_addr"}[mnemonic]
+                f[key] = cfg.spad_lines - int(self.rng.integers(0, 2))
+            elif kind == "acc_range":
+                if mnemonic != "MATMUL":
+                    continue
+                f["acc_addr"] = cfg.acc_lines - int(self.rng.integers(0, f["rows"]))
+            elif kind == "dram_range":
+                if mnemonic not in ("DMA_LOAD", "DMA_STORE"):
+                    continue
+                base, size = self.window()
+                f["dram_addr"] = (base - int(self.rng.integers(1, 64)) if base and
+                                  self.rng.random() < 0.5 else
+                                  base + size - int(self.rng.integers(0, f["row_bytes"])))
+            try:
+                fault = sem.check(cfg, mnemonic, f, self.window())
+            except ValueError:          # an enum value beyond the ISA's: BAD_FIELD below
+                fault = sem.Fault(ErrorCode.BAD_FIELD)
+            if fault is None:
+                continue
+            return self._raw(isa.encode(mnemonic, **f), f"illegal: {kind}")
+        return False
+
+    def _raw(self, word: int, note: str) -> bool:
+        self.seq.append(("RAW", {"word": word}, note))
+        return True
+
+    def _lock_region(self) -> None:
+        """A locking DMA_LOAD (so that an OW_VIOLATION program has a locked region)."""
+        cfg = self.cfg
+        region = int(self.rng.integers(0, cfg.spad_regions))
+        f = self._fields("DMA_LOAD", dict(
+            dram_addr=self.data[0], dram_stride=self.lb, rows=1, row_bytes=self.lb,
+            spad_addr=region * cfg.spad_region_lines, spad_pitch=1, lock_readers=1))
+        if self.ow.writable(sem.access(cfg, "DMA_LOAD", f).write):
+            self._push("DMA_LOAD", f, "locks a region")
+
+    def _bad_word(self, kind: str) -> int:
+        if kind == "opcode":
+            used = {c.opcode for c in isa.INSTRUCTIONS}
+            return int(self.rng.choice([op for op in range(1 << isa.OPCODE_BITS)
+                                        if op not in used]))
+        cls = isa.INSTRUCTIONS[int(self.rng.integers(len(isa.INSTRUCTIONS)))]
+        bit = int(self.rng.integers(cls.used_bits, isa.INSN_BITS))
+        return isa.encode(cls.mnemonic) | 1 << bit
+
+    # ---- the concurrent program ---------------------------------------------------------
+    def assemble(self, seq: list) -> RandomProgram:
+        """The concurrent program of the sequential items *seq* (all of this builder's, or a
+        subset of them when a failing program is minimized)."""
+        cfg = self.cfg
+        self.expected = None
+        words: list[int] = []
+        notes: list[str] = []
+        fence_words = [isa.encode("SYNC", target_queue=int(q), signal_mask=1 << FENCE_SEM)
+                       for q in (isa.Queue.DMA_IN, isa.Queue.DMA_OUT, isa.Queue.MATRIX,
+                                 isa.Queue.VECTOR)]
+        fence_words += [isa.encode("NOP", wait_mask=1 << FENCE_SEM)] * 4
+        emitter = SyncEmitter(cfg) if not self.fences else None
+        # (kind, payload): emitter index, a raw word, or a fence
+        layout: list[tuple[str, int, str]] = []
+        for item in seq:
+            if item == "FENCE":
+                layout.append(("fence", 0, "fence"))
+                continue
+            mnemonic, f, note = item
+            if mnemonic == "RAW":
+                layout.append(("word", f["word"], note))
+            elif mnemonic == "OVERFLOW":
+                for _ in range(1 << isa.SEMAPHORE_BITS):
+                    layout.append(("word", isa.encode("NOP", signal_mask=1 << DEADLOCK_SEM),
+                                   note))
+            elif mnemonic == "SYNC" or emitter is None:
+                layout.append(("word", isa.encode(mnemonic, **f), note))
+            else:
+                emitter.emit(mnemonic, note=note, **f)
+                layout.append(("insn", len(emitter.insns) - 1, note))
+        if emitter is not None:
+            self._extra_semaphores(emitter)
+        deadlock_word_at = None
+        for what, payload, note in layout:
+            if what == "fence":
+                words += fence_words
+                notes += ["fence"] * len(fence_words)
+                continue
+            if what == "insn":
+                assert emitter is not None
+                insn = emitter.insns[payload]
+                word = isa.with_semaphores(insn.word, insn.waits, insn.signals)
+            else:
+                word = payload
+            if note.startswith("illegal: waits"):
+                deadlock_word_at = len(words)
+            words.append(word)
+            notes.append(note)
+        words.append(isa.encode("HALT"))
+        notes.append("")
+        base, size = self.window()
+        if self.kind == "deadlock" and deadlock_word_at is not None:
+            # The blocked queue head reports its whole wait mask (docs/isa.md, ERROR_INFO).
+            queue = isa.BY_OPCODE[words[deadlock_word_at] & 0xF].queue
+            self.expected = Expected(
+                ErrorCode.DEADLOCK, self.prog_base + deadlock_word_at * isa.INSN_BYTES,
+                1 << int(queue) << 16 | 1 << DEADLOCK_SEM)
+        elif self.kind == "sem_overflow":
+            self.expected = Expected(ErrorCode.SEM_OVERFLOW, None, 1 << DEADLOCK_SEM)
+        code = np.frombuffer(isa.to_bytes(words), dtype=np.uint8)
+        if self.prog_base + code.size > base + size:
+            raise RuntimeError("random program larger than its window")   # sizes above
+        image = np.zeros(base + size, dtype=np.uint8)
+        image[self.data[0]:self.data[0] + self.data[1]] = self.data_bytes
+        image[self.prog_base:self.prog_base + code.size] = code
+        k = self.knobs
+        return RandomProgram(
+            config=cfg.name, seed=self.seed, words=words, notes=notes, image=image,
+            prog_base=self.prog_base, window=(base, size),
+            outputs={"data": self.data, "spad": self.out}, strict=self.strict,
+            fences=self.fences,
+            dram_latency=(int(k.lat_min), int(k.lat_min) + int(k.lat_extra)),
+            dram_bytes_per_cycle=int(k.bytes_per_cycle), kind=self.kind,
+            expected=self.expected, seq=seq, builder=self)
+
+    def _extra_semaphores(self, emitter: SyncEmitter) -> None:
+        """Up to three extra producer -> consumer pairs on s12..s14 (never the deadlock
+        semaphore in a deadlock program): each consumer comes later in program order than its
+        producer, so they only add waits and never deadlock."""
+        insns = emitter.insns
+        rng = np.random.default_rng(self.seed + 1)     # the same pairs when rebuilt
+        sems = [s for s in EXTRA_SEMS if not (self.kind in ("deadlock", "sem_overflow")
+                                              and s == DEADLOCK_SEM)]
+        for sem_index in sems[:int(self.knobs.extra_sems)]:
+            if len(insns) < 3:
+                return
+            producer = int(rng.integers(1, len(insns) - 1))
+            consumer = int(rng.integers(producer + 1, len(insns)))
+            insns[producer].signals.add(sem_index)
+            insns[consumer].waits.add(sem_index)
+
+
+def generate(config: str, seed: int, max_insns: int = 24) -> RandomProgram:
+    """The random program of (*config*, *seed*)."""
+    cfg = load_config(config)
+    return _Builder(cfg, seed, max_insns).build()

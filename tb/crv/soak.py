@@ -1,0 +1,222 @@
+"""Run constrained-random programs on the RTL and the model and compare them (issue 11).
+
+    python -m tb.crv.soak --count 10000 [--seed 1] [--config tiny,default] [--batch 200]
+    python -m tb.crv.soak --config tiny --rerun <program seed>      # one program, verbose
+    make soak N=10000 [SEED=1] [CONFIG=tiny]
+
+Programs run in batches: one simulation of the configuration's shared Verilator build runs a
+whole batch (runner.run_rtl_batch: reset, load, run, read back, next), while this process
+generates the next batch and runs it on the model, so both cores work. Every program is scored
+by tb/crv/check.py and sampled by the coverage model (tb/crv/coverage.py). A failing program is
+minimized (delta debugging over its sequential instructions, each round one batch) and written
+as a re-runnable, commented `.s` file with its seed and the mismatch; the run ends with a
+summary (programs by kind and verdict, error codes seen, time) and the coverage report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.job import Outcome
+from runner.model import run_model
+from tb.crv import coverage
+from tb.crv.check import mismatches, signature
+from tb.crv.generator import RandomProgram, generate, seed_of
+
+DEFAULT_OUT = Path("sim_build") / "crv-failures"
+
+
+@dataclass
+class Result:
+    prog: RandomProgram
+    rtl: Outcome
+    model: Outcome
+    problems: list[str]
+
+
+@dataclass
+class Summary:
+    config: str
+    programs: int = 0
+    failures: list[Result] = field(default_factory=list)
+    kinds: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    hangs: int = 0
+    rtl_cycles: int = 0
+    wall_s: float = 0.0
+
+    def add(self, res: Result) -> None:
+        self.programs += 1
+        self.kinds[res.prog.kind] += 1
+        self.errors[res.rtl.error or "none"] += 1
+        self.rtl_cycles += res.rtl.counters.get("CYCLES", 0)
+        if res.problems:
+            self.failures.append(res)
+            self.hangs += res.problems[0].startswith("hang")
+
+    def lines(self) -> list[str]:
+        rate = self.programs / self.wall_s if self.wall_s else 0.0
+        return [
+            f"{self.config}: {self.programs} programs, {len(self.failures)} failing "
+            f"({self.hangs} hangs), {self.rtl_cycles} RTL cycles, {self.wall_s:.0f} s "
+            f"({rate:.1f} programs/s)",
+            "  kinds:  " + ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())),
+            "  RTL end: " + ", ".join(f"{k} {n}" for k, n in sorted(self.errors.items()))]
+
+
+def _prepare(config: str, seeds: list[int], max_insns: int):
+    progs = [generate(config, seed, max_insns) for seed in seeds]
+    return progs, [run_model(p.job()) for p in progs]
+
+
+def _run_batch(progs: list[RandomProgram], tag: str) -> list[Outcome]:
+    from runner.rtl import run_rtl_batch
+    return run_rtl_batch([p.job() for p in progs], tag=tag)
+
+
+def _discard(outcomes: list[Outcome]) -> None:
+    """A passing batch's run directory is removed (thousands of images add up)."""
+    if outcomes and outcomes[0].run_dir:
+        shutil.rmtree(Path(outcomes[0].run_dir).parent, ignore_errors=True)
+
+
+def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int = 24,
+                 progress=print, tag: str = "crv") -> Summary:
+    """Generate, run and score the programs of *seeds*; batches overlap with generation."""
+    import os
+    summary = Summary(config)
+    start = time.perf_counter()
+    chunks = [seeds[i:i + batch] for i in range(0, len(seeds), batch)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: tuple[Future, list, list] | None = None
+        for index, chunk in enumerate(chunks + [[]]):
+            prepared = _prepare(config, chunk, max_insns) if chunk else None
+            if pending is not None:
+                future, progs, models = pending
+                outcomes = future.result()
+                failed = False
+                for prog, rtl, model in zip(progs, outcomes, models):
+                    res = Result(prog, rtl, model, mismatches(prog, rtl, model))
+                    summary.add(res)
+                    coverage.sample(prog, rtl)
+                    failed |= bool(res.problems)
+                if not failed:
+                    _discard(outcomes)
+                summary.wall_s = time.perf_counter() - start
+                progress(f"  {config}: {summary.programs}/{len(seeds)} programs, "
+                         f"{len(summary.failures)} failing, {summary.wall_s:.0f} s")
+            pending = None
+            if prepared is not None:
+                progs, models = prepared
+                future = pool.submit(_run_batch, progs, f"{tag}-{os.getpid()}-{index}")
+                pending = (future, progs, models)
+    summary.wall_s = time.perf_counter() - start
+    return summary
+
+
+def minimize(prog: RandomProgram, fails: Callable[[list[RandomProgram]], list[bool]],
+             rounds: int = 40) -> RandomProgram:
+    """Delta debugging over the sequential items: the smallest subset found that still
+    fails. *fails* judges a list of candidates at once (on the RTL: one batch per round)."""
+    keep = list(range(len(prog.seq)))
+    chunks = 2
+    for _ in range(rounds):
+        if len(keep) <= 1:
+            break
+        size = -(-len(keep) // chunks)
+        candidates = [keep[:i] + keep[i + size:] for i in range(0, len(keep), size)]
+        verdicts = fails([prog.subset(c) for c in candidates])
+        found = next((c for c, bad in zip(candidates, verdicts) if bad), None)
+        if found is not None:
+            keep, chunks = found, max(chunks - 1, 2)
+        elif chunks >= len(keep):
+            break
+        else:
+            chunks = min(2 * chunks, len(keep))
+    return prog.subset(keep)
+
+
+def fails_like(res: Result, tag: str = "crv-min") -> Callable[[list[RandomProgram]], list[bool]]:
+    """Candidates fail like *res* if, on the RTL, they fail with the same signature."""
+    want = signature(res.problems)
+    rounds = iter(range(10 ** 6))
+
+    def judge(progs: list[RandomProgram]) -> list[bool]:
+        outcomes = _run_batch(progs, f"{tag}-{res.prog.seed}-{next(rounds)}")
+        verdicts = [signature(mismatches(p, rtl, run_model(p.job()))) == want
+                    for p, rtl in zip(progs, outcomes)]
+        _discard(outcomes)
+        return verdicts
+    return judge
+
+
+def write_failure(res: Result, out_dir: Path, minimized: RandomProgram | None) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{res.prog.config}-seed{res.prog.seed}.s"
+    text = ["# FAILED: " + "; ".join(res.problems)]
+    if minimized is not None:
+        text += [f"# minimized from {len(res.prog.words)} to {len(minimized.words)} words; the "
+                 "original program follows the minimized one, commented out", minimized.listing()]
+        text += ["# " + line for line in res.prog.listing().splitlines()]
+    else:
+        text.append(res.prog.listing())
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tb.crv.soak", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000, help="programs per configuration")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the whole run")
+    parser.add_argument("--config", default="tiny", help="comma-separated configurations")
+    parser.add_argument("--batch", type=int, default=200, help="programs per simulation")
+    parser.add_argument("--max-insns", type=int, default=24, help="body instructions at most")
+    parser.add_argument("--rerun", type=int, help="run the one program of this seed")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="failing programs")
+    parser.add_argument("--no-minimize", action="store_true")
+    parser.add_argument("--coverage-out", type=Path, help="write the coverage (YAML) here")
+    args = parser.parse_args(argv)
+    from hwdef import load_config
+    configs = [c for c in args.config.split(",") if c]
+    try:
+        for name in configs:
+            load_config(name)
+        if args.count < 1 or args.batch < 1 or args.max_insns < 1:
+            raise ValueError("--count, --batch and --max-insns must be positive")
+    except (KeyError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    failing = 0
+    for config in configs:
+        seeds = ([args.rerun] if args.rerun is not None
+                 else [seed_of(args.seed, i) for i in range(args.count)])
+        print(f"{config}: {len(seeds)} random programs (run seed {args.seed}, batches of "
+              f"{args.batch})", flush=True)
+        summary = run_programs(config, seeds, args.batch, args.max_insns,
+                               progress=lambda line: print(line, flush=True))
+        print("\n".join(summary.lines()))
+        if args.rerun is not None:
+            print(summary.failures[0].prog.listing() if summary.failures else
+                  generate(config, args.rerun, args.max_insns).listing())
+        for res in summary.failures:
+            mini = None if args.no_minimize else minimize(res.prog, fails_like(res))
+            path = write_failure(res, args.out, mini)
+            print(f"  FAIL seed {res.prog.seed} ({res.prog.kind}): {res.problems[0]} -> {path}")
+        failing += len(summary.failures)
+    print(coverage.report())
+    if args.coverage_out:
+        coverage.export(args.coverage_out)
+    return 1 if failing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
