@@ -46,7 +46,7 @@ from hwdef.regs import ErrorCode
 from npu_model import semantics as sem
 from runner.job import Job
 from scheduler.sync import Footprint, SyncEmitter
-from tb.crv.knobs import ILLEGAL_KINDS, InsnKnobs, ProgramKnobs
+from tb.crv.knobs import ILLEGAL_KINDS, DmaKnobs, InsnKnobs, MatmulKnobs, ProgramKnobs, VectorKnobs
 
 PAGE = 4096
 MIN_DATA_BYTES = 4 * PAGE        # DRAM data area (DMA sources and destinations), at least
@@ -166,8 +166,12 @@ class _Builder:
         self.knobs.randomize()
         # Rows on both sides of the array size (tiny: 4, default: 16), within the accumulators.
         self.max_rows = min(max(12, 2 * cfg.array_dim + 2), cfg.acc_lines // 3)
-        self.insn_knobs: Any = cast(Any, InsnKnobs(self.max_rows, 3))
-        self.insn_knobs.set_randstate(rand_state)
+        self.insn_knobs: Any = cast(Any, InsnKnobs(self.max_rows))
+        self.dma_knobs: Any = cast(Any, DmaKnobs())
+        self.matmul_knobs: Any = cast(Any, MatmulKnobs(3))
+        self.vector_knobs: Any = cast(Any, VectorKnobs())
+        for knobs in (self.insn_knobs, self.dma_knobs, self.matmul_knobs, self.vector_knobs):
+            knobs.set_randstate(rand_state)
         k = self.knobs
         self.kind = ILLEGAL_KINDS[int(k.illegal)]
         self.strict = bool(k.strict) or self.kind in ("ow_violation", "bad_release")
@@ -234,16 +238,18 @@ class _Builder:
         lb, cfg = self.lb, self.cfg
         rows = int(k.rows)
         if kind in (0, 1):
+            d = self.dma_knobs
+            d.randomize()
             row_bytes = int(k.row_lines) * lb + int(k.tail) % lb
             row_bytes = max(row_bytes, 1)
-            stride = row_bytes + (int(self.rng.integers(0, 40)) if k.dram_corner == 3 else 0)
+            stride = row_bytes + (int(self.rng.integers(0, 40)) if d.dram_corner == 3 else 0)
             if kind == 0:
-                pad_rows = rows + int(k.pad_rows) % 3
-                pad_bytes = row_bytes + int(k.pad_lines) * lb + int(k.tail) % 3
+                pad_rows = rows + int(d.pad_rows) % 3
+                pad_bytes = row_bytes + int(d.pad_lines) * lb + int(k.tail) % 3
                 per_row = -(-pad_bytes // lb)
                 pitch = per_row + int(k.pitch_slack)
                 addr = self._place((pad_rows - 1) * pitch + per_row)
-                dram = self._dram_addr((rows - 1) * stride + row_bytes, int(k.dram_corner))
+                dram = self._dram_addr((rows - 1) * stride + row_bytes, int(d.dram_corner))
                 if addr < 0 or dram < 0:
                     return None
                 return "DMA_LOAD", dict(
@@ -253,18 +259,20 @@ class _Builder:
             per_row = -(-row_bytes // lb)
             pitch = per_row + int(k.pitch_slack)
             addr = self._place((rows - 1) * pitch + per_row)
-            dram = self._dram_addr((rows - 1) * stride + row_bytes, int(k.dram_corner))
+            dram = self._dram_addr((rows - 1) * stride + row_bytes, int(d.dram_corner))
             if addr < 0 or dram < 0:
                 return None
             return "DMA_STORE", dict(dram_addr=dram, dram_stride=stride, rows=rows,
                                      row_bytes=row_bytes, spad_addr=addr, spad_pitch=pitch,
                                      release_src=int(k.release))
         if kind == 2:
+            m = self.matmul_knobs
+            m.randomize()
             dim = cfg.array_dim
-            kt, nt = int(k.k_tiles), int(k.n_tiles)
+            kt, nt = int(m.k_tiles), int(m.n_tiles)
             rows = min(rows, cfg.acc_lines // nt)
-            f = dict(rows=rows, k_tiles=kt, n_tiles=nt, transpose=int(k.transpose),
-                     a_signed=int(k.a_signed), emit=int(k.emit))
+            f = dict(rows=rows, k_tiles=kt, n_tiles=nt, transpose=int(m.transpose),
+                     a_signed=int(m.a_signed), emit=int(m.emit))
             a_lines = -(-kt * dim // lb)
             a_pitch = a_lines + int(k.pitch_slack)
             b_rows, b_cols = sem.b_shape(f, dim)
@@ -272,7 +280,7 @@ class _Builder:
             b_pitch = b_lines + int(k.pitch_slack) % 2
             acc_addr = int(self.rng.integers(0, cfg.acc_lines - nt * rows + 1))
             acc_rows = slice(acc_addr, acc_addr + nt * rows)
-            accumulate = int(k.accumulate) and bool(self.acc_defined[acc_rows].all())
+            accumulate = int(m.accumulate) and bool(self.acc_defined[acc_rows].all())
             f.update(a_addr=self._place((rows - 1) * a_pitch + a_lines), a_pitch=a_pitch,
                      b_addr=self._place((b_rows - 1) * b_pitch + b_lines), b_pitch=b_pitch,
                      acc_addr=acc_addr, accumulate=int(accumulate))
@@ -285,21 +293,23 @@ class _Builder:
                     return None
             if f["a_addr"] < 0 or f["b_addr"] < 0:
                 return None
-            f.update(release_a=int(k.release), release_b=int(k.release) & int(k.transpose))
+            f.update(release_a=int(k.release), release_b=int(k.release) & int(m.transpose))
             return "MATMUL", f
         if kind == 3:
+            v = self.vector_knobs
+            v.randomize()
             lanes = cfg.vector_lanes
-            op = int(k.op)
+            op = int(v.op)
             nvec = max(1, int(k.row_lines))
             row_len = (nvec - 1) * lanes + (int(k.tail) % lanes or lanes)
-            a_type, dst_type = int(k.a_type), int(k.dst_type)
-            b_mode = int(k.b_mode)
+            a_type, dst_type = int(v.a_type), int(v.dst_type)
+            b_mode = int(v.b_mode)
             if VecOp(op).is_reduction:
                 b_mode = isa.BMode.SCALAR
-            f = dict(op=op, sat=int(k.sat), b_mode=b_mode, shift=int(k.shift),
-                     scalar=self._scalar(int(k.scalar_kind)), rows=rows, row_len=row_len,
-                     a_type=a_type, dst_type=dst_type, causal=int(k.causal),
-                     diag=int(self.rng.integers(-2, row_len + 2)) if k.causal else 0)
+            f = dict(op=op, sat=int(v.sat), b_mode=b_mode, shift=int(v.shift),
+                     scalar=self._scalar(int(v.scalar_kind)), rows=rows, row_len=row_len,
+                     a_type=a_type, dst_type=dst_type, causal=int(v.causal),
+                     diag=int(self.rng.integers(-2, row_len + 2)) if v.causal else 0)
 
             def lines_of(etype: int, count: int) -> int:
                 return -(-count * lanes * (4 if etype == isa.ElemType.INT32 else 1) // lb)
@@ -326,7 +336,7 @@ class _Builder:
                      release_b=int(k.release) if b_mode != isa.BMode.SCALAR else 0,
                      lock_readers=int(k.lock))
             return "VECTOR", f
-        return "SYNC", dict(target_queue=int(k.target_queue))
+        return "SYNC", dict(target_queue=int(self.rng.integers(0, 4)))
 
     def _self_overlap(self, acc: sem.Access, mnemonic: str, f: dict) -> bool:
         """The write overlaps one of the instruction's own reads, other than an exact in-place

@@ -52,23 +52,65 @@ class ProgramKnobs:
 
 @vsc.randobj
 class InsnKnobs:
-    """The opcode and every field that is not an address."""
+    """What every instruction draws: its class, rows, overwrite control and layout slack."""
 
-    def __init__(self, max_rows: int, max_tiles: int):
-        self.max_rows, self.max_tiles = max_rows, max_tiles
+    def __init__(self, max_rows: int):
+        self.max_rows = max_rows
         self.kind = vsc.rand_bit_t(3)          # 0 DMA_LOAD, 1 DMA_STORE, 2 MATMUL, 3 VECTOR,
         #                                        4 SYNC
         self.rows = vsc.rand_bit_t(13)
         self.row_lines = vsc.rand_bit_t(3)     # whole lines per row (DMA rows, vector vectors)
         self.tail = vsc.rand_bit_t(8)          # a partial last line / vector: 0 = none
-        self.pad_rows = vsc.rand_bit_t(3)      # DMA_LOAD: extra zero rows
+        self.lock = vsc.rand_bit_t(2)          # lock_readers of the written regions
+        self.release = vsc.rand_bit_t(1)       # try to release what it reads
+        self.pitch_slack = vsc.rand_bit_t(2)   # extra lines between rows
+
+    @vsc.constraint
+    def shape(self):
+        self.kind <= 4
+        vsc.dist(self.kind, [vsc.weight(0, 24), vsc.weight(1, 18), vsc.weight(2, 26),
+                             vsc.weight(3, 30), vsc.weight(4, 2)])
+        self.rows in vsc.rangelist((1, self.max_rows))
+        vsc.dist(self.rows, [vsc.weight(1, 3), vsc.weight((2, self.max_rows - 1), 6),
+                             vsc.weight(self.max_rows, 1)])
+        self.row_lines <= 3
+        vsc.dist(self.lock, [vsc.weight(0, 6), vsc.weight((1, 3), 2)])
+        vsc.dist(self.pitch_slack, [vsc.weight(0, 6), vsc.weight((1, 3), 2)])
+
+
+@vsc.randobj
+class DmaKnobs:
+    def __init__(self):
+        self.pad_rows = vsc.rand_bit_t(2)      # DMA_LOAD: extra zero rows
         self.pad_lines = vsc.rand_bit_t(2)     # DMA_LOAD: extra zero lines per row
+        self.dram_corner = vsc.rand_bit_t(2)   # 0 anywhere, 1 across a 4 KiB boundary,
+        #                                        2 at the data area's end, 3 odd stride
+
+    @vsc.constraint
+    def corners(self):
+        vsc.dist(self.dram_corner, [vsc.weight(0, 5), vsc.weight((1, 3), 3)])
+
+
+@vsc.randobj
+class MatmulKnobs:
+    def __init__(self, max_tiles: int):
+        self.max_tiles = max_tiles
         self.k_tiles = vsc.rand_bit_t(3)
         self.n_tiles = vsc.rand_bit_t(3)
         self.transpose = vsc.rand_bit_t(1)
         self.a_signed = vsc.rand_bit_t(1)
         self.accumulate = vsc.rand_bit_t(1)
         self.emit = vsc.rand_bit_t(1)
+
+    @vsc.constraint
+    def tiles(self):
+        self.k_tiles in vsc.rangelist((1, self.max_tiles))
+        self.n_tiles in vsc.rangelist((1, self.max_tiles))
+
+
+@vsc.randobj
+class VectorKnobs:
+    def __init__(self):
         self.op = vsc.rand_bit_t(4)
         self.sat = vsc.rand_bit_t(2)
         self.b_mode = vsc.rand_bit_t(2)
@@ -78,34 +120,15 @@ class InsnKnobs:
         self.scalar_kind = vsc.rand_bit_t(3)   # 0 small, 1 large, 2 INT32_MIN, 3 INT32_MAX,
         #                                        4 zero, 5 -1, 6 random 32 bits
         self.causal = vsc.rand_bit_t(1)
-        self.lock = vsc.rand_bit_t(2)          # lock_readers of the written regions
-        self.release = vsc.rand_bit_t(1)       # try to release what it reads
-        self.pitch_slack = vsc.rand_bit_t(2)   # extra lines between rows
-        self.target_queue = vsc.rand_bit_t(2)  # SYNC
-        self.dram_corner = vsc.rand_bit_t(2)   # 0 anywhere, 1 across a 4 KiB boundary,
-        #                                        2 at the window's end, 3 odd stride
 
     @vsc.constraint
-    def legal_shape(self):
-        self.kind <= 4
-        vsc.dist(self.kind, [vsc.weight(0, 24), vsc.weight(1, 18), vsc.weight(2, 26),
-                             vsc.weight(3, 30), vsc.weight(4, 2)])
-        self.rows in vsc.rangelist((1, self.max_rows))
-        vsc.dist(self.rows, [vsc.weight(1, 3), vsc.weight((2, self.max_rows - 1), 6),
-                             vsc.weight(self.max_rows, 1)])
-        self.row_lines <= 3
-        self.k_tiles in vsc.rangelist((1, self.max_tiles))
-        self.n_tiles in vsc.rangelist((1, self.max_tiles))
+    def operation(self):
         self.op <= 8
         self.sat <= 2
         self.b_mode <= 2
         self.a_type <= 2
         self.dst_type <= 2
+        self.scalar_kind <= 6
         vsc.dist(self.shift, [vsc.weight(0, 2), vsc.weight((1, 16), 4), vsc.weight((17, 62), 2),
                               vsc.weight(63, 1)])
         vsc.dist(self.causal, [vsc.weight(0, 4), vsc.weight(1, 1)])
-        vsc.dist(self.lock, [vsc.weight(0, 6), vsc.weight((1, 3), 2)])
-        vsc.dist(self.release, [vsc.weight(0, 1), vsc.weight(1, 1)])
-        vsc.dist(self.pitch_slack, [vsc.weight(0, 6), vsc.weight((1, 3), 2)])
-        vsc.dist(self.dram_corner, [vsc.weight(0, 5), vsc.weight((1, 3), 3)])
-        self.scalar_kind <= 6
