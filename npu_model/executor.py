@@ -235,6 +235,9 @@ class NpuModel:
     def run(self, prog_base: int, max_insns: int = 1_000_000) -> RunResult:
         res = RunResult(retired=0)
         pc = prog_base
+        if prog_base % isa.INSN_BYTES:   # checked at START, before any fetch (docs/isa.md)
+            res.error = ModelError(ErrorCode.PROG_ALIGN, prog_base, prog_base)
+            return res
         for _ in range(max_insns):
             try:
                 if pc < self.dram_base or pc + isa.INSN_BYTES > self.dram_base + self.dram_size:
