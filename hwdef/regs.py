@@ -42,8 +42,10 @@ ERROR_DOCS: dict[ErrorCode, str] = {
                           "highest line it would touch",
     ErrorCode.ACC_RANGE: "MATMUL accumulator rows beyond the matrix unit's accumulators; info: "
                          "acc_addr + n_tiles*rows",
-    ErrorCode.DRAM_RANGE: "a DRAM access (program fetch or DMA) outside the configured window; "
-                          "info: the first (below the window) or last (past it) byte address",
+    ErrorCode.DRAM_RANGE: "a DRAM access outside the configured window; DMA: info the first "
+                          "(below the window) or last (past it) byte address; program fetch: "
+                          "the instruction's fetch burst (see PROG_BASE) leaves the window, "
+                          "ERROR_PC and info the instruction's address",
     ErrorCode.DEADLOCK: "watchdog: queues wait and nothing progressed for WATCHDOG cycles; "
                         "info: see ERROR_INFO",
     ErrorCode.OW_VIOLATION: "strict mode: a write into a scratchpad region with pending reads; "
@@ -106,7 +108,9 @@ REGISTERS: tuple[Reg, ...] = (
         "4 dispatch/fetch). Reading does not clear; START clears DONE/ERROR and the counters"),
     Reg("PROG_BASE", 0x08, "rw", f"byte address of the first instruction: a multiple of "
         f"{INSN_BYTES} (any such address, DRAM line or fetch burst aligned or not); START with "
-        "another value stops at once with PROG_ALIGN"),
+        "another value stops at once with PROG_ALIGN. Fetch reads whole bursts of "
+        "fetch_burst_beats DRAM lines aligned to their size: an instruction whose burst is not "
+        "entirely inside the DRAM window stops with DRAM_RANGE at its address"),
     Reg("DRAM_BASE", 0x0C, "rw", "first byte of the DRAM window the NPU may access"),
     Reg("DRAM_SIZE", 0x10, "rw", "size in bytes of the DRAM window (0: no access allowed)"),
     Reg("WATCHDOG", 0x14, "rw", "cycles without progress before a deadlock error (0: 65536)"),
