@@ -48,7 +48,7 @@ class RuleTest(TopTest):
         return report
 
 
-def one_insn(mnemonic: str, **fields: int) -> Program:
+def one_insn(mnemonic: str, **fields) -> Program:
     """NOP, the instruction (at PROG + 32), HALT."""
     prog = Program()
     prog.nop()
