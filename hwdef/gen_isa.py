@@ -92,8 +92,9 @@ def render_doc() -> str:
         "",
         f"Every instruction is one {isa.INSN_BITS}-bit word ({isa.INSN_BYTES} bytes, "
         "little-endian in DRAM: bit 0 is bit 0 of the first byte). The program is a sequence of "
-        "words starting at `PROG_BASE`; the dispatcher reads them in order and routes each to "
-        "the queue of its class. Queues run concurrently; semaphores are the only ordering "
+        f"words starting at `PROG_BASE` (a multiple of {isa.INSN_BYTES}: START with another "
+        "value stops at once with `PROG_ALIGN`); the dispatcher reads them in order and routes "
+        "each to the queue of its class. Queues run concurrently; semaphores are the only ordering "
         "between them.",
         "",
         "## Semaphores",
@@ -130,6 +131,7 @@ def render_doc() -> str:
                 sign = " (signed)" if fld.signed else ""
                 out.append(f"| [{lsb + fld.bits - 1}:{lsb}] | `{fld.name}` | {fld.doc}{sign} |")
             out += [f"| [{isa.INSN_BITS - 1}:{cls.used_bits}] | reserved | must be zero |", ""]
+    out += ["## Operand aliasing", "", isa.OPERAND_ALIASING_DOC, ""]
     out += [
         "## Enumerations",
         "",
@@ -156,10 +158,10 @@ def render_doc() -> str:
         "",
         "## Error codes (STATUS bits 15:8)",
         "",
-        "| code | name |",
-        "|---|---|",
+        "| code | name | meaning |",
+        "|---|---|---|",
     ]
-    out += [f"| {int(e)} | `{e.name}` |" for e in regs.ErrorCode]
+    out += [f"| {int(e)} | `{e.name}` | {regs.ERROR_DOCS[e]} |" for e in regs.ErrorCode]
     out += [
         "",
         "## Examples",

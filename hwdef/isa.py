@@ -162,7 +162,8 @@ INSTRUCTIONS: tuple[InsnClass, ...] = (
               "Output tile n, row i goes to accumulator acc_addr + n*rows + i (the first k tile "
               "overwrites unless accumulate; later k tiles accumulate); with emit, the final "
               "rows are also written to the scratchpad as int32, row i of tile n at line "
-              "dst_addr + i*dst_pitch, words n*Dim..n*Dim+Dim-1 of the row.",
+              "dst_addr + i*dst_pitch, words n*Dim..n*Dim+Dim-1 of the row. The emitted rows must "
+              "not overlap A or B (Operand aliasing).",
               (Field("a_addr", _SPAD, "first line of A"),
                Field("a_pitch", _PITCH, "lines between rows of A"),
                Field("rows", _ROWS, "rows of A and of C (1..)"),
@@ -186,7 +187,8 @@ INSTRUCTIONS: tuple[InsnClass, ...] = (
               "types: quarter lines). Lanes beyond the row's length are disabled; with causal, "
               "row i's length is min(row_len, max(0, diag + i)). Element-wise results go to the "
               "same position of dst; reductions (RMAX, RSUM) write one int32 line per row at "
-              "dst_addr + i*dst_pitch.",
+              "dst_addr + i*dst_pitch. dst must not overlap a or b except exactly in place "
+              "(Operand aliasing).",
               (Field("op", 4, "vector operation (hwdef.params.VecOp)"),
                Field("sat", 2, "narrowing after the op (hwdef.params.SatMode)"),
                Field("b_mode", 2, "b operand source", enum=BMode),
@@ -208,6 +210,28 @@ INSTRUCTIONS: tuple[InsnClass, ...] = (
                Field("release_a", 1, "a's reads are the last use of its regions"),
                Field("release_b", 1, "b's reads are the last use of its regions"),
                _LOCK)),
+)
+
+# The aliasing rule (docs/isa.md "Operand aliasing"; npu_model/semantics.py `check` and the
+# engines' field checks implement it).
+OPERAND_ALIASING_DOC = (
+    "Only MATMUL (with emit) and VECTOR read and write the scratchpad in one instruction. Each "
+    "operand is compared as the bounding line interval [first line, last line] of its strided "
+    "span (first line = its `*_addr`, last line = the one the range check tests): MATMUL's "
+    "emitted rows (dst) against A and against B; VECTOR's result (dst) against a, and against "
+    "b when b_mode is VECTOR or ROW. An instruction whose write interval meets one of its read "
+    "intervals stops with OPERAND_OVERLAP (ERROR_INFO = dst_addr), checked after every range "
+    "check, a before b (A before B). The one exception is exact in-place element-wise VECTOR: "
+    "the result may coincide with a (or with b in b_mode VECTOR) when dst_addr, dst_pitch and "
+    "dst_type equal that operand's address, pitch and element type (a_type), the op is "
+    "element-wise (not RMAX / RSUM) and the operand's rows share no line (rows = 1 or pitch "
+    ">= lines per row). Then each result line is written after the reads of that line and "
+    "no later read sees it, so the engines and the sequential model agree. Reductions (RMAX, "
+    "RSUM: one int32 line per row) get no exception: their result lines must not meet a or b; "
+    "neither may b in ROW mode (one line per row, shared by every vector of the row) meet the "
+    "result. Everything else would make the outcome depend on how far the engines' read "
+    "streams run ahead of their writes (the matrix engine re-reads A for each n tile). DMA "
+    "instructions read or write the scratchpad, never both, and are not concerned."
 )
 
 BY_MNEMONIC = {c.mnemonic: c for c in INSTRUCTIONS}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from hwdef.isa import INSN_BYTES
+
 REG_BYTES = 4
 
 
@@ -26,6 +28,41 @@ class ErrorCode(enum.IntEnum):
     SEM_OVERFLOW = 8  # a signal would overflow a semaphore
     AXI_ERROR = 9  # DRAM answered SLVERR / DECERR
     BAD_RELEASE = 10  # a last-use release of a region nobody locked (strict mode only)
+    OPERAND_OVERLAP = 11  # the scratchpad lines an instruction writes overlap one it reads
+    PROG_ALIGN = 12  # START with a PROG_BASE that is not a multiple of the instruction size
+
+
+# What each error means and what ERROR_INFO then holds (docs/isa.md, error-code table).
+ERROR_DOCS: dict[ErrorCode, str] = {
+    ErrorCode.NONE: "no error",
+    ErrorCode.ILLEGAL_OPCODE: "opcode not in the ISA, or nonzero reserved bits; info: the opcode",
+    ErrorCode.BAD_FIELD: "a field value the unit cannot execute (zero rows, pad_rows < rows, "
+                         "a reserved enumeration value...); info: that field's value",
+    ErrorCode.SPAD_RANGE: "a scratchpad operand extends beyond the scratchpad; info: the "
+                          "highest line it would touch",
+    ErrorCode.ACC_RANGE: "MATMUL accumulator rows beyond the matrix unit's accumulators; info: "
+                         "acc_addr + n_tiles*rows",
+    ErrorCode.DRAM_RANGE: "a DRAM access outside the configured window; DMA: info the first "
+                          "(below the window) or last (past it) byte address; program fetch: "
+                          "the instruction's fetch burst (see PROG_BASE) leaves the window, "
+                          "ERROR_PC and info the instruction's address",
+    ErrorCode.DEADLOCK: "watchdog: queues wait and nothing progressed for WATCHDOG cycles; "
+                        "info: see ERROR_INFO",
+    ErrorCode.OW_VIOLATION: "strict mode: a write into a scratchpad region with pending reads; "
+                            "info: the region",
+    ErrorCode.SEM_OVERFLOW: "a signal would overflow a semaphore; info: the semaphore mask",
+    ErrorCode.AXI_ERROR: "DRAM answered SLVERR / DECERR",
+    ErrorCode.BAD_RELEASE: "a last-use release of a region nobody locked (strict mode only); "
+                           "info: the region",
+    ErrorCode.OPERAND_OVERLAP: "the scratchpad lines a MATMUL (with emit) or VECTOR writes "
+                               "overlap the lines of one of its own read operands, other than "
+                               "exact in-place element-wise VECTOR (see Operand aliasing); "
+                               "checked after the range checks; info: dst_addr",
+    ErrorCode.PROG_ALIGN: f"START with PROG_BASE not a multiple of the instruction size "
+                          f"({INSN_BYTES} bytes): the NPU stops before fetching anything (queue 4 "
+                          "dispatch/fetch, no instruction retired); ERROR_PC and info: "
+                          "PROG_BASE",
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +107,11 @@ REGISTERS: tuple[Reg, ...] = (
     Reg("STATUS", 0x04, "ro", "bit 0 BUSY, bit 1 DONE, bit 2 ERROR, bits 15:8 error code "
         "(ErrorCode), bits 18:16 queue of the error (0 DMA-in, 1 DMA-out, 2 matrix, 3 vector, "
         "4 dispatch/fetch). Reading does not clear; START clears DONE/ERROR and the counters"),
-    Reg("PROG_BASE", 0x08, "rw", "byte address of the first instruction (32-byte aligned)"),
+    Reg("PROG_BASE", 0x08, "rw", f"byte address of the first instruction: a multiple of "
+        f"{INSN_BYTES} (any such address, DRAM line or fetch burst aligned or not); START with "
+        "another value stops at once with PROG_ALIGN. Fetch reads whole bursts of "
+        "fetch_burst_beats DRAM lines aligned to their size: an instruction whose burst is not "
+        "entirely inside the DRAM window stops with DRAM_RANGE at its address"),
     Reg("DRAM_BASE", 0x0C, "rw", "first byte of the DRAM window the NPU may access"),
     Reg("DRAM_SIZE", 0x10, "rw", "size in bytes of the DRAM window (0: no access allowed)"),
     Reg("WATCHDOG", 0x14, "rw", "cycles without progress before a deadlock error (0: 65536)"),

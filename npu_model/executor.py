@@ -235,9 +235,15 @@ class NpuModel:
     def run(self, prog_base: int, max_insns: int = 1_000_000) -> RunResult:
         res = RunResult(retired=0)
         pc = prog_base
+        fetch_bytes = self.cfg.fetch_burst_beats * self.lb
+        if prog_base % isa.INSN_BYTES:   # checked at START, before any fetch (docs/isa.md)
+            res.error = ModelError(ErrorCode.PROG_ALIGN, prog_base, prog_base)
+            return res
         for _ in range(max_insns):
             try:
-                if pc < self.dram_base or pc + isa.INSN_BYTES > self.dram_base + self.dram_size:
+                # fetch reads whole aligned bursts: the word's burst must lie in the window
+                burst = pc - pc % fetch_bytes
+                if burst < self.dram_base or burst + fetch_bytes > self.dram_base + self.dram_size:
                     raise ModelError(ErrorCode.DRAM_RANGE, pc, pc)
                 word = int.from_bytes(self.dram[pc:pc + isa.INSN_BYTES].tobytes(), "little")
                 try:

@@ -3,7 +3,8 @@
 One definition per instruction, used by everything that reasons about programs:
 
 * `check`    - the error an instruction reports before any access, in the engines' order,
-               with the info value the RTL puts in ERROR_INFO (the block benches check it).
+               with the info value the RTL puts in ERROR_INFO (the block benches check it):
+               field values, ranges, then operand aliasing (`in_place`, docs/isa.md).
 * `access`   - the scratchpad lines it reads and writes (as strided `Span`s), the DRAM rows it
                reads or writes, what it releases and what it locks for how many readers.
 * `row_length`, `vectors_per_row` - the VECTOR row rule, causal mask included.
@@ -58,6 +59,11 @@ class Span(NamedTuple):
     def last(self) -> int:
         """The highest line (the range check's subject)."""
         return self.addr + (self.rows - 1) * self.pitch + self.per_row - 1
+
+    def meets(self, other: Span) -> bool:
+        """The bounding line intervals [addr, last] of both spans intersect (the aliasing
+        check's comparison, docs/isa.md "Operand aliasing")."""
+        return self.addr <= other.last and other.addr <= self.last
 
     def lines(self) -> range | list[int]:
         """Every line, row by row (lines shared by overlapping rows repeat)."""
@@ -210,6 +216,33 @@ def _spad_fault(cfg: HwConfig, spans) -> Fault | None:
     return None
 
 
+def in_place(f: dict, operand: str) -> bool:
+    """VECTOR's result is exactly in place on `operand` ("a", or "b" in b_mode VECTOR): same
+    address, pitch and element type, an element-wise op, and rows that share no line."""
+    if operand == "b" and f["b_mode"] != isa.BMode.VECTOR:
+        return False
+    if VecOp(f["op"]).is_reduction or f["dst_type"] != f["a_type"]:
+        return False
+    if f["dst_addr"] != f[f"{operand}_addr"] or f["dst_pitch"] != f[f"{operand}_pitch"]:
+        return False
+    return True
+
+
+def _overlap_fault(f: dict, acc: Access, names: tuple[str, ...]) -> Fault | None:
+    """OPERAND_OVERLAP (info dst_addr) for the first read operand, in the engine's order, whose
+    bounding interval meets the write's and that is not exactly in place (docs/isa.md)."""
+    if acc.write is None:
+        return None
+    for name, span in zip(names, acc.reads):
+        if span.meets(acc.write):
+            # in place needs rows that share no line: one row, or pitch >= lines per row
+            if (name in ("a", "b") and in_place(f, name)
+                    and (span.rows == 1 or span.pitch >= span.per_row)):
+                continue
+            return Fault(ErrorCode.OPERAND_OVERLAP, f["dst_addr"])
+    return None
+
+
 _VECTOR_ENUMS = (("op", VecOp), ("sat", SatMode), ("b_mode", isa.BMode),
                  ("a_type", isa.ElemType), ("dst_type", isa.ElemType))
 
@@ -247,7 +280,8 @@ def check(cfg: HwConfig, mnemonic: str, f: dict,
         if acc_end > cfg.acc_lines:
             return Fault(ErrorCode.ACC_RANGE, acc_end)
         acc = access(cfg, mnemonic, f)
-        return _spad_fault(cfg, acc.reads + ((acc.write,) if acc.write else ()))
+        return (_spad_fault(cfg, acc.reads + ((acc.write,) if acc.write else ()))
+                or _overlap_fault(f, acc, ("A", "B")))
     if mnemonic == "VECTOR":
         if f["rows"] == 0:
             return Fault(ErrorCode.BAD_FIELD, f["rows"])
@@ -257,7 +291,7 @@ def check(cfg: HwConfig, mnemonic: str, f: dict,
             if f[name] > max(enum):
                 return Fault(ErrorCode.BAD_FIELD, f[name])
         acc = access(cfg, mnemonic, f)
-        return _spad_fault(cfg, acc.reads + (acc.write,))
+        return _spad_fault(cfg, acc.reads + (acc.write,)) or _overlap_fault(f, acc, ("a", "b"))
     return None
 
 

@@ -115,3 +115,131 @@ def test_vector_causal_rows_and_reductions():
                                                                dst_type=0)))
     assert rmax.write == sem.Span(40, 3, 1, 1)               # one int32 vector per row
     assert sem.work(CFG, "VECTOR", fields("VECTOR", **VECTOR)).vectors == 3 * 3
+
+
+# ---- operand aliasing (docs/isa.md "Operand aliasing"): OPERAND_OVERLAP, info dst_addr --------
+# The defect of issue 11 on `tiny`: emitted rows (2 lines each, pitch 3 from 0xae) meet A's rows
+# (1 line each, pitch 3 from 0xb1); the RTL re-read A per n tile, the model read it once.
+ISSUE11_MATMUL = dict(a_addr=0xB1, a_pitch=3, rows=4, n_tiles=2, k_tiles=1, emit=1,
+                      dst_addr=0xAE, dst_pitch=3, b_addr=0x10, b_pitch=1)
+
+
+@pytest.mark.parametrize("given, fault", [
+    (ISSUE11_MATMUL, sem.Fault(ErrorCode.OPERAND_OVERLAP, 0xAE)),
+    (dict(MATMUL, dst_addr=3), sem.Fault(ErrorCode.OPERAND_OVERLAP, 3)),     # C from A's last
+    (dict(MATMUL, dst_addr=4), None),                                      # C just after A
+    (dict(MATMUL, dst_addr=75), sem.Fault(ErrorCode.OPERAND_OVERLAP, 75)),   # B is 64..75
+    (dict(MATMUL, dst_addr=53), sem.Fault(ErrorCode.OPERAND_OVERLAP, 53)),   # C 53..64 meets B
+    (dict(MATMUL, dst_addr=52), None),                                     # C 52..63: no line
+    # bounding intervals: C rows between A rows share no line, yet the intervals meet
+    (dict(MATMUL, a_pitch=4, n_tiles=1, dst_addr=1, dst_pitch=4),
+     sem.Fault(ErrorCode.OPERAND_OVERLAP, 1)),
+    (dict(MATMUL, dst_addr=0, emit=0), None),                              # nothing written
+    (dict(MATMUL, dst_addr=250), sem.Fault(ErrorCode.SPAD_RANGE, 261)),    # range first
+    (dict(MATMUL, dst_addr=0, acc_addr=30), sem.Fault(ErrorCode.ACC_RANGE, 42)),
+])
+def test_matmul_aliasing(given, fault):
+    assert sem.check(CFG, "MATMUL", fields("MATMUL", **given)) == fault
+
+
+INT32 = isa.ElemType.INT32
+# SUB of the softmax chain in place (a 3 lines a row, pitch 3), b a row max elsewhere
+IN_PLACE = dict(VECTOR, dst_addr=0, dst_pitch=3, dst_type=INT32, sat=SatMode.NONE)
+
+
+@pytest.mark.parametrize("given, fault", [
+    (IN_PLACE, None),
+    (dict(IN_PLACE, op=VecOp.MULSHR, b_mode=isa.BMode.SCALAR), None),
+    (dict(IN_PLACE, op=VecOp.EXP2, b_mode=isa.BMode.SCALAR), None),
+    (dict(IN_PLACE, rows=1, a_pitch=0, dst_pitch=0), None),          # one row: pitch free
+    (dict(IN_PLACE, dst_addr=1), sem.Fault(ErrorCode.OPERAND_OVERLAP, 1)),          # shifted
+    (dict(IN_PLACE, dst_pitch=4), sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),         # pitch
+    (dict(IN_PLACE, dst_type=isa.ElemType.UINT8, sat=SatMode.UINT8),
+     sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),                                     # type
+    (dict(IN_PLACE, op=VecOp.RMAX), sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),       # reduction
+    (dict(IN_PLACE, op=VecOp.RSUM, dst_addr=9), None),               # after a's last line
+    (dict(IN_PLACE, op=VecOp.RSUM, dst_addr=8), sem.Fault(ErrorCode.OPERAND_OVERLAP, 8)),
+    # rows sharing lines (pitch 2 < 3 lines a row): row 1 would read what row 0 wrote
+    (dict(IN_PLACE, a_pitch=2, dst_pitch=2), sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),
+    # b ROW (one line a row) meeting the result: never in place
+    (dict(IN_PLACE, b_addr=5), sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),
+    (dict(IN_PLACE, b_addr=0, b_pitch=3, dst_addr=0),
+     sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),
+    # b SCALAR: b_addr is not an operand
+    (dict(IN_PLACE, b_mode=isa.BMode.SCALAR, b_addr=0, b_pitch=0), None),
+    # b VECTOR: in place on b, on both, or b meeting the result otherwise
+    (dict(IN_PLACE, op=VecOp.ADD, b_mode=isa.BMode.VECTOR, a_addr=20, a_pitch=3, b_addr=0,
+          b_pitch=3), None),
+    (dict(IN_PLACE, op=VecOp.MULSHR, b_mode=isa.BMode.VECTOR, b_addr=0, b_pitch=3), None),
+    (dict(IN_PLACE, op=VecOp.ADD, b_mode=isa.BMode.VECTOR, a_addr=20, b_addr=1, b_pitch=3),
+     sem.Fault(ErrorCode.OPERAND_OVERLAP, 0)),
+    # range before aliasing
+    (dict(IN_PLACE, a_addr=250, dst_addr=250), sem.Fault(ErrorCode.SPAD_RANGE, 258)),
+])
+def test_vector_aliasing(given, fault):
+    assert sem.check(CFG, "VECTOR", fields("VECTOR", **given)) == fault
+
+
+def test_scheduler_programs_pass_the_aliasing_rule():
+    """No recorded scheduler program (every strategy, tiny/default/small) has an instruction
+    the checks reject: the bounding-interval rule costs the scheduler nothing, and its in-place
+    vector ops (SUB, MULSHR, ADD, MAX of the softmax chain) are the exact in-place kind."""
+    import numpy as np
+
+    from tools.program_snapshots import RECORD
+    record = np.load(RECORD)
+    in_place = 0
+    for name in record.files:
+        cfg = load_config(name.split("/")[0])
+        for word in isa.from_bytes(record[name].tobytes()):
+            mnemonic, f = isa.decode(word)
+            if mnemonic in ("MATMUL", "VECTOR"):
+                assert sem.check(cfg, mnemonic, f) is None, (name, isa.format_insn(word))
+                in_place += mnemonic == "VECTOR" and sem.in_place(f, "a") and \
+                    f["a_addr"] == f["dst_addr"]
+    assert in_place > 0
+
+
+def test_executor_prog_align_and_overlap():
+    """PROG_ALIGN: ERROR_PC = ERROR_INFO = PROG_BASE, nothing retired; any multiple of 32 runs.
+    The issue-11 MATMUL stops with OPERAND_OVERLAP at its own pc."""
+    import numpy as np
+
+    from hwdef.regs import ERROR_DOCS
+    from npu_model.executor import ModelError, NpuModel
+    assert set(ERROR_DOCS) == set(ErrorCode)
+    halt = isa.to_bytes([isa.encode("NOP"), isa.encode("HALT")])
+    for base in (0x10, 0x1, 0x3F, 0x1010):
+        dram = np.zeros(0x2000, np.uint8)
+        dram[base:base + len(halt)] = np.frombuffer(halt, np.uint8)
+        res = NpuModel(CFG, dram).run(base)
+        assert (res.error, res.retired) == (ModelError(ErrorCode.PROG_ALIGN, base, base), 0)
+    for base in (0x20, 0x40, 0x60, 0x1FC0):
+        dram = np.zeros(0x2000, np.uint8)
+        dram[base:base + len(halt)] = np.frombuffer(halt, np.uint8)
+        res = NpuModel(CFG, dram).run(base)
+        assert (res.error, res.retired) == (None, 2)
+    words = [isa.encode("NOP"), isa.encode("MATMUL", **ISSUE11_MATMUL), isa.encode("HALT")]
+    dram = np.zeros(0x1000, np.uint8)
+    dram[:96] = np.frombuffer(isa.to_bytes(words), np.uint8)
+    res = NpuModel(CFG, dram).run(0)
+    assert (res.error, res.retired) == (ModelError(ErrorCode.OPERAND_OVERLAP, 32, 0xAE), 1)
+
+
+def test_executor_fetches_whole_bursts():
+    """Fetch reads aligned bursts of fetch_burst_beats lines (64 bytes on `tiny`): a word whose
+    burst leaves the DRAM window is a DRAM_RANGE at its pc, as the RTL's fetch reports it."""
+    import numpy as np
+
+    from npu_model.executor import ModelError, NpuModel
+    assert CFG.fetch_burst_beats * CFG.line_bytes == 64
+    words = [isa.encode("NOP")] * 4 + [isa.encode("HALT")]
+    dram = np.zeros(0x2000, np.uint8)
+    dram[0x1000:0x10A0] = np.frombuffer(isa.to_bytes(words), np.uint8)
+    dram[0x1020:0x10C0] = np.frombuffer(isa.to_bytes(words), np.uint8)
+    for (base, size), prog_base, err_pc in [((0x1020, 0x400), 0x1020, 0x1020),
+                                            ((0x1000, 0xA0), 0x1000, 0x1080),
+                                            ((0x1000, 0xC0), 0x1000, None)]:
+        res = NpuModel(CFG, dram.copy(), dram_base=base, dram_size=size).run(prog_base)
+        want = None if err_pc is None else ModelError(ErrorCode.DRAM_RANGE, err_pc, err_pc)
+        assert res.error == want, (base, size)

@@ -3,9 +3,10 @@
 // reads B rows (weight tiles), `c_` writes emitted result rows and the lock marks.
 //
 // Control (docs/architecture.md, engine contract): an instruction is taken only when idle.
-// Its operand ranges are checked first (StCheck, four cycles sharing one small multiplier);
-// a bad instruction pulses err_o with the error code and the offending value and touches
-// nothing. Otherwise three independent sequencers run (StRun):
+// Its operand ranges are checked first (StCheck, four cycles sharing one small multiplier),
+// then, with emit, whether the emitted rows' line interval meets A's or B's (OPERAND_OVERLAP,
+// docs/isa.md "Operand aliasing"); a bad instruction pulses err_o with the error code and the
+// offending value and touches nothing. Otherwise three independent sequencers run (StRun):
 //
 //   A: for n < n_tiles, k < k_tiles, i < rows: read line a_addr + i*a_pitch + k/ASlots
 //      (bytes (k % ASlots)*Dim ..), tagged with the matrix unit's per-row controls
@@ -116,6 +117,7 @@ module npu_matmul_engine #(
   localparam logic [7:0] ErrBadField  = 8'(npu_isa_pkg::ErrBadField);
   localparam logic [7:0] ErrSpadRange = 8'(npu_isa_pkg::ErrSpadRange);
   localparam logic [7:0] ErrAccRange  = 8'(npu_isa_pkg::ErrAccRange);
+  localparam logic [7:0] ErrOverlap   = 8'(npu_isa_pkg::ErrOperandOverlap);
 
   typedef enum logic [1:0] {
     StIdle,
@@ -142,7 +144,9 @@ module npu_matmul_engine #(
   logic finish;      // StRun: every access of the instruction is done
 
   // ---------------------------------------------------------------------------------------
-  // Range checks: one multiply per step, priority bad field > acc range > A > B > dst.
+  // Range checks: one multiply per step, priority bad field > acc range > A > B > dst, then
+  // operand aliasing: the emitted rows' interval [dst_addr, last dst line] against A's and
+  // B's [addr, last line] (kept from steps 1 and 2; exact once their range checks passed).
   // ---------------------------------------------------------------------------------------
   logic [MulXBits-1:0]          mul_x;
   logic [MulYBits-1:0]          mul_y;
@@ -151,6 +155,7 @@ module npu_matmul_engine #(
   logic                         chk_fail, chk_bad_field;
   logic [7:0]                   chk_code;
   logic [7:0]                   b_rows_tiles, b_col_tiles, b_col_m1;
+  logic [AddrBits-1:0]          a_last_q, b_last_q;
 
   assign b_rows_tiles = insn_q.transpose ? insn_q.n_tiles : insn_q.k_tiles;
   assign b_col_tiles  = insn_q.transpose ? insn_q.k_tiles : insn_q.n_tiles;
@@ -190,8 +195,29 @@ module npu_matmul_engine #(
         mul_y     = MulYBits'(insn_q.dst_pitch);
         chk_value = 32'(insn_q.dst_addr) + 32'(mul_p) + 32'(n_m1 >> CSlotShift);
         chk_fail  = insn_q.emit && (chk_value >= chk_limit);
+        // chk_value: the last destination line, below SpadLines here (as are the addresses)
+        if (insn_q.emit && !chk_fail &&
+            ((AddrBits'(insn_q.dst_addr) <= a_last_q &&
+              AddrBits'(insn_q.a_addr) <= AddrBits'(chk_value)) ||
+             (AddrBits'(insn_q.dst_addr) <= b_last_q &&
+              AddrBits'(insn_q.b_addr) <= AddrBits'(chk_value)))) begin
+          chk_fail  = 1'b1;
+          chk_code  = ErrOverlap;
+          chk_value = 32'(insn_q.dst_addr);
+        end
       end
     endcase
+  end
+
+  // The last lines of A and B (steps 1 and 2) for the aliasing check of step 3.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_last_q <= '0;
+      b_last_q <= '0;
+    end else if (state_q == StCheck) begin
+      if (chk_step_q == 2'd1) a_last_q <= AddrBits'(chk_value);
+      if (chk_step_q == 2'd2) b_last_q <= AddrBits'(chk_value);
+    end
   end
 
   assign mul_p = (MulXBits + MulYBits)'(mul_x) * (MulXBits + MulYBits)'(mul_y);

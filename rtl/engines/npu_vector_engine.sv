@@ -28,8 +28,10 @@
 // Checks, on the offered instruction in the cycle it is taken (so before any access): rows or
 // row_len zero and reserved encodings give ErrBadField with the field value; an operand stream
 // or the result that would reach past the scratchpad gives ErrSpadRange with the highest line
-// it would touch (order: a, b, result). err_o pulses the next cycle; a good instruction sends
-// its first reads the next cycle.
+// it would touch (order: a, b, result); then a result whose line interval meets a's (or b's
+// when b is read) gives ErrOperandOverlap with dst_addr, unless it is exactly in place on that
+// operand (docs/isa.md "Operand aliasing"). err_o pulses the next cycle; a good instruction
+// sends its first reads the next cycle.
 //
 // Latency: an instruction of N vectors whose accesses are all granted takes about N + 8 cycles
 // from the handshake to done_o (reads 2, unit 3, write 1, done 1, plus the pipeline fill).
@@ -124,6 +126,7 @@ module npu_vector_engine #(
   logic        bad;
   logic [7:0]  bad_code;
   logic [31:0] bad_info;
+  logic        a_alias, b_alias;
 
   assign vecs      = (14'(ci.row_len) + 14'(Lanes - 1)) >> LaneShift;
   assign lines8    = 13'((vecs + 14'd3) >> 2);
@@ -142,6 +145,23 @@ module npu_vector_engine #(
   assign a_last = last_line(ci.a_addr, ci.a_pitch, ci.rows, a_lines);
   assign b_last = last_line(ci.b_addr, ci.b_pitch, ci.rows, b_lines);
   assign d_last = last_line(ci.dst_addr, ci.dst_pitch, ci.rows, d_lines);
+
+  // Operand aliasing, used once every stream is in range (so the low bits are exact): the
+  // result's interval [dst_addr, d_last] meets the operand's, and the result is not exactly in
+  // place on it (same address, pitch and type, element-wise op, rows sharing no line).
+  logic in_place_ok, a_meets, b_meets, a_in_place, b_in_place;
+  assign in_place_ok = !is_red && ci.dst_type == ci.a_type;
+  assign a_meets    = AddrBits'(ci.dst_addr) <= AddrBits'(a_last) &&
+                      AddrBits'(ci.a_addr) <= AddrBits'(d_last);
+  assign b_meets    = AddrBits'(ci.dst_addr) <= AddrBits'(b_last) &&
+                      AddrBits'(ci.b_addr) <= AddrBits'(d_last);
+  assign a_in_place = in_place_ok && ci.dst_addr == ci.a_addr && ci.dst_pitch == ci.a_pitch &&
+                      (ci.rows == 13'd1 || 13'(ci.a_pitch) >= a_lines);
+  assign b_in_place = in_place_ok && ci.b_mode != BRow && ci.dst_addr == ci.b_addr &&
+                      ci.dst_pitch == ci.b_pitch &&
+                      (ci.rows == 13'd1 || 13'(ci.b_pitch) >= b_lines);
+  assign a_alias    = a_meets && !a_in_place;
+  assign b_alias    = ci_b_used && b_meets && !b_in_place;
 
   always_comb begin
     bad      = 1'b1;
@@ -169,6 +189,9 @@ module npu_vector_engine #(
         bad_info = b_last;
       end else if (d_last >= SpadLinesW) begin
         bad_info = d_last;
+      end else if (a_alias || b_alias) begin
+        bad_code = npu_isa_pkg::ErrOperandOverlap;
+        bad_info = 32'(ci.dst_addr);
       end else begin
         bad      = 1'b0;
         bad_code = npu_isa_pkg::ErrNone;

@@ -57,7 +57,9 @@ package npu_isa_pkg;
     ErrOwViolation = 8'd7,
     ErrSemOverflow = 8'd8,
     ErrAxiError = 8'd9,
-    ErrBadRelease = 8'd10
+    ErrBadRelease = 8'd10,
+    ErrOperandOverlap = 8'd11,
+    ErrProgAlign = 8'd12
   } error_e;
 
   // AXI4-Lite register byte offsets (hwdef/regs.py)

@@ -6,6 +6,10 @@
 // Bursts stay inside the DRAM window; only when the dispatcher needs a word that lies outside the
 // window (or DRAM answers with an error) does fetch report an error for that word's address.
 // After HALT (stop_i) it issues nothing more and drains the bursts still in flight.
+// A PROG_BASE that is not a multiple of the instruction size reports PROG_ALIGN (ERROR_PC =
+// PROG_BASE) in the first cycle after START, before any read (docs/isa.md). Any multiple of the
+// instruction size works: bursts start at PROG_BASE rounded down to the burst size and the
+// words before PROG_BASE are skipped.
 `include "npu_typedef.svh"
 
 module npu_fetch #(
@@ -101,7 +105,7 @@ module npu_fetch #(
                       burst_end_addr <= window_last && burst_end_addr >= next_burst_q;
   assign free_chunks = CreditBits'(BufferChunks) - CreditBits'(buf_count) - inflight_chunks_q;
 
-  assign axi_req.ar_valid = state_q == StRun && !stop_i && burst_fits &&
+  assign axi_req.ar_valid = state_q == StRun && !stop_i && !align_err_q && burst_fits &&
                       free_chunks >= CreditBits'(ChunksPerBurst) &&
                       bursts_q < BurstCntBits'(MaxBursts);
   assign axi_req.ar.addr  = next_burst_q;
@@ -114,6 +118,7 @@ module npu_fetch #(
   logic                    chunk_push;
   logic [ChunkBits-1:0]    chunk_data;
   logic                    resp_err_q;
+  logic                    align_err_q;   // PROG_BASE not instruction aligned: no read at all
 
   assign axi_req.r_ready = 1'b1;   // credits guarantee buffer space; in StStop beats are dropped
   assign beat_o    = axi_rsp.r_valid;
@@ -170,7 +175,8 @@ module npu_fetch #(
   assign word_pc = buf_out[ChunkBits +: 32] + 32'(word_idx_q) * 32'(InsnBits / 8);
   assign word_before_base = word_pc < prog_base_q;
   assign last_word = word_idx_q == WordIdxBits'(WordsPerChunk - 1);
-  assign insn_valid_o = buf_valid && !word_before_base && state_q == StRun && !resp_err_q;
+  assign insn_valid_o = buf_valid && !word_before_base && state_q == StRun && !resp_err_q &&
+                        !align_err_q;
   assign insn_o       = buf_out[word_idx_q * InsnBits +: InsnBits];
   assign insn_pc_o    = word_pc;
   assign buf_pop      = buf_valid && last_word && (word_before_base || insn_ready_i);
@@ -200,6 +206,7 @@ module npu_fetch #(
       bursts_q          <= '0;
       chunk_addr_q      <= '0;
       resp_err_q        <= 1'b0;
+      align_err_q       <= 1'b0;
     end else if (start_i) begin
       state_q           <= StRun;
       next_burst_q      <= prog_base_i & ~32'(BurstBytes - 1);
@@ -207,6 +214,7 @@ module npu_fetch #(
       prog_base_q       <= prog_base_i;
       window_end_q      <= 1'b0;
       resp_err_q        <= 1'b0;
+      align_err_q       <= |prog_base_i[$clog2(InsnBits / 8)-1:0];
       // bursts still in flight from an aborted program drain in StRun too: keep counting them
     end else begin
       if (ar_fire) begin
@@ -227,10 +235,12 @@ module npu_fetch #(
   logic starved;
   assign starved = state_q == StRun && !stop_i && !buf_valid && bursts_q == '0 &&
                    inflight_chunks_q == '0 && !burst_fits;
-  assign err_o      = (starved || resp_err_q) && state_q == StRun && !stop_i;
-  assign err_code_o = resp_err_q ? npu_isa_pkg::ErrAxiError : npu_isa_pkg::ErrDramRange;
-  assign err_pc_o   = resp_err_q ? chunk_addr_q
-                                 : (next_burst_q < prog_base_q ? prog_base_q : next_burst_q);
+  assign err_o      = (starved || resp_err_q || align_err_q) && state_q == StRun && !stop_i;
+  assign err_code_o = align_err_q ? npu_isa_pkg::ErrProgAlign :
+                      resp_err_q  ? npu_isa_pkg::ErrAxiError  : npu_isa_pkg::ErrDramRange;
+  assign err_pc_o   = align_err_q ? prog_base_q :
+                      resp_err_q  ? chunk_addr_q
+                                  : (next_burst_q < prog_base_q ? prog_base_q : next_burst_q);
   assign busy_o     = bursts_q != '0;
 
   logic unused;

@@ -148,6 +148,15 @@ async def test_errors(dut):
         ("dst wide", dict(dst_addr=lines - 1, rows=1, n_tiles=tb.lb // (4 * d) + 1),
          ErrorCode.SPAD_RANGE),
         ("A before B", dict(a_addr=lines, b_addr=lines), ErrorCode.SPAD_RANGE),
+        # operand aliasing (docs/isa.md): info dst_addr; ranges first
+        ("issue 11", dict(a_addr=0xB1, a_pitch=3, rows=4, n_tiles=2, dst_addr=0xAE,
+                          dst_pitch=3, b_addr=0x10), ErrorCode.OPERAND_OVERLAP),
+        ("C over A", dict(dst_addr=1), ErrorCode.OPERAND_OVERLAP),
+        ("C over B", dict(dst_addr=tb.bank_lines - 1), ErrorCode.OPERAND_OVERLAP),
+        ("C rows between A rows", dict(a_pitch=2, dst_addr=1, dst_pitch=2),
+         ErrorCode.OPERAND_OVERLAP),
+        ("C past the end over A", dict(a_addr=lines - 2, dst_addr=lines - 1),
+         ErrorCode.SPAD_RANGE),
     ]
     image = tb.mirror.copy()
     for name, change, code in bad:
@@ -162,6 +171,9 @@ async def test_errors(dut):
         ("B last line exact", dict(b_addr=lines - d, b_pitch=1)),
         ("dst last line exact", dict(dst_addr=lines - 2, dst_pitch=1)),
         ("dst out of range without emit", dict(dst_addr=0xFFFF, emit=0)),
+        ("C right after A", dict(dst_addr=2)),
+        ("C right before B", dict(dst_addr=tb.bank_lines - 2)),
+        ("C over A without emit", dict(dst_addr=0, emit=0)),
     ]
     for name, change in fine:
         f = dict(ok, **change)

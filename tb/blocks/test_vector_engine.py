@@ -218,6 +218,20 @@ async def test_errors(dut):
          ErrorCode.SPAD_RANGE, lines),
         ("a before b before dst", dict(a_addr=lines, b_addr=lines, dst_addr=lines),
          ErrorCode.SPAD_RANGE, lines + 4 + 1),
+        # operand aliasing (docs/isa.md): a is lines 0..5, b 8..13, dst 16..21; info dst_addr
+        ("dst over a", dict(dst_addr=5), ErrorCode.OPERAND_OVERLAP, 5),
+        ("dst over b", dict(dst_addr=12), ErrorCode.OPERAND_OVERLAP, 12),
+        ("in place, other type", dict(dst_addr=0, dst_type=ElemType.INT8),
+         ErrorCode.OPERAND_OVERLAP, 0),
+        ("in place, other pitch", dict(dst_addr=0, dst_pitch=3), ErrorCode.OPERAND_OVERLAP, 0),
+        ("in place, rows sharing lines", dict(dst_addr=0, a_pitch=1, dst_pitch=1),
+         ErrorCode.OPERAND_OVERLAP, 0),
+        ("reduction in place", dict(op=VecOp.RMAX, dst_addr=0), ErrorCode.OPERAND_OVERLAP, 0),
+        ("row b in the result", dict(b_mode=BMode.ROW, b_addr=17), ErrorCode.OPERAND_OVERLAP,
+         16),
+        ("row b in place", dict(b_mode=BMode.ROW, dst_addr=8), ErrorCode.OPERAND_OVERLAP, 8),
+        ("range before aliasing", dict(a_addr=lines - 5, dst_addr=lines - 5),
+         ErrorCode.SPAD_RANGE, lines - 5 + 4 + 1),
     ]
     for name, change, code, info in cases:
         f = dict(base, **change)
@@ -233,6 +247,13 @@ async def test_errors(dut):
         ("int8 a at the end", dict(a_type=ElemType.INT8, b_mode=BMode.SCALAR, a_addr=lines - 3,
                                    a_pitch=1)),
         ("last line", dict(rows=1, row_len=lanes, dst_addr=lines - 1)),
+        ("in place on a", dict(dst_addr=0)),
+        ("in place on b", dict(dst_addr=8)),
+        ("in place on a and b", dict(dst_addr=0, b_addr=0)),
+        ("in place, one row, pitch 0", dict(rows=1, a_pitch=0, dst_addr=0, dst_pitch=0)),
+        ("int8 in place", dict(a_type=ElemType.INT8, dst_type=ElemType.INT8, sat=SatMode.INT8,
+                               dst_addr=0)),
+        ("dst right after a", dict(dst_addr=6, b_addr=16)),
     ]
     for name, change in passes:
         f = dict(base, **change)
