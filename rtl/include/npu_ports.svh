@@ -231,7 +231,7 @@
   assign Pfx``rsp_rdata_o = Rsp.rdata;
 
 // npu_scratchpad_core named u_spad, with the enclosing module's Banks ... ReaderBits, Ports.
-`define NPU_TB_SPAD_CORE(Req, Rsp, OwViolation, BadRelease, StatClear, Stats) \
+`define NPU_TB_SPAD_CORE(Req, Rsp, OwViolation, BadRelease, EventRegion, StatClear, Stats) \
   npu_scratchpad_core #(                                     \
     `NPU_SPAD_PARAM_MAP,                                     \
     .Ports       (Ports)                                     \
@@ -243,6 +243,7 @@
     .rsp_o          (Rsp),                                   \
     .ow_violation_o (OwViolation),                           \
     .bad_release_o  (BadRelease),                            \
+    .event_region_o (EventRegion),                           \
     .stat_clear_i   (StatClear),                             \
     .stats_o        (Stats)                                  \
   );

@@ -28,6 +28,7 @@ module npu_scratchpad #(
 
   output logic [Ports-1:0]             ow_violation_o,
   output logic [Ports-1:0]             bad_release_o,
+  output logic [15:0]                  event_region_o,   // region of the last pulse
 
   input  logic                         stat_clear_i,
   `NPU_SPAD_STAT_PORTS
@@ -79,6 +80,7 @@ module npu_scratchpad #(
     .rsp_o                (rsp),
     .ow_violation_o,
     .bad_release_o,
+    .event_region_o,
     .stat_clear_i,
     .stats_o              (stats)
   );

@@ -25,7 +25,9 @@
 // not hang, and reported on ow_violation_o. Reads are never held. A last-use read of a region
 // whose count is already zero is reported on bad_release_o (the read still returns data).
 // ow_violation_o and bad_release_o pulse one cycle after the offending request's handshake,
-// aligned with where its read data would be.
+// aligned with where its read data would be; event_region_o then holds the region of the
+// lowest-numbered port with a violation, or else with a bad release (ERROR_INFO of the NPU's
+// OW_VIOLATION / BAD_RELEASE errors).
 //
 // Counters (32 bit, wrap around, cleared by stat_clear_i, which wins over events of the same
 // cycle): granted reads, performed writes, conflicts (per cycle, the eligible requests that
@@ -51,6 +53,7 @@ module npu_scratchpad_core #(
 
   output logic [Ports-1:0]             ow_violation_o,
   output logic [Ports-1:0]             bad_release_o,
+  output logic [15:0]                  event_region_o,   // a region index (ISA width)
 
   input  logic                         stat_clear_i,
   // The counters are counted by toggle coverage as the registers below; Verilator's toggle
@@ -239,6 +242,18 @@ module npu_scratchpad_core #(
   logic [Ports-1:0]          rsp_valid_q;
   logic [Ports*BankBits-1:0] rsp_bank_q;
   logic [Ports-1:0]          viol_q, bad_q;
+  logic [RegionBits-1:0]     event_region_d, event_region_q;
+
+  // Violations first (they stop a strict run), then bad releases; the lowest port wins.
+  always_comb begin
+    event_region_d = event_region_q;
+    for (int p = Ports - 1; p >= 0; p--) begin
+      if (port_bad[p]) event_region_d = port_region[p*RegionBits +: RegionBits];
+    end
+    for (int p = Ports - 1; p >= 0; p--) begin
+      if (port_viol[p]) event_region_d = port_region[p*RegionBits +: RegionBits];
+    end
+  end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -246,10 +261,12 @@ module npu_scratchpad_core #(
       rsp_bank_q  <= '0;
       viol_q      <= '0;
       bad_q       <= '0;
+      event_region_q <= '0;
     end else begin
       rsp_valid_q <= grant & ~req_write;
       viol_q      <= port_viol;
       bad_q       <= port_bad;
+      event_region_q <= event_region_d;
       for (int unsigned p = 0; p < Ports; p++) begin
         if (grant[p] && !req_write[p]) begin
           rsp_bank_q[p*BankBits +: BankBits] <= port_bank[p*BankBits +: BankBits];
@@ -267,6 +284,7 @@ module npu_scratchpad_core #(
   assign rsp_valid      = rsp_valid_q;
   assign ow_violation_o = viol_q;
   assign bad_release_o  = bad_q;
+  assign event_region_o = 16'(event_region_q);
 
   // ------------------------------------------------------------------------------------------
   // Statistics

@@ -45,6 +45,7 @@ module npu_dispatch #(
   input  logic                          spad_err_i,      // strict mode: overwrite violation
   input  logic [7:0]                    spad_err_code_i, //   or release of an unlocked region
   input  logic [NumQueues-1:0]          spad_err_queue_i,
+  input  logic [31:0]                   spad_err_info_i, //   region (ERROR_INFO)
 
   // Completion and error reporting.
   output logic                          done_o,         // pulse: HALT completed
@@ -323,6 +324,7 @@ module npu_dispatch #(
       end else if (spad_err_i) begin
         error_now = 1'b1;
         err_code  = spad_err_code_i;
+        err_info  = spad_err_info_i;
         for (int q = NumQueues - 1; q >= 0; q--) begin
           if (spad_err_queue_i[q]) begin
             err_queue = 3'(q);

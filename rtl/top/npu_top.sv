@@ -244,6 +244,7 @@ module npu_top #(
     .spad_err_i       (spad_err),
     .spad_err_code_i  (spad_err_code),
     .spad_err_queue_i (spad_err_queue),
+    .spad_err_info_i  (32'(sp_event_region)),
     .done_o           (done),
     .error_o          (error),
     .error_code_o     (error_code),
@@ -264,6 +265,7 @@ module npu_top #(
   logic [Ports*SpadReqBits-1:0] sp_req;
   logic [Ports*SpadRspBits-1:0] sp_rsp;
   logic [Ports-1:0]             sp_ow_violation, sp_bad_release;
+  logic [15:0]                  sp_event_region;   // ERROR_INFO of OW_VIOLATION / BAD_RELEASE
   /* verilator coverage_off */
   logic [`NPU_SPAD_STATS_BITS-1:0] spad_stats;   // counted inside the scratchpad
   /* verilator coverage_on */
@@ -279,6 +281,7 @@ module npu_top #(
     .rsp_o                (sp_rsp),
     .ow_violation_o       (sp_ow_violation),
     .bad_release_o        (sp_bad_release),
+    .event_region_o       (sp_event_region),
     .stat_clear_i         (start),
     .stats_o              (spad_stats)
   );

@@ -338,27 +338,10 @@ class _Builder:
             return "VECTOR", f
         return "SYNC", dict(target_queue=int(self.rng.integers(0, 4)))
 
-    def _self_overlap(self, acc: sem.Access, mnemonic: str, f: dict) -> bool:
-        """The write overlaps one of the instruction's own reads, other than an exact in-place
-        element-wise VECTOR (a case npu_model.semantics may define as an error)."""
-        if acc.write is None:
-            return False
-        written = set(acc.write.lines())
-        for span in acc.reads:
-            if written & set(span.lines()):
-                exact = (mnemonic == "VECTOR" and span.addr == acc.write.addr
-                         and span.pitch == acc.write.pitch
-                         and span.per_row == acc.write.per_row)
-                if not exact:
-                    return True
-        return False
-
     def _legalize(self, mnemonic: str, f: dict) -> dict | None:
         """Adjust overwrite-control use to the rules in the module docstring; None: drop."""
         cfg = self.cfg
         acc = sem.access(cfg, mnemonic, f)
-        if self._self_overlap(acc, mnemonic, f):
-            return None
         # Releases only where they are ordered after the lock they consume.
         for name, span in (("release_src", acc.reads[0] if acc.reads else None),
                            ("release_a", acc.reads[0] if acc.reads else None),
@@ -530,6 +513,14 @@ class _Builder:
                 if mnemonic != "MATMUL":
                     continue
                 f["acc_addr"] = cfg.acc_lines - int(self.rng.integers(0, f["rows"]))
+            elif kind == "operand_overlap":
+                if mnemonic == "MATMUL":
+                    f.update(emit=1, dst_pitch=max(f["dst_pitch"], 1),
+                             dst_addr=f["a_addr"] + int(self.rng.integers(0, f["a_pitch"] + 1)))
+                elif mnemonic == "VECTOR":
+                    f.update(dst_addr=f["a_addr"] + int(self.rng.integers(1, 3)))
+                else:
+                    continue
             elif kind == "dram_range":
                 if mnemonic not in ("DMA_LOAD", "DMA_STORE"):
                     continue

@@ -30,7 +30,8 @@ SLICE_SEED = 2026
 EXPECTED_BY_KIND = {"field": "BAD_FIELD", "spad_range": "SPAD_RANGE", "acc_range": "ACC_RANGE",
                     "dram_range": "DRAM_RANGE", "opcode": "ILLEGAL_OPCODE",
                     "reserved_bits": "ILLEGAL_OPCODE", "ow_violation": "OW_VIOLATION",
-                    "bad_release": "BAD_RELEASE", "deadlock": None, "sem_overflow": None}
+                    "bad_release": "BAD_RELEASE", "operand_overlap": "OPERAND_OVERLAP",
+                    "deadlock": None, "sem_overflow": None}
 
 
 def test_same_seed_same_program():

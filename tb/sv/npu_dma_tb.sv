@@ -83,10 +83,11 @@ module npu_dma_tb #(
   spad_rsp_t [Ports-1:0] sp_rsp;
   spad_stats_t           stats;
   logic [Ports-1:0]      unused_viol, unused_bad;
+  logic [15:0]           unused_region;
 
   `NPU_TB_SPAD_HOST_ASSIGN(tb_, sp_req[2], sp_rsp[2])
 
-  `NPU_TB_SPAD_CORE(sp_req, sp_rsp, unused_viol, unused_bad, stat_clear_i, stats)
+  `NPU_TB_SPAD_CORE(sp_req, sp_rsp, unused_viol, unused_bad, unused_region, stat_clear_i, stats)
   `NPU_SPAD_STAT_ASSIGN(stats)
 
   // ---- engines --------------------------------------------------------------------------------
@@ -248,6 +249,6 @@ module npu_dma_tb #(
   assign protocol_violations_o = viol_q;
 
   logic unused_tb;
-  assign unused_tb = ^{unused_viol, unused_bad};
+  assign unused_tb = ^{unused_viol, unused_bad, unused_region};
 
 endmodule

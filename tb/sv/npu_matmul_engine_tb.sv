@@ -37,6 +37,7 @@ module npu_matmul_engine_tb #(
   spad_req_t [Ports-1:0] req;
   spad_rsp_t [Ports-1:0] rsp;
   spad_stats_t           stats;
+  logic [15:0]           unused_region;   // the NPU reports it; this bench does not
 
   npu_matmul_engine #(
     .Dim         (Dim),
@@ -57,7 +58,7 @@ module npu_matmul_engine_tb #(
   // Host port: scratchpad port 3.
   `NPU_TB_SPAD_HOST_ASSIGN(host_, req[3], rsp[3])
 
-  `NPU_TB_SPAD_CORE(req, rsp, ow_violation_o, bad_release_o, 1'b0, stats)
+  `NPU_TB_SPAD_CORE(req, rsp, ow_violation_o, bad_release_o, unused_region, 1'b0, stats)
   `NPU_SPAD_STAT_ASSIGN(stats)
 
   // Observation, port p at [p] / [p*W +: W].
