@@ -23,13 +23,24 @@ class ScoreScale:
     shift: int
 
 
+MULTIPLIER_LIMIT = 1 << 30     # the multiplier is an int32 VECTOR scalar, kept positive
+
+
 def score_scale(s_q: float, s_k: float, head_dim: int) -> ScoreScale:
+    if not (0 < s_q < math.inf and 0 < s_k < math.inf and head_dim > 0):
+        raise ValueError(f"s_q = {s_q}, s_k = {s_k}, head_dim = {head_dim}: scales must be "
+                         "positive and finite, head_dim positive")
     alpha = s_q * s_k * LOG2E / math.sqrt(head_dim) * (1 << EXP2_FRAC_BITS)
-    if not alpha > 0:
-        raise ValueError("scales must be positive")
+    if alpha == 0:
+        raise ValueError(f"score scale s_q·s_k·log2(e)/sqrt(d) (s_q = {s_q}, s_k = {s_k}) "
+                         "underflows to 0: too small to represent")
+    if not alpha < MULTIPLIER_LIMIT:     # also inf; below the limit alpha * 2**63 is finite
+        raise ValueError(f"score scale {alpha} is too large (needs a multiplier >= 2^30): "
+                         "s_q·s_k·log2(e)/sqrt(d) must be below "
+                         f"{MULTIPLIER_LIMIT / (1 << EXP2_FRAC_BITS):g}")
     for shift in range(63, -1, -1):
         multiplier = round(alpha * (1 << shift))
-        if multiplier < (1 << 30):
+        if multiplier < MULTIPLIER_LIMIT:
             if multiplier == 0:
                 raise ValueError(f"score scale {alpha} is too small to represent")
             return ScoreScale(multiplier, shift)
@@ -50,6 +61,8 @@ class OutputScale:
 
 def output_scale(s_v: float, s_o: float) -> OutputScale:
     """Fixed-point s_v / s_o with 16 significant bits (identity when s_o == s_v)."""
+    if not (0 < s_v < math.inf and 0 < s_o < math.inf):
+        raise ValueError(f"s_v = {s_v}, s_o = {s_o}: scales must be positive and finite")
     ratio = s_v / s_o
     if not 0 < ratio <= 256:
         raise ValueError(f"s_v / s_o = {ratio} is outside (0, 256]")
