@@ -59,11 +59,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (`{self.prog} --help` shows the usage)")
 
 
+INT_OPTION_LIMIT = 1 << 63
+
+
 def ascii_int(text: str) -> int:
-    """An integer option: ASCII digits only (int() would also take `１２` or `٣`)."""
+    """An integer option: ASCII digits only (int() would also take `１２` or `٣`), within a
+    64-bit range (every message can then show the value)."""
     value = isa.parse_int(text.strip())
     if value is None:
         raise argparse.ArgumentTypeError(f"{isa.quote(text)} is not an integer")
+    if abs(value) >= INT_OPTION_LIMIT:
+        raise argparse.ArgumentTypeError(f"{isa.quote(text)} is far too large")
     return value
 
 

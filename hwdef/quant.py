@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hwdef.params import EXP2_FRAC_BITS
+from hwdef.params import EXP2_FRAC_BITS, SHIFT_BITS
 
 LOG2E = 1.0 / math.log(2.0)
 
@@ -24,6 +24,7 @@ class ScoreScale:
 
 
 MULTIPLIER_LIMIT = 1 << 30     # the multiplier is an int32 VECTOR scalar, kept positive
+MAX_SHIFT = (1 << SHIFT_BITS) - 1    # the VECTOR instruction's shift field
 
 
 def score_scale(s_q: float, s_k: float, head_dim: int) -> ScoreScale:
@@ -38,7 +39,7 @@ def score_scale(s_q: float, s_k: float, head_dim: int) -> ScoreScale:
         raise ValueError(f"score scale {alpha} is too large (needs a multiplier >= 2^30): "
                          "s_q·s_k·log2(e)/sqrt(d) must be below "
                          f"{MULTIPLIER_LIMIT / (1 << EXP2_FRAC_BITS):g}")
-    for shift in range(63, -1, -1):
+    for shift in range(MAX_SHIFT, -1, -1):
         multiplier = round(alpha * (1 << shift))
         if multiplier < MULTIPLIER_LIMIT:
             if multiplier == 0:
@@ -64,8 +65,10 @@ def output_scale(s_v: float, s_o: float) -> OutputScale:
     if not (0 < s_v < math.inf and 0 < s_o < math.inf):
         raise ValueError(f"s_v = {s_v}, s_o = {s_o}: scales must be positive and finite")
     ratio = s_v / s_o
-    if not 0 < ratio <= 256:
-        raise ValueError(f"s_v / s_o = {ratio} is outside (0, 256]")
+    # 16 significant bits need a shift of 15 - floor(log2(ratio)), at most the VECTOR
+    # instruction's 63: ratios below 2^-48 cannot be represented
+    if not 2.0 ** (15 - MAX_SHIFT) <= ratio <= 256:
+        raise ValueError(f"s_v / s_o = {ratio} is outside [2^{15 - MAX_SHIFT}, 256]")
     if ratio == 1.0:
         return OutputScale()
     shift = max(0, 15 - math.floor(math.log2(ratio)))
