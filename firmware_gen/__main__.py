@@ -45,12 +45,13 @@ from firmware_gen.asm import (
     write_atomically,
     write_image,
 )
-from hwdef import ConfigError, config_names, isa, load_config
+from hwdef import ConfigError, HwConfig, config_names, isa, load_config
 from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
+from scheduler.program import check_dram
 from scheduler.search import PROXY_ROWS, fitting_tilings, tiling_fits
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """A malformed command line (argparse's complaint, made one line)."""
 
 
@@ -95,7 +96,7 @@ def input_path(text: str, what: str) -> Path:
     if not text.strip():
         raise UsageError(f"{what} {isa.quote(text)}: empty path")
     path = Path(text)
-    if not path.is_file():
+    if path.is_dir() or not path.exists():
         raise UsageError(f"{what} {isa.quote(text)}: "
                          f"{'is a directory' if path.is_dir() else 'no such file'}")
     return path
@@ -168,6 +169,19 @@ def _program_text(sched: Schedule, command: str) -> str:
     return "\n".join(lines) + "\n" + sched.listing(addresses=False)
 
 
+def attention_workload(cfg: HwConfig, strategy: str, **fields) -> Workload:
+    """The workload of an attention command line, checked before any schedule is built:
+    strategy, shapes, scales and the DRAM rule (scheduler.program.check_dram). `make sim
+    SEQ=...` checks its case with this too (runner/check_sim_args.py)."""
+    if strategy not in STRATEGIES:
+        raise ScheduleError(f"unknown strategy {isa.quote(strategy)}; choose one of "
+                            f"{', '.join(STRATEGIES)}")
+    wl = Workload(**fields)
+    wl.validate(cfg)
+    check_dram(wl, cfg, strategy)
+    return wl
+
+
 def write_outputs(out: Path, files: dict[str, bytes | str]) -> None:
     """Write *files* into directory *out* so that a failure leaves no partial output: into a
     temporary directory beside (or, when *out* exists, inside) it first, then renamed into
@@ -205,14 +219,11 @@ def _cmd_attention(args) -> int:
         if value is not None and value < 1:
             raise ScheduleError(f"{flag} = {value}: must be >= 1")
     cfg = load_config(args.config)
-    wl = Workload(seq_q=args.seq_len, seq_kv=args.seq_len if args.seq_len_kv is None
-                  else args.seq_len_kv, head_dim=args.head_dim, heads=args.heads,
-                  batch=args.batch, causal=args.causal, s_q=args.s_q, s_k=args.s_k,
-                  s_v=args.s_v, s_o=args.s_o)
-    if args.strategy not in STRATEGIES:
-        raise ScheduleError(f"unknown strategy {args.strategy!r}; choose one of "
-                            f"{', '.join(STRATEGIES)}")
-    wl.validate(cfg)
+    wl = attention_workload(
+        cfg, args.strategy, seq_q=args.seq_len,
+        seq_kv=args.seq_len if args.seq_len_kv is None else args.seq_len_kv,
+        head_dim=args.head_dim, heads=args.heads, batch=args.batch, causal=args.causal,
+        s_q=args.s_q, s_k=args.s_k, s_v=args.s_v, s_o=args.s_o)
     tiling = None
     if args.block_rows is not None:
         tiling = Tiling(args.block_rows, args.chunk_keys, separate_x=not args.in_place)
