@@ -64,16 +64,22 @@ synth: bootstrap
 # With PROGRAM=<file.s|file.bin>: run that program on the RTL (CONFIG=tiny|default) and compare
 # DRAM with the golden model (see tb/top/test_program.py).
 # With SEQ=<n>: one attention case (tb/top/test_attention.py); CONFIG defaults to `default` there.
+# The arguments are checked first (runner/check_sim_args.py, the firmware_gen command line's
+# own checks): a bad value is one `error:` line before Verilator builds anything.
 SIM_CONFIG = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG),default)
+PROGRAM_ENV = NPU_PROGRAM='$(subst ','\'',$(abspath $(PROGRAM)))' NPU_SIM_CONFIG='$(CONFIG)'
+SEQ_ENV = NPU_SEQ='$(SEQ)' NPU_SEQ_KV='$(SEQ_KV)' NPU_DIM='$(DIM)' NPU_HEADS='$(HEADS)' \
+	NPU_CAUSAL='$(CAUSAL)' NPU_STRATEGY='$(STRATEGY)' NPU_SIM_CONFIG='$(SIM_CONFIG)'
 
 sim: $(STAMP)
 ifdef PROGRAM
-	NPU_PROGRAM=$(abspath $(PROGRAM)) NPU_SIM_CONFIG=$(CONFIG) $(PY) -m pytest -s -q tb/top/test_program.py
+	@$(PROGRAM_ENV) $(PY) -m runner.check_sim_args
+	$(PROGRAM_ENV) $(PY) -m pytest -s -q tb/top/test_program.py
 else ifdef SEQ
-	NPU_SEQ=$(SEQ) NPU_SEQ_KV=$(SEQ_KV) NPU_DIM=$(DIM) NPU_HEADS=$(HEADS) NPU_CAUSAL=$(CAUSAL) \
-	NPU_STRATEGY=$(STRATEGY) NPU_SIM_CONFIG=$(SIM_CONFIG) \
-	$(PY) -m pytest -q tb/top/test_attention.py
+	@$(SEQ_ENV) $(PY) -m runner.check_sim_args
+	$(SEQ_ENV) $(PY) -m pytest -q tb/top/test_attention.py
 else
+	@NPU_SIM_CONFIG='$(SIM_CONFIG)' $(PY) -m runner.check_sim_args
 	$(PY) -m pytest -n $(JOBS) -m sim tb
 endif
 

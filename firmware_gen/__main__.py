@@ -27,29 +27,103 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import NoReturn
 
-from firmware_gen.asm import AsmError, assemble, disassemble, read_image, write_image
-from hwdef import ConfigError, config_names, isa, load_config
+from firmware_gen.asm import (
+    AsmError,
+    assemble,
+    current_umask,
+    disassemble,
+    read_image,
+    read_source,
+    write_atomically,
+    write_image,
+)
+from hwdef import ConfigError, HwConfig, config_names, isa, load_config
 from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
+from scheduler.program import check_dram
 from scheduler.search import PROXY_ROWS, fitting_tilings, tiling_fits
 
 
+class UsageError(ValueError):
+    """A malformed command line (argparse's complaint, made one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (`{self.prog} --help` shows the usage)")
+
+
+INT_OPTION_LIMIT = 1 << 63
+
+
+def ascii_int(text: str) -> int:
+    """An integer option: ASCII digits only (int() would also take `１２` or `٣`), within a
+    64-bit range (every message can then show the value)."""
+    value = isa.parse_int(text.strip())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{isa.quote(text)} is not an integer")
+    if abs(value) >= INT_OPTION_LIMIT:
+        raise argparse.ArgumentTypeError(f"{isa.quote(text)} is far too large")
+    return value
+
+
+def ascii_float(text: str) -> float:
+    """A real option: ASCII only, as Python writes it (float() would take `１.５`)."""
+    try:
+        if not text.isascii():
+            raise ValueError
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{isa.quote(text)} is not a number") from None
+
+
+def output_path(text: str, option: str) -> Path:
+    """An output path from the command line; an empty one would mean the current directory."""
+    if not text.strip():
+        raise UsageError(f"{option} {isa.quote(text)}: empty path (name the output file or "
+                         "directory)")
+    return Path(text)
+
+
+def input_path(text: str, what: str) -> Path:
+    if not text.strip():
+        raise UsageError(f"{what} {isa.quote(text)}: empty path")
+    path = Path(text)
+    if path.is_dir() or not path.exists():
+        raise UsageError(f"{what} {isa.quote(text)}: "
+                         f"{'is a directory' if path.is_dir() else 'no such file'}")
+    return path
+
+
 def _cmd_asm(args) -> int:
-    words = assemble(Path(args.source).read_text(), source=args.source)
-    out = Path(args.output or Path(args.source).with_suffix(".bin"))
+    source = input_path(args.source, "source")
+    if args.output is not None:
+        out = output_path(args.output, "-o")
+    elif source.suffix == ".bin":
+        raise UsageError(f"source {isa.quote(args.source)} ends in .bin: the default output "
+                         "would overwrite it (give -o)")
+    else:
+        out = source.with_suffix(".bin")
+    words = assemble(read_source(source), source=args.source)
     write_image(words, out)
-    print(f"{args.source}: {len(words)} instructions, {len(words) * isa.INSN_BYTES} bytes "
-          f"-> {out}")
+    print(one_line(f"{args.source}: {len(words)} instructions, "
+                   f"{len(words) * isa.INSN_BYTES} bytes -> {out}"))
     return 0
 
 
 def _cmd_dis(args) -> int:
-    text = disassemble(read_image(args.image), addresses=args.addresses)
-    if args.output:
-        Path(args.output).write_text(text)
+    image = input_path(args.image, "image")
+    out = None if args.output is None else output_path(args.output, "-o")
+    text = disassemble(read_image(image), addresses=args.addresses)
+    if out is not None:
+        write_atomically(out, text)
     else:
         sys.stdout.write(text)
     return 0
@@ -95,7 +169,47 @@ def _program_text(sched: Schedule, command: str) -> str:
     return "\n".join(lines) + "\n" + sched.listing(addresses=False)
 
 
+def attention_workload(cfg: HwConfig, strategy: str, **fields) -> Workload:
+    """The workload of an attention command line, checked before any schedule is built:
+    strategy, shapes, scales and the DRAM rule (scheduler.program.check_dram). `make sim
+    SEQ=...` checks its case with this too (runner/check_sim_args.py)."""
+    if strategy not in STRATEGIES:
+        raise ScheduleError(f"unknown strategy {isa.quote(strategy)}; choose one of "
+                            f"{', '.join(STRATEGIES)}")
+    wl = Workload(**fields)
+    wl.validate(cfg)
+    check_dram(wl, cfg, strategy)
+    return wl
+
+
+def write_outputs(out: Path, files: dict[str, bytes | str]) -> None:
+    """Write *files* into directory *out* so that a failure leaves no partial output: into a
+    temporary directory beside (or, when *out* exists, inside) it first, then renamed into
+    place, the whole directory at once if it is new, file by file if it exists."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {isa.quote(str(out))}: exists and is not a directory")
+    fresh = not out.exists()
+    if fresh:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.", suffix=".tmp",
+                                    dir=out.parent if fresh else out))
+    try:
+        for name, data in files.items():
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            (staging / name).write_bytes(payload)
+        # mkdtemp makes the directory private (0700); the outputs get the usual permissions
+        staging.chmod(0o777 & ~current_umask())
+        if fresh:
+            staging.rename(out)
+            return
+        for name in files:
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _cmd_attention(args) -> int:
+    out = output_path(args.out, "--out")
     if (args.block_rows is None) != (args.chunk_keys is None):
         raise ScheduleError("--block-rows and --chunk-keys go together: give both to force a "
                             "tiling, or neither to search the fastest one")
@@ -105,14 +219,11 @@ def _cmd_attention(args) -> int:
         if value is not None and value < 1:
             raise ScheduleError(f"{flag} = {value}: must be >= 1")
     cfg = load_config(args.config)
-    wl = Workload(seq_q=args.seq_len, seq_kv=args.seq_len if args.seq_len_kv is None
-                  else args.seq_len_kv, head_dim=args.head_dim, heads=args.heads,
-                  batch=args.batch, causal=args.causal, s_q=args.s_q, s_k=args.s_k,
-                  s_v=args.s_v, s_o=args.s_o)
-    if args.strategy not in STRATEGIES:
-        raise ScheduleError(f"unknown strategy {args.strategy!r}; choose one of "
-                            f"{', '.join(STRATEGIES)}")
-    wl.validate(cfg)
+    wl = attention_workload(
+        cfg, args.strategy, seq_q=args.seq_len,
+        seq_kv=args.seq_len if args.seq_len_kv is None else args.seq_len_kv,
+        head_dim=args.head_dim, heads=args.heads, batch=args.batch, causal=args.causal,
+        s_q=args.s_q, s_k=args.s_k, s_v=args.s_v, s_o=args.s_o)
     tiling = None
     if args.block_rows is not None:
         tiling = Tiling(args.block_rows, args.chunk_keys, separate_x=not args.in_place)
@@ -123,27 +234,42 @@ def _cmd_attention(args) -> int:
             raise ScheduleError(f"{exc}; {fitting_tilings(wl, cfg, args.strategy, tiling)}"
                                 ) from None
         raise
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_image(sched.words, out / "program.bin")
-    texts = {
+    write_outputs(out, {
+        "program.bin": isa.to_bytes(sched.words),
         "program.s": _program_text(sched, args.command_line),
         "listing.txt": sched.listing(),
         "memory_map.json": json.dumps(sched.memory_map(), indent=2) + "\n",
         "schedule.json": json.dumps(_schedule_dict(sched, tiling is not None), indent=2) + "\n",
-    }
-    for name, text in texts.items():
-        (out / name).write_text(text, encoding="utf-8")
+    })
     print(sched.summary())
-    print(f"{out}/: program.bin ({len(sched.words)} instructions, "
+    print(one_line(f"{out}/: program.bin ({len(sched.words)} instructions, "
           f"{len(sched.words) * isa.INSN_BYTES} bytes, load at DRAM {sched.prog_base:#x}"
           f"{', run with CTRL.STRICT' if sched.strict else ''}), program.s, listing.txt, "
-          f"memory_map.json, schedule.json")
+          f"memory_map.json, schedule.json"))
     return 0
 
 
+def one_line(message: str) -> str:
+    """*message* as one printable line: line breaks and other control characters (from a file
+    name, say) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m firmware_gen",
+    """The command line; every failure is one `error: ...` line on stderr and exit status 1
+    (2 for a malformed command line), never a traceback."""
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except (AsmError, isa.IsaError, OSError, ConfigError, ScheduleError) as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = _Parser(prog="python -m firmware_gen",
                                      description="Build, assemble and disassemble NPU programs")
     sub = parser.add_subparsers(dest="command", required=True)
     p_asm = sub.add_parser("asm", help="assemble a text program into a binary image")
@@ -159,36 +285,33 @@ def main(argv: list[str] | None = None) -> int:
         "attention", help="schedule an attention layer: program, listing and memory map",
         description="Schedule softmax(Q·Kᵀ·s)·V on the NPU and write program.bin, program.s, "
                     "listing.txt, memory_map.json and schedule.json into --out.")
-    p_att.add_argument("--seq-len", type=int, required=True, help="query rows per head")
-    p_att.add_argument("--seq-len-kv", type=int, help="keys per head (default: --seq-len)")
-    p_att.add_argument("--head-dim", type=int, required=True, help="head dimension d")
-    p_att.add_argument("--heads", type=int, default=1)
-    p_att.add_argument("--batch", type=int, default=1)
+    p_att.add_argument("--seq-len", type=ascii_int, required=True, help="query rows per head")
+    p_att.add_argument("--seq-len-kv", type=ascii_int, help="keys per head (default: --seq-len)")
+    p_att.add_argument("--head-dim", type=ascii_int, required=True, help="head dimension d")
+    p_att.add_argument("--heads", type=ascii_int, default=1)
+    p_att.add_argument("--batch", type=ascii_int, default=1)
     p_att.add_argument("--causal", action="store_true", help="causal mask (bottom-right aligned)")
     p_att.add_argument("--strategy", required=True, metavar="{" + ",".join(STRATEGIES) + "}")
     p_att.add_argument("--config", required=True, metavar="{" + ",".join(config_names()) + "}",
                        help="hardware configuration (hwdef/configs.toml)")
     p_att.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p_att.add_argument("--block-rows", type=int, metavar="N",
+    p_att.add_argument("--block-rows", type=ascii_int, metavar="N",
                        help="force Br, query rows per block (with --chunk-keys)")
-    p_att.add_argument("--chunk-keys", type=int, metavar="N",
+    p_att.add_argument("--chunk-keys", type=ascii_int, metavar="N",
                        help="force Bc, keys per chunk, a multiple of the array size")
     p_att.add_argument("--in-place", action="store_true",
                        help="forced tiling: run the score steps in place (no separate X buffer)")
     for flag, what in (("q", "Q"), ("k", "K"), ("v", "V")):
-        p_att.add_argument(f"--s-{flag}", type=float, default=1.0 / 32, metavar="X",
+        p_att.add_argument(f"--s-{flag}", type=ascii_float, default=1.0 / 32, metavar="X",
                            help=f"quantization scale of {what} (default 1/32)")
-    p_att.add_argument("--s-o", type=float, metavar="X",
+    p_att.add_argument("--s-o", type=ascii_float, metavar="X",
                        help="quantization scale of the output (default: --s-v)")
     p_att.set_defaults(func=_cmd_attention)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    args.command_line = " ".join(["python -m firmware_gen"] + [shlex.quote(a) for a in argv])
-    try:
-        return args.func(args)
-    except (AsmError, isa.IsaError, OSError, ConfigError, ScheduleError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    args.command_line = one_line(" ".join(["python -m firmware_gen"]
+                                          + [shlex.quote(a) for a in argv]))
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ backslash continues a line.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from hwdef import isa
@@ -31,7 +33,10 @@ class AsmError(ValueError):
 def _logical_lines(text: str):
     """Yield (first line number, text) with comments stripped and continuations joined."""
     pending, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only (as editors count them): splitlines() would also break at form
+    # feeds, separators and U+2028, and the line numbers in messages would not match.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
         line = raw.split("#", 1)[0].split(";", 1)[0].rstrip()
         if not pending:
             start = number
@@ -79,9 +84,45 @@ def disassemble(words: list[int], addresses: bool = False, base: int = 0,
     return "\n".join(lines) + "\n"
 
 
+def read_source(path: str | Path) -> str:
+    """The text of an assembler source file (UTF-8, a byte-order mark allowed)."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise AsmError(str(path), line, f"column {column}: byte 0x{data[exc.start]:02x} is not "
+                       "UTF-8 text (is this a binary image? `dis` reads those)") from None
+
+
 def read_image(path: str | Path) -> list[int]:
     return isa.from_bytes(Path(path).read_bytes())
 
 
 def write_image(words: list[int], path: str | Path) -> None:
-    Path(path).write_bytes(isa.to_bytes(words))
+    write_atomically(path, isa.to_bytes(words))
+
+
+def write_atomically(path: str | Path, data: bytes | str) -> None:
+    """Write *path* through a temporary file beside it, renamed into place: a failed or
+    interrupted write leaves the old file (or none), never a truncated one."""
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(payload)
+        # the temporary file is private (0600); the output gets the usual permissions
+        os.chmod(handle.name, 0o666 & ~current_umask())
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,40 @@ def test_errors_exit_1_with_a_specific_message(tmp_path, capsys, args, messages)
     for message in messages:
         assert message in err
     assert not out_dir.exists()          # nothing written on error
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-dir", "existing-dir"])
+def test_a_failed_write_leaves_nothing_half_written(tmp_path, capsys, monkeypatch, existing):
+    """The outputs go to a temporary directory first: a write failing on the third file
+    leaves no new directory, the previous outputs as they were, and no temporary files."""
+    out_dir = tmp_path / "out"
+    if existing:
+        out_dir.mkdir()
+        (out_dir / "program.bin").write_bytes(b"old")
+    real_write = Path.write_bytes
+    calls = []
+
+    def failing_write(self, data):
+        calls.append(self.name)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    code, out, err = _run(capsys, "--seq-len", "9", "--head-dim", "16", *TINY,
+                          "--out", str(out_dir))
+    assert code == 1 and out == "" and "No space left on device" in err
+    assert err.count("\n") == 1 and len(calls) == 3
+    if existing:
+        assert sorted(p.name for p in out_dir.iterdir()) == ["program.bin"]
+        assert (out_dir / "program.bin").read_bytes() == b"old"
+    else:
+        assert not out_dir.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["out"] if existing else [])
+
+
+def test_empty_out_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, "--seq-len", "9", "--head-dim", "16", *TINY, "--out", "")
+    assert code != 0 and err.startswith("error: --out '': empty path") and out == ""
+    assert list(tmp_path.iterdir()) == []

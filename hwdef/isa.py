@@ -19,6 +19,7 @@ firmware_gen's assembler are all generated from or driven by this module.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -255,7 +256,7 @@ def encode(mnemonic: str, **values: int) -> int:
     for fld, lsb in cls.layout():
         value = cls.opcode if fld.name == "opcode" else int(values.get(fld.name, 0))
         if not fld.min <= value <= fld.max:
-            raise IsaError(f"{cls.mnemonic}.{fld.name} = {value} is out of range "
+            raise IsaError(f"{cls.mnemonic}.{fld.name} = {show_int(value)} is out of range "
                            f"[{fld.min}, {fld.max}] ({fld.bits} bits)")
         word |= (value & ((1 << fld.bits) - 1)) << lsb
     return word
@@ -266,7 +267,8 @@ def with_semaphores(word: int, waits: Iterable[int] = (), signals: Iterable[int]
     lsb = {fld.name: at for fld, at in HEADER_LAYOUT}
     for sem in (*waits, *signals):
         if not 0 <= sem < NUM_SEMAPHORES:
-            raise IsaError(f"semaphore {sem} does not exist (0..{NUM_SEMAPHORES - 1})")
+            raise IsaError(f"semaphore {show_int(sem)} does not exist "
+                           f"(0..{NUM_SEMAPHORES - 1})")
     return (word | sum(1 << s for s in waits) << lsb["wait_mask"]
             | sum(1 << s for s in signals) << lsb["signal_mask"])
 
@@ -304,6 +306,47 @@ def from_bytes(image: bytes) -> list[int]:
 
 
 # ---- text form (used by firmware_gen's assembler / disassembler and by docs/isa.md) ----------
+# Error messages quote what they reject; a pasted megabyte or a 5000-digit number is cut short
+# so that the message stays one readable line (and Python's int-to-str digit limit is never hit).
+_QUOTE_CHARS = 40
+_SHOW_BITS = 128
+
+
+def quote(text: str) -> str:
+    """*text* for an error message: at most _QUOTE_CHARS characters, non-printable ones
+    escaped (a message is one line)."""
+    short = text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + "..."
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)
+    return f"'{shown}'" + (f" ({len(text)} characters)" if len(text) > _QUOTE_CHARS else "")
+
+
+def show_int(value: int) -> str:
+    """An integer for an error message; a huge one as its size only."""
+    if abs(value).bit_length() <= _SHOW_BITS:
+        return str(value)
+    return f"{'-' if value < 0 else ''}<a {abs(value).bit_length()}-bit number>"
+
+
+# Integer literals as Python writes them (base prefixes, underscores), ASCII digits only:
+# int() alone would also take fullwidth or other Unicode digits.
+_INT_LITERAL = re.compile(r"[+-]?(0[xX](_?[0-9a-fA-F])+|0[oO](_?[0-7])+|0[bB](_?[01])+"
+                          r"|0(_?0)*|[1-9](_?[0-9])*)")
+_DECIMAL_DIGITS_EXACT = 4000   # below Python's int-from-str limit (4300 digits)
+
+
+def parse_int(text: str) -> int | None:
+    """The value of an ASCII integer literal (decimal, 0x, 0o, 0b; underscores between digits),
+    or None when *text* is not one."""
+    if not _INT_LITERAL.fullmatch(text):
+        return None
+    digits = text.lstrip("+-").replace("_", "")
+    if not digits[1:2].isalpha() and len(digits) > _DECIMAL_DIGITS_EXACT:
+        # int() would refuse this many decimal digits; far out of every field's range, the
+        # smallest number with as many digits stands in for it in the range error.
+        return (-1 if text.startswith("-") else 1) * 10 ** (len(digits) - 1)
+    return int(text, 0)
+
+
 def _sem_list(mask: int) -> str:
     return ",".join(f"s{i}" for i in range(NUM_SEMAPHORES) if mask >> i & 1)
 
@@ -311,12 +354,13 @@ def _sem_list(mask: int) -> str:
 def _parse_sem_list(text: str) -> int:
     mask = 0
     for item in filter(None, (t.strip() for t in text.split(","))):
-        if not (item[:1] in "sS" and item[1:].isdigit()):
-            raise IsaError(f"bad semaphore '{item}' (expected s0..s{NUM_SEMAPHORES - 1})")
-        index = int(item[1:])
-        if index >= NUM_SEMAPHORES:
-            raise IsaError(f"semaphore s{index} does not exist (s0..s{NUM_SEMAPHORES - 1})")
-        mask |= 1 << index
+        digits = item[1:]
+        if not (item[:1] in "sS" and digits.isascii() and digits.isdigit()):
+            raise IsaError(f"bad semaphore {quote(item)} (expected s0..s{NUM_SEMAPHORES - 1})")
+        if len(digits) > 2 or int(digits) >= NUM_SEMAPHORES:
+            name = f"s{int(digits)}" if len(digits) <= 2 else quote(item)
+            raise IsaError(f"semaphore {name} does not exist (s0..s{NUM_SEMAPHORES - 1})")
+        mask |= 1 << int(digits)
     return mask
 
 
@@ -353,14 +397,24 @@ def format_insn(word: int) -> str:
     return " ".join(parts)
 
 
+def _check_characters(text: str) -> None:
+    """Instruction text is printable ASCII (tabs allowed): a lookalike letter or digit would
+    otherwise be case-folded or converted into a different instruction without a word."""
+    for column, char in enumerate(text, start=1):
+        if not (char == "\t" or " " <= char <= "~"):
+            raise IsaError(f"character {quote(char)} (U+{ord(char):04X}) at column {column}: "
+                           "instructions are ASCII only (comments may hold any text)")
+
+
 def parse_insn(text: str) -> int:
-    """Inverse of `format_insn` (key order free, integers in any Python base)."""
+    """Inverse of `format_insn` (key order free, integers in any Python base, ASCII only)."""
+    _check_characters(text)
     tokens = text.split()
     if not tokens:
         raise IsaError("empty instruction")
     mnemonic = tokens[0].upper()
     if mnemonic not in BY_MNEMONIC:
-        raise IsaError(f"unknown instruction '{tokens[0]}'; known: "
+        raise IsaError(f"unknown instruction {quote(tokens[0])}; known: "
                        f"{', '.join(m.lower() for m in BY_MNEMONIC)}")
     cls = BY_MNEMONIC[mnemonic]
     by_name = {f.name: f for f in cls.fields}
@@ -368,7 +422,7 @@ def parse_insn(text: str) -> int:
     for token in tokens[1:]:
         key, sep, raw = token.partition("=")
         if not sep or not raw:
-            raise IsaError(f"expected key=value, got '{token}'")
+            raise IsaError(f"expected key=value, got {quote(token)}")
         key = key.lower()
         if key in ("wait", "signal"):
             name, value = f"{key}_mask", _parse_sem_list(raw)
@@ -377,16 +431,16 @@ def parse_insn(text: str) -> int:
             if kind is not None and raw.upper() in kind.__members__:
                 value = int(kind[raw.upper()])
             else:
-                try:
-                    value = int(raw, 0)
-                except ValueError:
+                number = parse_int(raw)
+                if number is None:
                     choices = f" (one of {', '.join(kind.__members__)})" if kind else ""
-                    raise IsaError(f"{cls.mnemonic}.{key}: '{raw}' is not a number"
-                                   f"{choices}") from None
+                    raise IsaError(f"{cls.mnemonic}.{key}: {quote(raw)} is not a number"
+                                   f"{choices}")
+                value = number
         else:
-            raise IsaError(f"{cls.mnemonic} has no field '{key}'; fields: wait, signal, "
+            raise IsaError(f"{cls.mnemonic} has no field {quote(key)}; fields: wait, signal, "
                            f"{', '.join(by_name)}")
         if name in values:
-            raise IsaError(f"field '{key}' given twice")
+            raise IsaError(f"field {quote(key)} given twice")
         values[name] = value
     return encode(mnemonic, **values)

@@ -25,35 +25,30 @@ def _build_params(job: Job) -> dict:
             else {})
 
 
-def run_dir_for(job: Job, tag: str = "") -> Path:
-    """The job's working directory inside its build: run-cocotb_job-<tag>, the tag defaulting
-    to the job's digest so that different untagged jobs never share a directory."""
-    from tb.harness.sim import build_dir_for
+def new_run_dir_for(job: Job, tag: str = "") -> Path:
+    """A new working directory for one run of *job* inside its build: run-cocotb_job-<tag>
+    @<pid>.<n> (tb.harness.sim.new_run_dir), the tag defaulting to the job's digest. Every run
+    has its own, so concurrent runs with the same tag never share files."""
+    from tb.harness.sim import new_run_dir, sim_build_dir
     from tb.top.env import EXTRA_SOURCES
-    params = dict(load_config(job.config).sv_params("npu_tb_top"), **_build_params(job))
-    build = build_dir_for("npu_tb_top", job.config, params,
-                          "toggle" if job.toggle_coverage else "", EXTRA_SOURCES)
-    # tb.harness.sim.run_cocotb runs the simulation in run-<module>-<tag> of the build.
-    return build / f"run-{TEST_MODULE.rsplit('.', 1)[-1]}-{tag or job.digest()}"
+    build = sim_build_dir("npu_tb_top", job.config, _build_params(job), EXTRA_SOURCES,
+                          job.toggle_coverage)
+    return new_run_dir(build, f"{TEST_MODULE.rsplit('.', 1)[-1]}-{tag or job.digest()}")
 
 
 def run_rtl(job: Job, tag: str = "") -> Outcome:
     """Run *job* in its own simulation; raises AssertionError if the simulation fails (a
-    scoreboard mismatch when the job is checked against the model, a timeout). Jobs with the
-    same *tag* share a run directory: give concurrent jobs different tags (or none)."""
+    scoreboard mismatch when the job is checked against the model, a timeout). The *tag*
+    names the run directory (outcome.run_dir); each run gets a new one."""
     from tb.harness.sim import run_cocotb
     from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
     start = time.perf_counter()
-    tag = tag or job.digest()
-    run_dir = run_dir_for(job, tag)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("outcome.json", "outputs.npz", "coverage.dat", "trace.txt"):
-        (run_dir / stale).unlink(missing_ok=True)
+    run_dir = new_run_dir_for(job, tag)
     job.save(run_dir)
     plusargs = [f"+npu_trace={run_dir / 'trace.txt'}"] if job.trace else []
     results = run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=job.config,
                          extra_params=_build_params(job), extra_sources=EXTRA_SOURCES,
-                         build_args=TIMING_ARGS, run_tag=tag, plusargs=plusargs,
+                         build_args=TIMING_ARGS, run_dir=run_dir, plusargs=plusargs,
                          toggle_coverage=job.toggle_coverage, testcase="NpuJobTest",
                          extra_env={JOB_ENV: str(run_dir)})
     assert results.parent == run_dir, (results, run_dir)
@@ -76,7 +71,7 @@ def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
     """Run *jobs* one after the other in ONE simulation (reset before each) and return their
     outcomes, unscored: the caller compares them (with the model backend, for instance).
     The jobs must share a configuration and build parameters; *tag* names the run directory
-    (give concurrent batches different tags). Raises AssertionError if the simulation fails."""
+    (each batch gets a new one). Raises AssertionError if the simulation fails."""
     from tb.harness.sim import run_cocotb
     from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
     if not jobs:
@@ -88,18 +83,13 @@ def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
             raise ValueError("a batch runs on one build: same configuration and DRAM model "
                              "size, no toggle coverage or trace")
     start = time.perf_counter()
-    run_dir = run_dir_for(first, tag)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in batch_dirs(run_dir):
-        for path in stale.iterdir():
-            path.unlink()
-        stale.rmdir()
+    run_dir = new_run_dir_for(first, tag)
     dirs = [run_dir / f"job-{index:05d}" for index in range(len(jobs))]
     for job, directory in zip(jobs, dirs):
         job.save(directory)
     run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=first.config,
                extra_params=_build_params(first), extra_sources=EXTRA_SOURCES,
-               build_args=TIMING_ARGS, run_tag=tag, testcase="NpuJobBatchTest",
+               build_args=TIMING_ARGS, run_dir=run_dir, testcase="NpuJobBatchTest",
                extra_env={JOB_ENV: str(run_dir)})
     outcomes = []
     for directory in dirs:

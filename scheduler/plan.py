@@ -89,6 +89,35 @@ def chunks(wl: Workload, chunk_keys: int, q0: int, rows: int) -> list[tuple[int,
     return out or [(0, min(chunk_keys, wl.seq_kv))]
 
 
+def chunk_count(wl: Workload, chunk_keys: int, q0: int, rows: int) -> int:
+    """len(chunks(...)) without listing them."""
+    total = -(-wl.seq_kv // chunk_keys)
+    if wl.causal:
+        last_key = q0 + rows - 1 + causal_offset(wl.seq_q, wl.seq_kv)
+        total = min(total, last_key // chunk_keys + 1) if last_key >= 0 else 0
+    return max(total, 1)
+
+
+# The fewest instructions the templates of scheduler/emit.py issue, whatever the strategy
+# (strategies only order them): a max item runs Q·Kᵀ and a row max; an exp item the softmax
+# steps SUB, MULSHR, EXP2, RSUM and P·V; a single item both; a block loads Q, then scales O
+# and stores it.
+MIN_ITEM_INSNS = {"max": 2, "exp": 5, "single": 7}
+MIN_BLOCK_INSNS = 3
+
+
+def min_instructions(wl: Workload, block_rows: int, chunk_keys: int) -> int:
+    """A lower bound of the instructions (HALT included) of any strategy's program with this
+    tiling, counted from the plan's shape without building it: it tells in milliseconds that
+    a program cannot fit where building it would take minutes."""
+    per_head = 0
+    for q0 in range(0, wl.seq_q, block_rows):
+        seen = chunk_count(wl, chunk_keys, q0, min(block_rows, wl.seq_q - q0))
+        per_head += MIN_BLOCK_INSNS + (MIN_ITEM_INSNS["single"] if seen == 1 else
+                                       seen * (MIN_ITEM_INSNS["max"] + MIN_ITEM_INSNS["exp"]))
+    return per_head * wl.heads_total + 1
+
+
 def plan_items(wl: Workload, block_rows: int, chunk_keys: int,
                keep_on_chip: bool) -> tuple[list[Block], list[Item]]:
     blocks: list[Block] = []

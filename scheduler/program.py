@@ -13,6 +13,7 @@ them in (scheduler/strategies/), and the semaphores that make the sequential ord
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 
 from firmware_gen.program import Program
@@ -20,8 +21,8 @@ from hwdef import HwConfig, isa
 from scheduler import strategies
 from scheduler.emit import AttentionEmitter
 from scheduler.layout import DRAM_ALIGN, Buffers, Tensor, place_dram, place_spad
-from scheduler.plan import Plan, plan
-from scheduler.sync import Insn, SyncEmitter
+from scheduler.plan import Plan, min_instructions, plan
+from scheduler.sync import Insn, ProgramFull, SyncEmitter
 from scheduler.tiling import Geometry, Tiling, ceil_div
 from scheduler.workload import ScheduleError, Workload
 
@@ -29,6 +30,53 @@ from scheduler.workload import ScheduleError, Workload
 def dram_hint(strategy: type[strategies.Strategy]) -> str:
     return (" (layerwise keeps S and P in DRAM: flat or mas need far less)"
             if strategy.dram_intermediates else "")
+
+
+def check_dram(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | None = None,
+               tiling: Tiling | None = None) -> None:
+    """The DRAM rule, checked before anything is built: the tensors (Q, K, V, O for every
+    head, plus S, P and 1/l where the strategy keeps them in DRAM) and, once the tiling is
+    known, the smallest program it can have (`plan.min_instructions`) must fit in
+    *dram_bytes* (default: the configuration's DRAM). Raises ScheduleError with the number
+    of heads, or the sequence length, that could fit."""
+    strat = strategies.get(strategy)
+    dram = cfg.dram_bytes if dram_bytes is None else dram_bytes
+
+    def needed(w: Workload) -> tuple[int, int]:
+        tensors = place_dram(w, cfg, strat.dram_intermediates)["program"].addr
+        code = (0 if tiling is None else
+                min_instructions(w, tiling.block_rows, tiling.chunk_keys) * isa.INSN_BYTES)
+        return tensors, code
+
+    tensors, code = needed(wl)
+    if tensors + code <= dram:
+        return
+
+    def largest(low: int, high: int, fits) -> int:
+        """The largest n in [low, high] with fits(n) (monotone), low - 1 if none."""
+        while low <= high:
+            mid = (low + high) // 2
+            low, high = (mid + 1, high) if fits(mid) else (low, mid - 1)
+        return high
+
+    one_head = replace(wl, heads=1, batch=1)
+    heads = largest(1, wl.heads_total - 1, lambda h: sum(needed(replace(one_head, heads=h)))
+                    <= dram)
+    if heads >= 1:
+        could = f"at most {heads} of its {wl.heads_total} heads (batch x heads) could fit"
+    else:
+        longest = max(wl.seq_q, wl.seq_kv)
+        seq = largest(1, longest - 1, lambda n: sum(needed(replace(
+            one_head, seq_q=min(wl.seq_q, n), seq_kv=min(wl.seq_kv, n)))) <= dram)
+        could = (f"one head could fit with sequences of at most {seq}" if seq >= 1
+                 else "not even one row of one head fits")
+    program = ("" if tiling is None else
+               f" and its program at least {code} bytes ({code // isa.INSN_BYTES} instructions "
+               f"with tiling {tiling.describe()})")
+    raise ScheduleError(
+        f"{wl.describe()} with {strategy} does not fit in {dram} bytes of DRAM "
+        f"('{cfg.name}'): its tensors take {tensors} bytes{program}; {could}"
+        + dram_hint(strat))
 
 
 class AttentionProgram:
@@ -40,18 +88,27 @@ class AttentionProgram:
         self.tensors: dict[str, Tensor] = place_dram(wl, cfg, self.strategy.dram_intermediates,
                                                      dram_base)
         tensors_end = self.tensors["program"].addr
-        if dram_limit is not None and tensors_end > dram_limit:
-            raise ScheduleError(
-                f"{wl.describe()} with {strategy} needs {tensors_end} bytes of DRAM for its "
-                f"tensors before the program, the DRAM has {dram_limit}; fewer heads or "
-                f"shorter sequences would fit" + dram_hint(self.strategy))
+        max_insns = None
+        if dram_limit is not None:
+            check_dram(wl, cfg, strategy, dram_limit - dram_base, tiling)
+            # the bound above is not exact: emission stops once the program cannot fit
+            max_insns = (dram_limit - tensors_end) // isa.INSN_BYTES - 1     # HALT last
         self.buffers: Buffers = place_spad(cfg, self.geometry, tiling,
                                            self.strategy.score_buffers)
         self.plan: Plan = plan(wl, tiling.block_rows, tiling.chunk_keys,
                                self.strategy.score_buffers, self.strategy.keep_on_chip)
-        sync = SyncEmitter(cfg, self.strategy.serialize)
-        self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers, self.tensors,
-                                            self.plan, self.strategy.overwrite_control, sync))
+        sync = SyncEmitter(cfg, self.strategy.serialize, max_insns)
+        try:
+            self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers,
+                                                self.tensors, self.plan,
+                                                self.strategy.overwrite_control, sync))
+        except ProgramFull:
+            raise ScheduleError(
+                f"{wl.describe()} with {strategy} does not fit in {dram_limit} bytes of "
+                f"DRAM ('{cfg.name}'): its tensors take {tensors_end - dram_base} bytes and "
+                f"its program (tiling {tiling.describe()}) more than the "
+                f"{max_insns} instructions left after them; fewer heads or shorter sequences "
+                "would fit" + dram_hint(self.strategy)) from None
         self._sync = sync
         self.insns: list[Insn] = sync.insns
         self.prog_base = tensors_end

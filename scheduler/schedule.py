@@ -17,7 +17,7 @@ from hwdef import HwConfig, isa
 from npu_model import semantics
 from scheduler.cost import Prediction, predict
 from scheduler.layout import Tensor
-from scheduler.program import AttentionProgram, dram_hint
+from scheduler.program import AttentionProgram, check_dram, dram_hint
 from scheduler.search import Candidate, search
 from scheduler.strategies import get as get_strategy
 from scheduler.sync import Insn
@@ -152,6 +152,7 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
         dram_bytes = cfg.dram_bytes
     get_strategy(strategy)
     wl.validate(cfg)
+    check_dram(wl, cfg, strategy, dram_bytes)     # the tensors, before any search
     candidates: list[Candidate] = []
     if tiling is None:
         tiling, candidates = search(wl, cfg, strategy)

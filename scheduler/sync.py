@@ -62,15 +62,23 @@ class Footprint:
         return reads, writes
 
 
+class ProgramFull(Exception):
+    """More instructions than the emitter was allowed (the program would not fit in DRAM)."""
+
+
 class SyncEmitter:
     """Collects a sequential program and adds the semaphores that make it concurrent.
 
     `serialize` lists queues that must never run at the same time (FLAT's schedule: the matrix
     and vector units alternate); each instruction of those queues then also depends on the
-    previous instruction of the others."""
+    previous instruction of the others. `max_insns` (None: no limit) makes `emit` raise
+    ProgramFull beyond that many instructions, before a program too large for its DRAM has
+    taken minutes and gigabytes to build."""
 
-    def __init__(self, cfg: HwConfig, serialize: tuple[isa.Queue, ...] = ()):
+    def __init__(self, cfg: HwConfig, serialize: tuple[isa.Queue, ...] = (),
+                 max_insns: int | None = None):
         self.cfg = cfg
+        self.max_insns = max_insns
         self.footprint = Footprint(cfg)
         self.insns: list[Insn] = []
         self.serialize = set(serialize)
@@ -81,6 +89,8 @@ class SyncEmitter:
         self._last_serialized: Insn | None = None
 
     def emit(self, mnemonic: str, *, note: str = "", **fields: int) -> Insn:
+        if self.max_insns is not None and len(self.insns) >= self.max_insns:
+            raise ProgramFull(self.max_insns)
         queue = isa.BY_MNEMONIC[mnemonic].queue
         given = {k: int(v) for k, v in fields.items()}
         if mnemonic == "DMA_LOAD":

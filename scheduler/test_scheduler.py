@@ -23,6 +23,7 @@ from npu_model.attention import attention_int
 from npu_model.executor import NpuModel
 from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedule
 from scheduler.cost import predict
+from scheduler.plan import chunk_count, chunks, min_instructions
 from scheduler.program import AttentionProgram
 from scheduler.sync import Footprint
 
@@ -159,3 +160,45 @@ def test_dram_too_small_is_reported():
     with pytest.raises(ScheduleError, match="bytes of DRAM"):
         build_schedule(Workload(512, 512, 64, heads=4), load_config("default"), "layerwise",
                        Tiling(32, 64), dram_bytes=1 << 20)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("wl, tiling", [
+    (Workload(20, 13, 20, heads=2, causal=True), None),
+    (Workload(33, 70, 32, causal=True), None),
+    (Workload(40, 17, 16, heads=3), Tiling(4, 4)),
+    (Workload(9, 30, 16, causal=True), Tiling(2, 8, separate_x=False)),
+    (Workload(30, 9, 16, causal=True), Tiling(4, 4)),
+])
+def test_program_size_lower_bound_holds(strategy, wl, tiling):
+    """min_instructions (the up-front DRAM check) never exceeds a real program's length, and
+    its chunk count is the plan's."""
+    sched = build_schedule(wl, load_config("tiny"), strategy, tiling)
+    t = sched.tiling
+    bound = min_instructions(wl, t.block_rows, t.chunk_keys)
+    assert bound <= len(sched.words) < 4 * bound
+    for q0 in range(0, wl.seq_q, t.block_rows):
+        rows = min(t.block_rows, wl.seq_q - q0)
+        assert chunk_count(wl, t.chunk_keys, q0, rows) == len(chunks(wl, t.chunk_keys, q0, rows))
+
+
+def test_dram_is_checked_before_anything_is_built():
+    cfg = load_config("default")
+    # the tensors alone: refused before the search, with the heads that could fit
+    with pytest.raises(ScheduleError, match=r"its tensors take 33554432 bytes; at most 8 of its "
+                                            r"16 heads"):
+        build_schedule(Workload(4096, 4096, 128, heads=16), cfg, "mas")
+    with pytest.raises(ScheduleError, match="one head could fit with sequences of at most .*"
+                                            "layerwise keeps S and P in DRAM"):
+        build_schedule(Workload(4096, 4096, 64), cfg, "layerwise")
+    # the program's lower bound, once the tiling is known (was: minutes and gigabytes)
+    with pytest.raises(ScheduleError, match=r"its program at least \d+ bytes"):
+        build_schedule(Workload(4096, 4096, 128, heads=6), cfg, "mas", Tiling(16, 32, False))
+    # between the bound and the real size, emission stops as soon as the program cannot fit
+    wl, tiling = Workload(64, 64, 16, heads=2), Tiling(4, 4)
+    tiny = load_config("tiny")
+    full = build_schedule(wl, tiny, "mas", tiling)
+    bound = min_instructions(wl, 4, 4) * isa.INSN_BYTES
+    dram = full.prog_base + (bound + len(full.words) * isa.INSN_BYTES) // 2
+    with pytest.raises(ScheduleError, match="instructions left after them"):
+        build_schedule(wl, tiny, "mas", tiling, dram_bytes=dram)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
+import re
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +27,62 @@ SIM_BUILD = REPO / "sim_build"
 # selected with NPU_X_UNIQUE=1.
 _FAST_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
 _XHUNT_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
+
+
+# Finished run directories kept per run name (the newest; a run still going is never removed).
+KEEP_RUNS = 3
+_run_numbers = itertools.count()
+
+
+def new_run_dir(build_dir: Path, name: str, keep: int = KEEP_RUNS) -> Path:
+    """A new, empty run directory `run-<name>@<pid>.<n>` inside *build_dir*: concurrent runs of
+    the same name (pytest-xdist workers, bench threads, two shells) never share files. Of the
+    earlier directories of that name whose process has ended, the newest *keep* stay (to read
+    their logs) and the others are removed, so reruns do not fill the disk."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"run-{name}@"
+    while True:
+        run_dir = build_dir / f"{prefix}{os.getpid()}.{next(_run_numbers)}"
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:     # left by an earlier process with the same pid
+            continue
+    finished = []
+    for entry in build_dir.iterdir():
+        match = re.fullmatch(re.escape(prefix) + r"(\d+)\.\d+", entry.name)
+        if match and entry != run_dir and not _process_alive(int(match.group(1))):
+            try:
+                finished.append((entry.stat().st_mtime, entry))
+            except FileNotFoundError:   # removed by a concurrent run meanwhile
+                continue
+    for _, stale in sorted(finished, reverse=True)[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return run_dir
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True     # this process's earlier runs (other threads may still use them)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # alive, another user's
+        return True
+    return True
+
+
+def sim_build_dir(toplevel: str, config: str, extra_params: Mapping[str, object] | None = None,
+                  extra_sources: Sequence[Path | str] | None = None,
+                  toggle_coverage: bool = False) -> Path:
+    """The build directory run_cocotb uses for these arguments (and NPU_X_UNIQUE)."""
+    params: dict[str, object] = dict(load_config(config).sv_params(toplevel))
+    params.update(extra_params or {})
+    variant = "-".join(v for v in ("xhunt" if os.environ.get("NPU_X_UNIQUE") == "1" else "",
+                                   "toggle" if toggle_coverage else "") if v)
+    return build_dir_for(toplevel, config, params, variant,
+                         [Path(p) for p in (extra_sources or ())])
 
 
 def build_dir_for(toplevel: str, config: str, params: Mapping[str, object],
@@ -50,6 +109,7 @@ def run_cocotb(
     run_tag: str = "",
     plusargs: Sequence[str] = (),
     toggle_coverage: bool = False,
+    run_dir: Path | None = None,
 ) -> Path:
     """Build *toplevel* for configuration *config* (reusing a previous build) and run the
     cocotb tests of *test_module* on it. Raises if the simulation fails or runs no test.
@@ -57,7 +117,9 @@ def run_cocotb(
     *extra_sources* are simulation-only files compiled after rtl_sources() (a bench wrapper
     under tb/sv/, for instance); they take part in the build directory's hash.
     *toggle_coverage* builds a separate variant with Verilator's toggle coverage, which writes
-    `coverage.dat` (per-bit toggle counts) into the run directory when the simulation ends."""
+    `coverage.dat` (per-bit toggle counts) into the run directory when the simulation ends.
+    The simulation runs in *run_dir* (made by `new_run_dir` in `sim_build_dir(...)`) or else
+    in a new run directory named after the test module and *run_tag*."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
@@ -67,9 +129,7 @@ def run_cocotb(
     params.update(extra_params or {})
     x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
     extra = [Path(p) for p in (extra_sources or ())]
-    variant = "-".join(v for v in ("xhunt" if x_hunt else "",
-                                   "toggle" if toggle_coverage else "") if v)
-    build_dir = build_dir_for(toplevel, config, params, variant, extra)
+    build_dir = sim_build_dir(toplevel, config, extra_params, extra, toggle_coverage)
 
     runner = get_runner("verilator")
     # Several pytest-xdist workers may share a build (same top and parameters, different test
@@ -88,10 +148,10 @@ def run_cocotb(
             timescale=("1ns", "1ps"),
             log_file=build_dir / "build.log",
         )
-    # Each test module (and run tag) gets its own working directory inside the build, so
-    # simulations sharing a build never share files (results, DRAM images).
+    # Every run gets its own working directory inside the build, so simulations sharing a
+    # build never share files (results, DRAM images, logs), even with the same tag.
     run_name = test_module.rsplit(".", 1)[-1] + (f"-{run_tag}" if run_tag else "")
-    test_dir = build_dir / f"run-{run_name}"
+    test_dir = run_dir if run_dir is not None else new_run_dir(build_dir, run_name)
     env = {"NPU_CONFIG": config, "NPU_PARAMS": json.dumps(params)}
     env.update(extra_env or {})
     plusargs = (["+verilator+rand+reset+2"] if x_hunt else []) + list(plusargs)

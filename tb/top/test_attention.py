@@ -58,14 +58,21 @@ def _case(config, seq, causal, head_dim=None, heads=1, seq_kv=None):
         id=f"{config}-q{seq}-k{seq_kv or seq}-d{dim}-h{heads}{'-causal' if causal else ''}")
 
 
+def _custom_case():
+    """make sim SEQ=...: the case as runner/check_sim_args.py checked it before the build."""
+    from runner.check_sim_args import SimArgsError, attention_case
+    try:
+        case = attention_case(os.environ)
+    except SimArgsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    wl = case.workload
+    return _case(case.config, wl["seq_q"], wl["causal"], wl["head_dim"], wl["heads"],
+                 wl["seq_kv"])
+
+
 def _matrix():
     if os.environ.get("NPU_SEQ"):    # one custom case: make sim SEQ=...
-        seq = int(os.environ["NPU_SEQ"])
-        return [_case(os.environ.get("NPU_SIM_CONFIG") or "default", seq,
-                      os.environ.get("NPU_CAUSAL", "0") not in ("", "0"),
-                      int(os.environ.get("NPU_DIM") or 0) or None,
-                      int(os.environ.get("NPU_HEADS") or 1),
-                      int(os.environ.get("NPU_SEQ_KV") or 0) or None)]
+        return [_custom_case()]
     cases = []
     for causal in (False, True):
         cases += [_case("tiny", n, causal) for n in (1, 17, 100, 255)]
@@ -78,7 +85,7 @@ def _matrix():
 
 
 def _strategies():
-    chosen = os.environ.get("NPU_STRATEGY")
+    chosen = os.environ.get("NPU_STRATEGY")     # checked with the case (runner/check_sim_args)
     return [chosen] if chosen else list(STRATEGIES)
 
 

@@ -19,32 +19,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_gen import assemble, read_image
-from hwdef import isa
+from runner.program_file import DATA, DATA_BYTES, OUT, OUT_BYTES, load_words, program_words
 
-DATA, DATA_BYTES = 0x10000, 0x10000
-OUT, OUT_BYTES = 0x20000, 0x10000
 EXAMPLES = Path(__file__).resolve().parents[2] / "firmware_gen" / "examples"
-
-
-def load_words(path: str) -> list[int]:
-    if path.endswith(".bin"):
-        return read_image(path)
-    return assemble(Path(path).read_text(), source=path)
 
 
 def program_job(path: str, config: str, seed: int):
     """The runner job of a program file: the program at 0, seeded random bytes in the data
     area, the output area read back (and compared with the model inside the simulation)."""
     from runner import Job
-    words = load_words(path)
-    code_bytes = len(words) * isa.INSN_BYTES
-    if code_bytes > DATA:
-        raise ValueError(
-            f"{path}: {len(words)} instructions ({code_bytes} bytes) do not fit below the data "
-            f"area at 0x{DATA:x}, where this runner places programs (at most "
-            f"{DATA // isa.INSN_BYTES} instructions); an attention program from "
-            f"`firmware_gen attention` needs its own memory map: run it with `make sim SEQ=...`")
+    words = program_words(path)
     rng = np.random.default_rng((seed ^ zlib.crc32(Path(path).name.encode())) & 0xFFFFFFFF)
     data = np.zeros(OUT + OUT_BYTES, dtype=np.uint8)
     data[DATA:DATA + DATA_BYTES] = rng.integers(0, 256, DATA_BYTES, dtype=np.uint8)
@@ -53,7 +37,11 @@ def program_job(path: str, config: str, seed: int):
 
 def _cases():
     if os.environ.get("NPU_PROGRAM"):
-        return [(os.environ["NPU_PROGRAM"], os.environ.get("NPU_SIM_CONFIG", "tiny"))]
+        from runner.check_sim_args import SimArgsError, program_case
+        try:
+            return [program_case(os.environ)]
+        except SimArgsError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return [(str(p), p.name.split("_", 1)[0]) for p in sorted(EXAMPLES.glob("*.s"))]
 
 
