@@ -415,6 +415,9 @@ class _Builder:
                 if self.kind == "deadlock":
                     break                     # the blocked instruction is the last one
                 continue
+            if not (self.strict or self.fences) and self.rng.random() < 0.04:
+                body += self._overwrite_wait()
+                continue
             drawn = self._draw()
             if drawn is None:
                 continue
@@ -433,6 +436,36 @@ class _Builder:
             self.kind = "none"               # nothing illegal could be placed: a legal program
         self._epilogue()
         return self.assemble(list(self.seq))
+
+    def _overwrite_wait(self) -> int:
+        """A pattern that makes the RTL hold a write for a release (OW_WAITS): a locking load
+        fills half a region, a store reads that half back with its last-use release, and a
+        VECTOR that depends only on the load (it reads one of its lines) writes the other half
+        while the store may still be reading. In program order the release comes first, so the
+        model sees a legal program; on the RTL the write waits. Returns instructions added."""
+        cfg, lb = self.cfg, self.lb
+        half = cfg.spad_region_lines // 2
+        free = [r for r in range(cfg.spad_regions) if self.ow.pending[r] == 0]
+        if not free or half < 1:
+            return 0
+        first = int(self.rng.choice(free)) * cfg.spad_region_lines
+        load = self._fields("DMA_LOAD", dict(
+            dram_addr=self._dram_addr(half * lb, 0), dram_stride=lb, rows=half, row_bytes=lb,
+            spad_addr=first, spad_pitch=1, lock_readers=1))
+        store = self._fields("DMA_STORE", dict(
+            dram_addr=self._dram_addr(half * lb, 0), dram_stride=lb, rows=half, row_bytes=lb,
+            spad_addr=first, spad_pitch=1, release_src=1))
+        copy = self._fields("VECTOR", dict(
+            op=int(VecOp.COPY), b_mode=int(isa.BMode.SCALAR), a_addr=first, a_pitch=0,
+            a_type=int(isa.ElemType.INT32), dst_addr=first + half, dst_pitch=1,
+            dst_type=int(isa.ElemType.INT32), rows=half, row_len=cfg.vector_lanes))
+        for mnemonic, f in (("DMA_LOAD", load), ("DMA_STORE", store), ("VECTOR", copy)):
+            if sem.check(cfg, mnemonic, f, self.window()) is not None:
+                return 0
+        self._push("DMA_LOAD", load, "overwrite wait: lock half a region")
+        self._push("DMA_STORE", store, "overwrite wait: read it back, last use")
+        self._push("VECTOR", copy, "overwrite wait: write the other half")
+        return 3
 
     def window(self) -> tuple[int, int]:
         return self.base, self.prog_base + PROGRAM_BYTES - self.base
