@@ -64,16 +64,20 @@ def assemble(text: str, source: str = "<text>") -> list[int]:
 
 
 def disassemble(words: list[int], addresses: bool = False, base: int = 0,
-                notes: list[str] | None = None) -> str:
+                notes: list[str] | None = None, raw: bool = False) -> str:
     """One instruction per line, always assembler input: the address (`base` + byte offset,
-    with *addresses*) and the instruction's note (*notes*) follow as a comment."""
+    with *addresses*) and the instruction's note (*notes*) follow as a comment. A word that
+    does not decode is an error, or with *raw* a `.word` line (deliberately illegal tests)."""
     lines = []
     for index, word in enumerate(words):
         try:
             text = isa.format_insn(word)
         except isa.IsaError as exc:
-            raise isa.IsaError(f"instruction {index} (byte offset {index * isa.INSN_BYTES}): "
-                               f"{exc}") from None
+            if raw:
+                text = isa.format_raw(word)
+            else:
+                raise isa.IsaError(f"instruction {index} (byte offset {index * isa.INSN_BYTES}): "
+                                   f"{exc}") from None
         note = notes[index] if notes and index < len(notes) else ""
         if addresses:
             text = f"{text:<100} # {base + index * isa.INSN_BYTES:#06x}"

@@ -97,3 +97,17 @@ def test_command_line_round_trip(tmp_path):
     bad.write_text("halt\nnop wait=s99\n")
     result = subprocess.run(run + ["asm", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1 and "bad.s:2: semaphore s99" in result.stderr
+
+
+def test_word_directive_gives_any_instruction_word():
+    """`.word` writes an undecodable word (an illegal opcode, reserved bits) that `dis`
+    refuses and a raw listing prints back; a bad `.word` is one error line."""
+    illegal = 0xF | 1 << 200
+    words = assemble(f".word {illegal:#x}\nhalt\n")
+    assert words == [illegal, isa.encode("HALT")]
+    assert assemble(disassemble(words, raw=True)) == words
+    with pytest.raises(isa.IsaError, match="illegal opcode"):
+        disassemble(words)
+    for bad in (".word", ".word 1 2", f".word {1 << 256}", ".word -1", ".word x"):
+        with pytest.raises(AsmError):
+            assemble(bad)

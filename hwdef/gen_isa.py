@@ -167,7 +167,10 @@ def render_doc() -> str:
         "## Examples",
         "",
         "Assembly text is the mnemonic followed by `field=value` pairs (fields left out are 0; "
-        "`wait=`/`signal=` take semaphore lists). Each example shows the text and its word.",
+        "`wait=`/`signal=` take semaphore lists). `.word <number>` gives a whole instruction "
+        "word as a number, decodable or not (tests write illegal opcodes and reserved bits "
+        "with it; `dis` refuses such words, the random-program listings print them this way). "
+        "Each example shows the text and its word.",
         "",
     ]
     examples = [

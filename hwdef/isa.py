@@ -406,6 +406,25 @@ def _check_characters(text: str) -> None:
                            "instructions are ASCII only (comments may hold any text)")
 
 
+# `.word <value>`: an instruction word given as a number, decodable or not (tests write illegal
+# opcodes and reserved bits with it; `format_raw` prints one).
+RAW_DIRECTIVE = ".word"
+
+
+def format_raw(word: int) -> str:
+    return f"{RAW_DIRECTIVE} 0x{word:0{INSN_BITS // 4}x}"
+
+
+def _parse_raw(tokens: list[str]) -> int:
+    if len(tokens) != 2:
+        raise IsaError(f"{RAW_DIRECTIVE} takes one number, got {len(tokens) - 1}")
+    value = parse_int(tokens[1])
+    if value is None or not 0 <= value < 1 << INSN_BITS:
+        raise IsaError(f"{RAW_DIRECTIVE}: {quote(tokens[1])} is not a number in "
+                       f"[0, 2**{INSN_BITS})")
+    return value
+
+
 def parse_insn(text: str) -> int:
     """Inverse of `format_insn` (key order free, integers in any Python base, ASCII only)."""
     _check_characters(text)
@@ -413,6 +432,8 @@ def parse_insn(text: str) -> int:
     if not tokens:
         raise IsaError("empty instruction")
     mnemonic = tokens[0].upper()
+    if mnemonic == RAW_DIRECTIVE.upper():
+        return _parse_raw(tokens)
     if mnemonic not in BY_MNEMONIC:
         raise IsaError(f"unknown instruction {quote(tokens[0])}; known: "
                        f"{', '.join(m.lower() for m in BY_MNEMONIC)}")

@@ -33,6 +33,8 @@ class Job:
     trace: bool = False                      # RTL: log every change of the engines' busy bits
     toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
     reset_only: bool = False                 # RTL: reset and stop (a toggle baseline)
+    misaligned_prog_base: bool = False       # let a verification run provoke PROG_ALIGN
+    #                                          (a user's job is refused before any run)
 
     def __post_init__(self) -> None:
         cfg = load_config(self.config)       # an unknown name fails here, before any build
@@ -53,7 +55,8 @@ class Job:
         if self.image.size > mem:
             raise ValueError(f"job image: {self.image.size} bytes do not fit the {mem}-byte "
                              f"DRAM model (mem_bytes)")
-        if self.prog_base % isa.INSN_BYTES or not 0 <= self.prog_base < mem:
+        misaligned = self.prog_base % isa.INSN_BYTES and not self.misaligned_prog_base
+        if misaligned or not 0 <= self.prog_base < mem:
             raise ValueError(f"prog_base 0x{self.prog_base:x}: must be a multiple of "
                              f"{isa.INSN_BYTES} inside the {mem}-byte DRAM model")
         lat_min, lat_max = int(self.dram_latency), int(self.dram_latency_max)  # type: ignore

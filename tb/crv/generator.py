@@ -32,6 +32,7 @@ program in any process, and the program's listing records the seed (tb/crv/soak.
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -95,20 +96,63 @@ class RandomProgram:
         return Job(config=self.config, image=self.image, prog_base=self.prog_base,
                    outputs=dict(self.outputs), strict=self.strict, dram_window=self.window,
                    watchdog=WATCHDOG, timeout_cycles=400_000,
+                   misaligned_prog_base=self.prog_base % isa.INSN_BYTES != 0,
                    dram_latency=self.dram_latency[0], dram_latency_max=self.dram_latency[1],
                    dram_bytes_per_cycle=self.dram_bytes_per_cycle, dram_seed=self.seed or 1)
 
     def listing(self) -> str:
-        """Assembler input that reproduces the program; the header records how it was made."""
+        """Assembler input that reproduces the program. The `crv-run` comment holds how it
+        runs (the data area comes back from the seed): `python -m tb.crv.soak --rerun-file`
+        runs the file as written, minimized or edited by hand."""
         from firmware_gen.asm import disassemble
-        head = [f"# random program: config={self.config} seed={self.seed} kind={self.kind}",
-                f"# rerun: python -m tb.crv.soak --config {self.config} --rerun {self.seed}",
-                f"# window 0x{self.window[0]:x}+0x{self.window[1]:x}, program at "
+        run = {"config": self.config, "seed": self.seed, "kind": self.kind,
+               "prog_base": self.prog_base, "window": list(self.window),
+               "strict": self.strict, "fences": self.fences,
+               "dram_latency": list(self.dram_latency),
+               "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
+               "expected": None if self.expected is None else
+               [self.expected.code.name, self.expected.error_pc, self.expected.info]}
+        head = [f"# random program: config={self.config} seed={self.seed} kind={self.kind}, "
+                f"window 0x{self.window[0]:x}+0x{self.window[1]:x}, program at "
                 f"0x{self.prog_base:x}, strict={int(self.strict)}, fences={int(self.fences)}, "
                 f"DRAM latency {self.dram_latency[0]}..{self.dram_latency[1]}, "
-                f"{self.dram_bytes_per_cycle or 'unlimited'} B/cycle"]
-        return "\n".join(head) + "\n" + disassemble(self.words, addresses=True,
-                                                      base=self.prog_base, notes=self.notes)
+                f"{self.dram_bytes_per_cycle or 'unlimited'} B/cycle",
+                "# rerun this file: python -m tb.crv.soak --rerun-file <this file>",
+                f"# crv-run: {json.dumps(run)}"]
+        return "\n".join(head) + "\n" + disassemble(
+            self.words, addresses=True, base=self.prog_base, notes=self.notes, raw=True)
+
+    @classmethod
+    def from_listing(cls, text: str, source: str) -> RandomProgram:
+        """The program of a listing written by `listing` (its first `crv-run` comment): the
+        words as assembled now, the data area regenerated from the seed."""
+        from firmware_gen.asm import assemble
+        marker = "# crv-run: "
+        line = next((ln for ln in text.splitlines() if ln.startswith(marker)), None)
+        if line is None:
+            raise ValueError(f"{source}: no '{marker.strip()}' line (not a random program)")
+        run = json.loads(line[len(marker):])
+        words = assemble(text, source=source)
+        cfg = load_config(run["config"])
+        base, size = run["window"]
+        data_bytes = _Builder(cfg, int(run["seed"]), 1).data_bytes   # the seed's first draw
+        data = (base, data_bytes.size)
+        code = np.frombuffer(isa.to_bytes(words), dtype=np.uint8)
+        image = np.zeros(base + size, dtype=np.uint8)
+        image[base:base + data_bytes.size] = data_bytes
+        at = run["prog_base"] - run["prog_base"] % isa.INSN_BYTES   # a misaligned START's code
+        image[at:at + code.size] = code
+        exp = run["expected"]
+        return cls(config=run["config"], seed=int(run["seed"]), words=words,
+                   notes=[""] * len(words), image=image, prog_base=run["prog_base"],
+                   window=(base, size),
+                   outputs={"data": data,
+                            "spad": (base + data[1], cfg.spad_lines * cfg.line_bytes)},
+                   strict=run["strict"], fences=run["fences"],
+                   dram_latency=(run["dram_latency"][0], run["dram_latency"][1]),
+                   dram_bytes_per_cycle=run["dram_bytes_per_cycle"], kind=run["kind"],
+                   expected=None if exp is None else Expected(ErrorCode[exp[0]], exp[1],
+                                                              exp[2]))
 
 
 def seed_of(base_seed: int, index: int) -> int:
@@ -192,6 +236,7 @@ class _Builder:
         self.illegal_at = -1
         self.expected: Expected | None = None
         self.data_bytes = self.rng.integers(0, 256, self.data[1], dtype=np.uint8)
+        self.prog_offset = 0
 
     # ---- small helpers ------------------------------------------------------------------
     def _fields(self, mnemonic: str, given: dict) -> dict:
@@ -495,6 +540,9 @@ class _Builder:
         kind, cfg = self.kind, self.cfg
         if kind in ("opcode", "reserved_bits"):
             return self._raw(self._bad_word(kind), f"illegal: {kind}")
+        if kind == "prog_align":          # START at a PROG_BASE that is not a whole word
+            self.prog_offset = int(self.rng.integers(1, isa.INSN_BYTES // 4)) * 4
+            return True
         if kind == "sem_overflow":
             self.seq.append(("OVERFLOW", {}, "illegal: 256 signals of one semaphore"))
             return True
@@ -662,7 +710,7 @@ class _Builder:
         k = self.knobs
         return RandomProgram(
             config=cfg.name, seed=self.seed, words=words, notes=notes, image=image,
-            prog_base=self.prog_base, window=(base, size),
+            prog_base=self.prog_base + self.prog_offset, window=(base, size),
             outputs={"data": self.data, "spad": self.out}, strict=self.strict,
             fences=self.fences,
             dram_latency=(int(k.lat_min), int(k.lat_min) + int(k.lat_extra)),

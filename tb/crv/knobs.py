@@ -18,7 +18,7 @@ import vsc
 # Kinds of deliberately illegal programs (ProgramKnobs.illegal); 0 is a legal program.
 ILLEGAL_KINDS = ("none", "field", "spad_range", "acc_range", "dram_range", "opcode",
                  "reserved_bits", "ow_violation", "bad_release", "deadlock", "sem_overflow",
-                 "operand_overlap")
+                 "operand_overlap", "prog_align")
 
 
 @vsc.randobj

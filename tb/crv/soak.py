@@ -172,6 +172,21 @@ def write_failure(res: Result, out_dir: Path, minimized: RandomProgram | None) -
     return path
 
 
+def rerun_file(path: Path) -> int:
+    """Run one program file on the RTL and the model and print the verdict."""
+    try:
+        prog = RandomProgram.from_listing(path.read_text(), str(path))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError) as err:
+        print(f"error: {path}: {err}", file=sys.stderr)
+        return 2
+    rtl = _run_batch([prog], f"crv-rerun-{prog.seed}")[0]
+    problems = mismatches(prog, rtl, run_model(prog.job()))
+    print(f"{path}: {len(prog.words)} words on '{prog.config}' (seed {prog.seed}, {prog.kind}): "
+          f"RTL {rtl.error or 'clean'}, {rtl.counters.get('CYCLES', 0)} cycles")
+    print("\n".join(f"  {p}" for p in problems) if problems else "  equal to the model")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tb.crv.soak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -181,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200, help="programs per simulation")
     parser.add_argument("--max-insns", type=int, default=24, help="body instructions at most")
     parser.add_argument("--rerun", type=int, help="run the one program of this seed")
+    parser.add_argument("--rerun-file", type=Path,
+                        help="run a program file written by a soak (minimized or edited)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="failing programs")
     parser.add_argument("--no-minimize", action="store_true")
     parser.add_argument("--coverage-out", type=Path, help="write the coverage (YAML) here")
@@ -195,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.rerun_file is not None:
+        return rerun_file(args.rerun_file)
     failing = 0
     for config in configs:
         seeds = ([args.rerun] if args.rerun is not None

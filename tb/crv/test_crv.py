@@ -16,7 +16,7 @@ from runner.job import HANG
 from runner.model import run_model
 from tb.crv import coverage
 from tb.crv.check import mismatches
-from tb.crv.generator import generate, seed_of
+from tb.crv.generator import RandomProgram, generate, seed_of
 from tb.crv.soak import minimize, run_programs
 
 REPORTS = Path(__file__).resolve().parents[2] / "sim_build" / "crv-coverage"
@@ -31,7 +31,7 @@ EXPECTED_BY_KIND = {"field": "BAD_FIELD", "spad_range": "SPAD_RANGE", "acc_range
                     "dram_range": "DRAM_RANGE", "opcode": "ILLEGAL_OPCODE",
                     "reserved_bits": "ILLEGAL_OPCODE", "ow_violation": "OW_VIOLATION",
                     "bad_release": "BAD_RELEASE", "operand_overlap": "OPERAND_OVERLAP",
-                    "deadlock": None, "sem_overflow": None}
+                    "prog_align": "PROG_ALIGN", "deadlock": None, "sem_overflow": None}
 
 
 def test_same_seed_same_program():
@@ -41,12 +41,24 @@ def test_same_seed_same_program():
 
 
 @pytest.mark.parametrize("config", ["tiny", "default"])
+def test_listing_reruns_the_same_program():
+    """A soak's .s file (illegal words as `.word`) gives back the program and its job."""
+    for index in range(40):
+        prog = generate("tiny", seed_of(4, index))
+        again = RandomProgram.from_listing(prog.listing(), "listing")
+        assert again.words == prog.words, prog.seed
+        assert again.job().digest() == prog.job().digest(), prog.seed
+    with pytest.raises(ValueError, match="not a random program"):
+        RandomProgram.from_listing("halt\n", "plain.s")
+
+
+@pytest.mark.parametrize("config", ["tiny", "default"])
 def test_programs_are_what_the_generator_says(config):
     """Legal programs run cleanly on the model; each illegal kind ends with its error; the
     shares of kinds and of synchronization styles are what the knobs ask for."""
     kinds: Counter = Counter()
     styles: Counter = Counter()
-    for index in range(150):
+    for index in range(100):
         prog = generate(config, seed_of(99, index))
         out = run_model(prog.job())
         kinds[prog.kind] += 1
@@ -58,7 +70,7 @@ def test_programs_are_what_the_generator_says(config):
             assert out.error == EXPECTED_BY_KIND[prog.kind], (prog.seed, prog.kind, out.error)
         else:
             assert prog.expected is not None, (prog.seed, prog.kind)
-    assert kinds["none"] > 75, kinds
+    assert kinds["none"] > 50, kinds
     assert len(kinds) >= 6, kinds
     assert len(styles) == 4, styles
 
