@@ -112,6 +112,7 @@ module npu_fetch #(
   logic [ChunkIdxBits-1:0] beat_idx_q;
   logic [31:0]             chunk_addr_q;     // address of the chunk being assembled / next
   logic                    chunk_push;
+  logic                    chunk_arrived;    // a chunk's last beat, kept or dropped (credits)
   logic [ChunkBits-1:0]    chunk_data;
   logic                    resp_err_q;
 
@@ -120,7 +121,8 @@ module npu_fetch #(
 
   if (BeatsPerChunk == 1) begin : g_wide_beats
     assign chunk_data = axi_rsp.r.data;
-    assign chunk_push = axi_rsp.r_valid && state_q == StRun;
+    assign chunk_arrived = axi_rsp.r_valid;
+    assign chunk_push = chunk_arrived && state_q == StRun;
     always_ff @(posedge clk_i) chunk_q <= '0;
     assign beat_idx_q = '0;   // a beat is a whole chunk: no assembly
   end else begin : g_narrow_beats
@@ -140,8 +142,8 @@ module npu_fetch #(
       chunk_data = chunk_q;
       chunk_data[(BeatsPerChunk-1) * LineBits +: LineBits] = axi_rsp.r.data;
     end
-    assign chunk_push = axi_rsp.r_valid && state_q == StRun &&
-                        beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
+    assign chunk_arrived = axi_rsp.r_valid && beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
+    assign chunk_push = chunk_arrived && state_q == StRun;
   end
 
   // Chunk buffer: data plus its DRAM address.
@@ -212,8 +214,12 @@ module npu_fetch #(
       if (ar_fire) begin
         next_burst_q <= next_burst_q + 32'(BurstBytes);
       end
+      // Every chunk that arrives returns its credit, also one dropped after HALT or an error
+      // (StStop): counting only the pushed ones left credits behind, so a later run fetched
+      // with fewer bursts in flight and never saw itself starved at the window end (it hung
+      // until the watchdog reported DEADLOCK instead of DRAM_RANGE).
       inflight_chunks_q <= inflight_chunks_q + (ar_fire ? CreditBits'(ChunksPerBurst) : '0)
-                                             - (chunk_push ? CreditBits'(1) : '0);
+                                             - (chunk_arrived ? CreditBits'(1) : '0);
       bursts_q <= bursts_q + BurstCntBits'(ar_fire) - BurstCntBits'(r_done_burst);
       if (chunk_push) chunk_addr_q <= chunk_addr_q + 32'(ChunkBytes);
       if (axi_rsp.r_valid && axi_rsp.r.resp != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
