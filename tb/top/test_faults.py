@@ -15,10 +15,10 @@ write), never on every clock.
 
 from __future__ import annotations
 
+import cocotb
 import numpy as np
 import pytest
 import pyuvm
-import cocotb
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer, ValueChange
 
 from firmware_gen import Program
@@ -140,7 +140,7 @@ class ResetMidRunTest(FaultTestBase):
         self.raise_objection()
         reference = await self.reference_run()
         length = self.ref_done - self.ref_start
-        points, in_flight = 0, 0
+        in_flight = 0
         for frac in (0.1, 0.3, 0.5, 0.7, 0.85):
             started = await self.start_busy_program(use_model=False)
             await self.wait_until(started + int(frac * length))
@@ -168,8 +168,6 @@ class ResetMidRunTest(FaultTestBase):
             assert await self.read_reg("SEM_VALUES_LO") == 0
             await self.start_busy_program()
             await self.finish_busy_program(reference)
-            points += 1
-        assert points == 5
         assert in_flight > 0, "no reset hit DRAM bursts in flight"
         self.drop_objection()
 
