@@ -28,11 +28,11 @@ def _build_params(job: Job) -> dict:
 def run_dir_for(job: Job, tag: str = "") -> Path:
     """The job's working directory inside its build: run-cocotb_job-<tag>, the tag defaulting
     to the job's digest so that different untagged jobs never share a directory."""
-    from tb.harness.sim import build_dir_for
+    from tb.harness.sim import build_dir_for, build_variant
     from tb.top.env import EXTRA_SOURCES
     params = dict(load_config(job.config).sv_params("npu_tb_top"), **_build_params(job))
     build = build_dir_for("npu_tb_top", job.config, params,
-                          "toggle" if job.toggle_coverage else "", EXTRA_SOURCES)
+                          build_variant(job.toggle_coverage), EXTRA_SOURCES)
     # tb.harness.sim.run_cocotb runs the simulation in run-<module>-<tag> of the build.
     return build / f"run-{TEST_MODULE.rsplit('.', 1)[-1]}-{tag or job.digest()}"
 

@@ -26,6 +26,14 @@ _FAST_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
 _XHUNT_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
 
 
+def build_variant(toggle_coverage: bool = False) -> str:
+    """The build variant run_cocotb uses: "xhunt" under NPU_X_UNIQUE=1, "toggle" for toggle
+    coverage (both joined by "-")."""
+    x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
+    return "-".join(v for v in ("xhunt" if x_hunt else "",
+                                "toggle" if toggle_coverage else "") if v)
+
+
 def build_dir_for(toplevel: str, config: str, params: Mapping[str, object],
                   variant: str = "", extra_sources: Sequence[Path | str] = ()) -> Path:
     key = json.dumps(dict(sorted(params.items())))
@@ -67,8 +75,7 @@ def run_cocotb(
     params.update(extra_params or {})
     x_hunt = os.environ.get("NPU_X_UNIQUE") == "1"
     extra = [Path(p) for p in (extra_sources or ())]
-    variant = "-".join(v for v in ("xhunt" if x_hunt else "",
-                                   "toggle" if toggle_coverage else "") if v)
+    variant = build_variant(toggle_coverage)
     build_dir = build_dir_for(toplevel, config, params, variant, extra)
 
     runner = get_runner("verilator")
