@@ -103,7 +103,10 @@ _COUNTERS = [
 REGISTERS: tuple[Reg, ...] = (
     Reg("CTRL", 0x00, "rw", "bit 0 START (write 1: start at PROG_BASE; reads 0), "
         "bit 1 STRICT (overwrite violations stop the NPU instead of waiting), "
-        "bit 2 IRQ_EN (raise irq_o when done)"),
+        "bit 2 IRQ_EN (raise irq_o when done). Written while STATUS.BUSY, CTRL is ignored as "
+        "a whole: START does not restart the program, STRICT and IRQ_EN keep the running "
+        "program's values, DONE/ERROR and the interrupt are not cleared (after DONE or ERROR, "
+        "wait for BUSY = 0 before the next START)"),
     Reg("STATUS", 0x04, "ro", "bit 0 BUSY, bit 1 DONE, bit 2 ERROR, bits 15:8 error code "
         "(ErrorCode), bits 18:16 queue of the error (0 DMA-in, 1 DMA-out, 2 matrix, 3 vector, "
         "4 dispatch/fetch). Reading does not clear; START clears DONE/ERROR and the counters"),

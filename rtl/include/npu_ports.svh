@@ -257,6 +257,7 @@
   input  logic [31:0] dram_seed_i,                           \
   input  logic        dram_load_req_i,                       \
   input  logic        dram_dump_req_i,                       \
+  input  logic        dram_clear_req_i,                      \
   input  logic [31:0] dram_dump_first_i,                     \
   input  logic [31:0] dram_dump_last_i
 
@@ -270,6 +271,7 @@
     .seed_i            (dram_seed_i),                                                    \
     .load_req_i        (dram_load_req_i),                                                \
     .dump_req_i        (dram_dump_req_i),                                                \
+    .clear_req_i       (dram_clear_req_i),                                               \
     .dump_first_i      (dram_dump_first_i),                                              \
     .dump_last_i       (dram_dump_last_i),                                               \
     .s_axi_req_i       (Req),                                                            \

@@ -85,9 +85,13 @@ module npu_ctrl_regs #(
     merge = (old & ~mask) | (data & mask);
   endfunction
 
-  logic write_start;
-  assign write_start = do_write && wr_addr == AddrBits'(npu_isa_pkg::RegCtrl) &&
-                       wr_mask[0] && wr_data[0];
+  // While BUSY a CTRL write is ignored as a whole: START does not restart the program, STRICT
+  // and IRQ_EN keep the running program's values, and DONE/ERROR/the pending interrupt are not
+  // cleared (a START write in the cycle the program finished used to clear the DONE being set,
+  // so no interrupt came; one without IRQ_EN switched the running program's interrupt off).
+  logic ctrl_write, write_start;
+  assign ctrl_write  = do_write && wr_addr == AddrBits'(npu_isa_pkg::RegCtrl) && !busy_i;
+  assign write_start = ctrl_write && wr_mask[0] && wr_data[0];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -111,7 +115,7 @@ module npu_ctrl_regs #(
         bvalid_q <= 1'b1;
         unique case (wr_addr)
           AddrBits'(npu_isa_pkg::RegCtrl): begin
-            if (wr_mask[0]) begin
+            if (ctrl_write && wr_mask[0]) begin
               strict_q <= wr_data[1];
               irq_en_q <= wr_data[2];
             end
@@ -175,8 +179,7 @@ module npu_ctrl_regs #(
     end
   end
 
-  // START is ignored while a program runs.
-  assign start_o          = write_start && !busy_i;
+  assign start_o          = write_start;
   assign strict_o         = strict_q;
   assign prog_base_o      = prog_base_q;
   assign dram_base_o      = dram_base_q;

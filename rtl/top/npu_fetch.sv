@@ -4,7 +4,8 @@
 //
 // Fetch is speculative: it runs ahead of the dispatcher and never faults on a read it issues.
 // Bursts stay inside the DRAM window; only when the dispatcher needs a word that lies outside the
-// window (or DRAM answers with an error) does fetch report an error for that word's address.
+// window (DRAM_RANGE) or whose read DRAM answered with an error (AXI_ERROR) does fetch report an
+// error, for that word's address.
 // After HALT (stop_i) it issues nothing more and drains the bursts still in flight.
 // A PROG_BASE that is not a multiple of the instruction size reports PROG_ALIGN (ERROR_PC =
 // PROG_BASE) in the first cycle after START, before any read (docs/isa.md). Any multiple of the
@@ -116,28 +117,36 @@ module npu_fetch #(
   logic [ChunkIdxBits-1:0] beat_idx_q;
   logic [31:0]             chunk_addr_q;     // address of the chunk being assembled / next
   logic                    chunk_push;
+  logic                    chunk_arrived;    // a chunk's last beat, kept or dropped (credits)
   logic [ChunkBits-1:0]    chunk_data;
-  logic                    resp_err_q;
-  logic                    align_err_q;   // PROG_BASE not instruction aligned: no read at all
+  logic                    chunk_err;        // a beat of the arriving chunk had an error response
+  logic                    align_err_q;      // PROG_BASE not instruction aligned: no read at all
 
   assign axi_req.r_ready = 1'b1;   // credits guarantee buffer space; in StStop beats are dropped
   assign beat_o    = axi_rsp.r_valid;
 
   if (BeatsPerChunk == 1) begin : g_wide_beats
     assign chunk_data = axi_rsp.r.data;
-    assign chunk_push = axi_rsp.r_valid && state_q == StRun;
+    assign chunk_arrived = axi_rsp.r_valid;
+    assign chunk_push = chunk_arrived && state_q == StRun;
+    assign chunk_err  = axi_rsp.r.resp != 2'b00;
     always_ff @(posedge clk_i) chunk_q <= '0;
     assign beat_idx_q = '0;   // a beat is a whole chunk: no assembly
   end else begin : g_narrow_beats
+    logic chunk_err_q;   // an earlier beat of the chunk being assembled had an error
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        beat_idx_q <= '0;
+        beat_idx_q  <= '0;
+        chunk_err_q <= 1'b0;
       end else if (start_i) begin
-        beat_idx_q <= '0;
+        beat_idx_q  <= '0;
+        chunk_err_q <= 1'b0;
       end else if (axi_rsp.r_valid) begin
         beat_idx_q <= (beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1)) ? '0 : beat_idx_q + 1'b1;
+        chunk_err_q <= !chunk_arrived && chunk_err;
       end
     end
+    assign chunk_err = chunk_err_q || axi_rsp.r.resp != 2'b00;
     always_ff @(posedge clk_i) begin
       if (axi_rsp.r_valid) chunk_q[beat_idx_q * LineBits +: LineBits] <= axi_rsp.r.data;
     end
@@ -145,22 +154,24 @@ module npu_fetch #(
       chunk_data = chunk_q;
       chunk_data[(BeatsPerChunk-1) * LineBits +: LineBits] = axi_rsp.r.data;
     end
-    assign chunk_push = axi_rsp.r_valid && state_q == StRun &&
-                        beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
+    assign chunk_arrived = axi_rsp.r_valid && beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
+    assign chunk_push = chunk_arrived && state_q == StRun;
   end
 
-  // Chunk buffer: data plus its DRAM address.
+  // Chunk buffer: data, its DRAM address and whether DRAM answered it with an error. The error
+  // travels with the chunk: fetch reads ahead, and only a word the dispatcher needs is a fault
+  // (an error raised on arrival stopped programs whose HALT came before the failed chunk).
   logic              buf_valid, buf_pop;
-  logic [ChunkBits+32-1:0] buf_out;
+  logic [ChunkBits+32:0] buf_out;
   logic              buf_in_ready;
 
-  npu_fifo #(.Width(ChunkBits + 32), .Depth(BufDepth)) u_buffer (
+  npu_fifo #(.Width(ChunkBits + 33), .Depth(BufDepth)) u_buffer (
     .clk_i,
     .rst_ni,
     .clear_i     (start_i),
     .in_valid_i  (chunk_push),
     .in_ready_o  (buf_in_ready),
-    .in_data_i   ({chunk_addr_q, chunk_data}),
+    .in_data_i   ({chunk_err, chunk_addr_q, chunk_data}),
     .out_valid_o (buf_valid),
     .out_ready_i (buf_pop),
     .out_data_o  (buf_out),
@@ -170,23 +181,26 @@ module npu_fetch #(
   // ---- output: words of the head chunk, skipping those before PROG_BASE ---------------------
   logic [WordIdxBits-1:0] word_idx_q;
   logic [31:0]            word_pc;
-  logic                   word_before_base, last_word;
+  logic                   word_before_base, last_word, head_err, word_err;
 
   assign word_pc = buf_out[ChunkBits +: 32] + 32'(word_idx_q) * 32'(InsnBits / 8);
   assign word_before_base = word_pc < prog_base_q;
   assign last_word = word_idx_q == WordIdxBits'(WordsPerChunk - 1);
-  assign insn_valid_o = buf_valid && !word_before_base && state_q == StRun && !resp_err_q &&
+  assign head_err     = buf_out[ChunkBits + 32];
+  assign word_err     = buf_valid && !word_before_base && head_err;   // needed, DRAM refused it
+  assign insn_valid_o = buf_valid && !word_before_base && state_q == StRun && !head_err &&
                         !align_err_q;
   assign insn_o       = buf_out[word_idx_q * InsnBits +: InsnBits];
   assign insn_pc_o    = word_pc;
-  assign buf_pop      = buf_valid && last_word && (word_before_base || insn_ready_i);
+  assign buf_pop      = buf_valid && last_word &&
+                        (word_before_base || (insn_ready_i && !head_err));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       word_idx_q <= '0;
     end else if (start_i) begin
       word_idx_q <= '0;
-    end else if (buf_valid && (word_before_base || insn_ready_i)) begin
+    end else if (buf_valid && (word_before_base || (insn_ready_i && !head_err))) begin
       word_idx_q <= last_word ? '0 : word_idx_q + 1'b1;
     end
   end
@@ -205,7 +219,6 @@ module npu_fetch #(
       inflight_chunks_q <= '0;
       bursts_q          <= '0;
       chunk_addr_q      <= '0;
-      resp_err_q        <= 1'b0;
       align_err_q       <= 1'b0;
     end else if (start_i) begin
       state_q           <= StRun;
@@ -213,18 +226,20 @@ module npu_fetch #(
       chunk_addr_q      <= prog_base_i & ~32'(BurstBytes - 1);
       prog_base_q       <= prog_base_i;
       window_end_q      <= 1'b0;
-      resp_err_q        <= 1'b0;
       align_err_q       <= |prog_base_i[$clog2(InsnBits / 8)-1:0];
       // bursts still in flight from an aborted program drain in StRun too: keep counting them
     end else begin
       if (ar_fire) begin
         next_burst_q <= next_burst_q + 32'(BurstBytes);
       end
+      // Every chunk that arrives returns its credit, also one dropped after HALT or an error
+      // (StStop): counting only the pushed ones left credits behind, so a later run fetched
+      // with fewer bursts in flight and never saw itself starved at the window end (it hung
+      // until the watchdog reported DEADLOCK instead of DRAM_RANGE).
       inflight_chunks_q <= inflight_chunks_q + (ar_fire ? CreditBits'(ChunksPerBurst) : '0)
-                                             - (chunk_push ? CreditBits'(1) : '0);
+                                             - (chunk_arrived ? CreditBits'(1) : '0);
       bursts_q <= bursts_q + BurstCntBits'(ar_fire) - BurstCntBits'(r_done_burst);
       if (chunk_push) chunk_addr_q <= chunk_addr_q + 32'(ChunkBytes);
-      if (axi_rsp.r_valid && axi_rsp.r.resp != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
       if (state_q == StRun && !burst_fits && !ar_fire) window_end_q <= 1'b1;
       if (stop_i && state_q == StRun) state_q <= StStop;
       if (state_q == StStop && bursts_q == '0) state_q <= StIdle;
@@ -235,11 +250,11 @@ module npu_fetch #(
   logic starved;
   assign starved = state_q == StRun && !stop_i && !buf_valid && bursts_q == '0 &&
                    inflight_chunks_q == '0 && !burst_fits;
-  assign err_o      = (starved || resp_err_q || align_err_q) && state_q == StRun && !stop_i;
+  assign err_o      = (starved || word_err || align_err_q) && state_q == StRun && !stop_i;
   assign err_code_o = align_err_q ? npu_isa_pkg::ErrProgAlign :
-                      resp_err_q  ? npu_isa_pkg::ErrAxiError  : npu_isa_pkg::ErrDramRange;
+                      word_err    ? npu_isa_pkg::ErrAxiError  : npu_isa_pkg::ErrDramRange;
   assign err_pc_o   = align_err_q ? prog_base_q :
-                      resp_err_q  ? chunk_addr_q
+                      word_err    ? word_pc
                                   : (next_burst_q < prog_base_q ? prog_base_q : next_burst_q);
   assign busy_o     = bursts_q != '0;
 

@@ -6,6 +6,9 @@ one clock cycle with no per-cycle Python. Memory is byte addressed; a word (one 
 `line_bytes` bytes) holds byte `a` of its range in bits [8*(a % line_bytes) +: 8]
 (little-endian), so hex digits are written most significant byte first.
 
+A `clear_req_i` pulse zeroes a word range inside the simulator (a defined starting state for
+a whole DRAM window in milliseconds, where a file of zeros would take a second per 16 MiB).
+
 `hex_image` / `parse_hex` are plain functions (usable without a simulator); `DramBackdoor`
 drives the model's back-door ports from a cocotb test.
 """
@@ -90,6 +93,14 @@ class DramBackdoor:
         self._check_range(addr, data.size)
         self.load_path.write_text(hex_image(data, addr // self.line_bytes, self.line_bytes))
         await self._pulse("load_req_i")
+
+    async def clear(self, addr: int, nbytes: int) -> None:
+        """Zero DRAM bytes addr..addr+nbytes-1 (takes about one clock cycle)."""
+        self._check_range(addr, nbytes)
+        first = addr // self.line_bytes
+        self._sig("dump_first_i").value = first
+        self._sig("dump_last_i").value = first + nbytes // self.line_bytes - 1
+        await self._pulse("clear_req_i")
 
     async def dump(self, addr: int, nbytes: int) -> np.ndarray:
         """Read DRAM bytes addr..addr+nbytes-1 (takes about one clock cycle)."""

@@ -21,7 +21,9 @@
 //   $writememh's words dump_first_i..dump_last_i to the dump file. File names: parameters
 //   LoadFile / DumpFile, overridden by plusargs +NPU_DRAM_LOAD=<file> / +NPU_DRAM_DUMP=<file>;
 //   relative names are relative to the simulator's working directory. tb/harness/dram.py
-//   writes and reads these files from NumPy arrays.
+//   writes and reads these files from NumPy arrays. A clear_req_i pulse zeroes words
+//   dump_first_i..dump_last_i (a test's defined starting state without a file of zeros:
+//   $readmemh of 16 MiB takes about a second, this loop milliseconds).
 // * Counters: bytes read (whole beats) and written (strobed bytes) over the bus, bursts
 //   accepted, most read bursts queued at once, bursts still pending per direction.
 // The model's state (queues, credits, beat counters) is updated in program order inside one
@@ -65,6 +67,7 @@ module npu_dram_model #(
 
   input  logic                load_req_i,
   input  logic                dump_req_i,
+  input  logic                clear_req_i,
   input  logic [31:0]         dump_first_i,
   input  logic [31:0]         dump_last_i,
 
@@ -153,6 +156,9 @@ module npu_dram_model #(
   always @(posedge clk_i) begin
     if (load_req_i) $readmemh(load_file, mem);
     if (dump_req_i) $writememh(dump_file, mem, dump_first_i, dump_last_i);
+    if (clear_req_i) begin
+      for (int unsigned w = dump_first_i; w <= dump_last_i && w < MemWords; w++) mem[w] = '0;
+    end
   end
 
   always @(posedge clk_i or negedge rst_ni) begin

@@ -214,8 +214,12 @@ class CompletionMonitor(pyuvm.uvm_component):
             timer = Timer(timeout_cycles * 10, unit="ns")
             fired = await First(RisingEdge(self.dut.irq_o), timer)
             if fired is timer:
-                raise AssertionError(f"NPU did not interrupt within {timeout_cycles} cycles: "
-                                     "the watchdog should have stopped it")
+                status = regs.status_fields(
+                    await self.bfm.read(regs.BY_NAME["STATUS"].offset))
+                raise AssertionError(
+                    f"NPU did not interrupt within {timeout_cycles} cycles (STATUS "
+                    f"{status}, engines busy 0b{self.dut.u_npu.eng_busy.value}): the watchdog "
+                    "should have stopped it")
         waited = self.dut.cycle_o.value.to_unsigned() - start
         status = regs.status_fields(await self.bfm.read(regs.BY_NAME["STATUS"].offset))
         report = RunReport(
@@ -318,8 +322,10 @@ class NpuBaseTest(pyuvm.uvm_test):
         self.dram = DramBackdoor(self.dut, self.dut.clk, self.cfg.line_bytes, self.dram_size)
 
     async def reset(self, lat_min: int | None = None, lat_max: int | None = None,
-                    bytes_per_cycle: int = 0, seed: int = 1) -> None:
-        """Reset the NPU and set the DRAM model (latency default: the configuration's)."""
+                    bytes_per_cycle: int = 0, seed: int = 1, cycles: int = 5) -> None:
+        """Reset the NPU and set the DRAM model (latency default: the configuration's). The
+        DRAM model shares rst_ni: its queues of accepted bursts are emptied too (its memory
+        is kept; `start_run` defines it before every run)."""
         dut = self.dut
         lat_min = self.cfg.dram_latency if lat_min is None else lat_min
         lat_max = lat_min if lat_max is None else lat_max
@@ -329,10 +335,11 @@ class NpuBaseTest(pyuvm.uvm_test):
         dut.dram_seed_i.value = seed
         dut.dram_load_req_i.value = 0
         dut.dram_dump_req_i.value = 0
+        dut.dram_clear_req_i.value = 0
         dut.dram_dump_first_i.value = 0
         dut.dram_dump_last_i.value = 0
         dut.rst_ni.value = 0
-        await ClockCycles(dut.clk, 5)
+        await ClockCycles(dut.clk, cycles)
         dut.rst_ni.value = 1
         await ClockCycles(dut.clk, 2)
 
@@ -349,6 +356,46 @@ class NpuBaseTest(pyuvm.uvm_test):
         data = await self.dram.dump(start, end - start)
         return data[addr - start:addr - start + nbytes]
 
+    # ---- the defined starting state of every run ------------------------------------------
+    def npu_memories(self) -> list:
+        """Handles of the NPU's storage without reset (an SRAM has none): the scratchpad banks
+        and the matrix unit's accumulators. The hierarchy is checked against the configuration,
+        so a renamed instance fails here instead of leaving a memory uncleared."""
+        npu, cfg = self.dut.u_npu, self.cfg
+        mems = [(npu.u_scratchpad.g_bank[b].u_ram.mem_q, cfg.spad_bank_lines)
+                for b in range(cfg.spad_banks)]
+        mems.append((npu.u_matmul_engine.u_matrix.acc_mem, cfg.acc_lines))
+        for mem, depth in mems:
+            assert len(mem) == depth, f"{mem._path}: {len(mem)} entries, expected {depth}"
+        return [mem for mem, _ in mems]
+
+    async def define_state(self, image: np.ndarray) -> None:
+        """What NpuModel assumes at the start of a run, on the RTL side: the whole DRAM model
+        zero but for *image* (its non-zero extent loaded from address 0), the scratchpad and
+        the accumulators zero. DRAM is cleared inside the simulator, the NPU memories through
+        VPI (builds have --public-flat-rw): no clock cycle is simulated for the memories and
+        a few for DRAM, however large the window."""
+        for mem in self.npu_memories():
+            for index in range(len(mem)):
+                mem[index].value = 0
+        await self.dram.clear(0, self.dram_size)
+        nonzero = np.flatnonzero(image)
+        if nonzero.size:
+            first, last = int(nonzero[0]), int(nonzero[-1]) + 1
+            await self.load_image(image[first:last], first)
+
+    async def wait_idle(self, max_cycles: int = 10_000) -> dict:
+        """STATUS once the NPU is not BUSY (polled over AXI4-Lite, a read every few cycles);
+        fails if it stays busy for *max_cycles* (an engine that never drains)."""
+        start = self.dut.cycle_o.value.to_unsigned()
+        while True:
+            status = regs.status_fields(await self.bfm.read(regs.BY_NAME["STATUS"].offset))
+            if not status["busy"]:
+                return status
+            if self.dut.cycle_o.value.to_unsigned() - start > max_cycles:
+                raise AssertionError(f"NPU still BUSY {max_cycles} cycles later (engines busy "
+                                     f"0b{self.dut.u_npu.eng_busy.value}): it cannot start")
+
     async def run_program(self, prog: Program, dram: np.ndarray, prog_base: int,
                           outputs: dict[str, tuple[int, int]], **options) -> RunReport:
         """Place *prog* at *prog_base* in a copy of *dram* and run it (`run_image`)."""
@@ -359,27 +406,42 @@ class NpuBaseTest(pyuvm.uvm_test):
         image = np.zeros(max(dram.size, prog_base + code.size), dtype=np.uint8)
         image[:dram.size] = dram
         image[prog_base:prog_base + code.size] = code
-        return await self.run_image(image, prog_base, outputs,
-                                    load_at_least=prog_base + code.size, **options)
+        return await self.run_image(image, prog_base, outputs, **options)
 
     async def run_image(self, image: np.ndarray, prog_base: int,
                         outputs: dict[str, tuple[int, int]], strict: bool = False,
                         watchdog: int = 0, timeout_cycles: int = 2_000_000,
                         dram_window: tuple[int, int] | None = None,
                         model_error: ModelError | None = None,
-                        use_model: bool = True, load_at_least: int | None = None,
-                        score: bool = True) -> RunReport:
+                        use_model: bool = True, score: bool = True) -> RunReport:
         """Run the program at *prog_base* of the DRAM *image* on the model and on the RTL,
         read back *outputs* (name -> (address, bytes)) and score the run. *model_error*
         replaces the model's verdict where the sequential model cannot know it (deadlock).
         Without *use_model* (long benchmark runs whose outputs the caller checks against its
         own golden model) the scoreboard only requires a clean finish; without *score* (the
-        random-program batches, compared by their launcher) nothing is scored. The image is
-        loaded up to its last non-zero byte, and at least its first *load_at_least* bytes
-        (default: all)."""
+        random-program batches, compared by their launcher) nothing is scored. Both sides
+        start from the same state: DRAM zero beyond the image, scratchpad and accumulators
+        zero."""
+        await self.start_run(image, prog_base, outputs, strict=strict, watchdog=watchdog,
+                             dram_window=dram_window, model_error=model_error,
+                             use_model=use_model, score=score)
+        return await self.finish_run(timeout_cycles, score=score)
+
+    async def start_run(self, image: np.ndarray, prog_base: int,
+                        outputs: dict[str, tuple[int, int]], strict: bool = False,
+                        watchdog: int = 0, dram_window: tuple[int, int] | None = None,
+                        model_error: ModelError | None = None,
+                        use_model: bool = True, score: bool = True) -> None:
+        """The first half of `run_image`: the model's run and the expectation, the defined
+        starting state, and START; returns as soon as the NPU runs (`finish_run` waits)."""
         base, size = dram_window if dram_window else (self.dram_base, self.dram_size)
         if use_model and score:
-            model = NpuModel(self.cfg, image.copy(), dram_base=base, dram_size=size)
+            # The model's DRAM covers the window and the outputs, zero beyond the image, like
+            # the DRAM model after define_state.
+            extent = max([image.size, base + size] + [a + n for a, n in outputs.values()])
+            dram = np.zeros(extent, dtype=np.uint8)
+            dram[:image.size] = image
+            model = NpuModel(self.cfg, dram, dram_base=base, dram_size=size)
             model.strict = strict
             result = model.run(prog_base, max_insns=10 ** 7)
             if model_error is not None:   # what the sequential model cannot see (deadlocks)
@@ -387,19 +449,24 @@ class NpuBaseTest(pyuvm.uvm_test):
             self.env.scoreboard.expect(Expectation(model, result, outputs))
         else:
             model, result = None, None
-            self.env.scoreboard.expect(Expectation(None, None, {}))
-        used = int(np.flatnonzero(image).max(initial=0)) + 1
-        await self.load_image(image[:max(used, image.size if load_at_least is None
-                                         else load_at_least)])
+            if score:
+                self.env.scoreboard.expect(Expectation(None, None, {}))
+        self.model_result = result
+        self.run_outputs = dict(outputs)
+        await self.wait_idle()
+        await self.define_state(image)
         seq = RunProgramSeq("run", prog_base, base, size, watchdog=watchdog, strict=strict)
         await seq.start(self.env.host.seqr)
+
+    async def finish_run(self, timeout_cycles: int = 2_000_000, score: bool = True) -> RunReport:
+        """The second half of `run_image`: wait for the interrupt, read the report and the
+        outputs, and score them."""
         report = await self.env.monitor.wait_and_collect(timeout_cycles)
-        for name, (addr, nbytes) in outputs.items():
+        for name, (addr, nbytes) in self.run_outputs.items():
             report.outputs[name] = await self.read_dram(addr, nbytes)
         if score:
             self.env.monitor.publish(report)
         self.report = report
-        self.model_result = result
         return report
 
     def check_phase(self):

@@ -89,7 +89,8 @@ class DmaEnv(BlockEnv):
             "fetch_ar_addr_i": 0, "fetch_ar_len_i": 0, "fetch_r_ready_i": 1,
             "dram_lat_min_i": 0, "dram_lat_max_i": 0, "dram_bytes_per_cycle_i": 0,
             "dram_seed_i": seed & 0xFFFFFFFF or 1, "dram_load_req_i": 0,
-            "dram_dump_req_i": 0, "dram_dump_first_i": 0, "dram_dump_last_i": 0,
+            "dram_dump_req_i": 0, "dram_clear_req_i": 0, "dram_dump_first_i": 0,
+            "dram_dump_last_i": 0,
         }
         for name, value in inputs.items():
             getattr(dut, name).value = value
