@@ -121,6 +121,9 @@ class Job:
 # Outcome.error of an RTL run that never interrupted within the job's timeout_cycles (no error
 # code: the watchdog itself failed to stop it).
 HANG = "HANG"
+# Outcome.error of a batch job during which the simulation itself ended (an assertion fired, the
+# simulator crashed); Outcome.message holds the reason.
+SIM_FAILED = "SIM_FAILED"
 
 
 @dataclass
@@ -138,6 +141,7 @@ class Outcome:
     trace_path: str | None = None            # RTL with Job.trace: busy-bit changes
     coverage_path: str | None = None         # RTL with Job.toggle_coverage: coverage.dat
     wall_s: float = 0.0
+    message: str = ""                        # SIM_FAILED: why the simulation ended
 
     @property
     def cycles(self) -> int | None:

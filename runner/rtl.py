@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from hwdef import load_config
-from runner.job import Job, Outcome
+from runner.job import SIM_FAILED, Job, Outcome
 
 JOB_ENV = "NPU_JOB_DIR"
 TEST_MODULE = "runner.cocotb_job"
@@ -87,13 +87,29 @@ def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
     dirs = [run_dir / f"job-{index:05d}" for index in range(len(jobs))]
     for job, directory in zip(jobs, dirs):
         job.save(directory)
-    run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=first.config,
-               extra_params=_build_params(first), extra_sources=EXTRA_SOURCES,
-               build_args=TIMING_ARGS, run_dir=run_dir, testcase="NpuJobBatchTest",
-               extra_env={JOB_ENV: str(run_dir)})
-    outcomes = []
-    for directory in dirs:
-        outcome = Outcome.load(directory)
+    try:
+        run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=first.config,
+                   extra_params=_build_params(first), extra_sources=EXTRA_SOURCES,
+                   build_args=TIMING_ARGS, run_dir=run_dir, testcase="NpuJobBatchTest",
+                   extra_env={JOB_ENV: str(run_dir)})
+        failure = None
+    except (AssertionError, RuntimeError) as err:   # the simulation ended early
+        failure = str(err).splitlines()[0] if str(err) else type(err).__name__
+    outcomes: list[Outcome] = []
+    for index, directory in enumerate(dirs):
+        if (directory / "outcome.json").exists():
+            outcome = Outcome.load(directory)
+        elif failure is not None:
+            # The job that was running when the simulation ended gets the blame; the ones
+            # after it run again in a new simulation.
+            outcome = Outcome(backend="rtl", done=False, error=SIM_FAILED,
+                              message=f"{failure} (log: {run_dir / 'sim.log'})")
+            outcome.run_dir = str(directory)
+            outcomes.append(outcome)
+            outcomes += run_rtl_batch(jobs[index + 1:], tag) if index + 1 < len(jobs) else []
+            return outcomes
+        else:
+            raise AssertionError(f"{directory}: the simulation wrote no outcome")
         outcome.run_dir = str(directory)
         outcomes.append(outcome)
     wall = (time.perf_counter() - start) / len(jobs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from runner.job import HANG, Outcome
+from runner.job import HANG, SIM_FAILED, Outcome
 from tb.crv.generator import RandomProgram
 
 _COUNTERS = ("INSN_RETIRED", "DRAM_WRITE_BYTES", "VECTOR_FLAGS")
@@ -22,6 +22,8 @@ def mismatches(prog: RandomProgram, rtl: Outcome, model: Outcome) -> list[str]:
     """Every way the RTL's outcome differs from the expected one (empty: it passed)."""
     if rtl.error == HANG:
         return [f"hang: no interrupt within {prog.job().timeout_cycles} cycles"]
+    if rtl.error == SIM_FAILED:
+        return [f"simulation failed: {rtl.message}"]
     exp = prog.expected
     if exp is not None:
         want = (exp.code.name, exp.error_pc, exp.info)

@@ -25,7 +25,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from hwdef import isa, load_config
 from hwdef.params import SatMode, VecOp
 from hwdef.regs import ErrorCode
-from runner.job import HANG, Outcome
+from runner.job import HANG, SIM_FAILED, Outcome
 from scheduler.sync import SEMAPHORE_OF
 from tb.crv.generator import RandomProgram
 
@@ -177,7 +177,7 @@ def _sample_sem_wait(queue: str) -> None:
 
 def sample(prog: RandomProgram, rtl: Outcome) -> None:
     """Sample one program run (its words and its RTL outcome)."""
-    if rtl.error == HANG:
+    if rtl.error in (HANG, SIM_FAILED):
         return
     cfg = load_config(prog.config)
     for word in prog.words:

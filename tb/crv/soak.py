@@ -83,9 +83,9 @@ def _run_batch(progs: list[RandomProgram], tag: str) -> list[Outcome]:
 
 
 def _discard(outcomes: list[Outcome]) -> None:
-    """A passing batch's run directory is removed (thousands of images add up)."""
-    if outcomes and outcomes[0].run_dir:
-        shutil.rmtree(Path(outcomes[0].run_dir).parent, ignore_errors=True)
+    """A passing batch's run directories are removed (thousands of images add up)."""
+    for run_dir in {Path(o.run_dir).parent for o in outcomes if o.run_dir}:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int = 24,
