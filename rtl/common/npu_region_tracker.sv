@@ -8,6 +8,8 @@
 // encoder that presents the lowest recorded region (addr_o, its first line) while pending_o;
 // pop_i (the operation for addr_o was granted) clears it. clear_i starts a new stream.
 // Priority clear_i > mark_i > pop_i; users never mark and pop in the same cycle.
+`include "npu_assert.svh"
+
 module npu_region_tracker #(
   parameter int unsigned SpadLines   = npu_pkg::SpadBanks * npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
@@ -55,5 +57,14 @@ module npu_region_tracker #(
       regions_q[RegionBits'(addr_o >> RegionShift)] <= 1'b0;
     end
   end
+
+`ifndef SYNTHESIS
+  // ---- Assertions: the users' side of the contract ------------------------------------------
+  `NPU_ASSERT_INIT(RegionGeometry_A, RegionLines >= 1 && (1 << RegionShift) == RegionLines &&
+                   SpadLines % RegionLines == 0, "RegionLines must be a power of two dividing SpadLines")
+  `NPU_ASSERT(NoMarkAndPop_A, !(mark_i && pop_i), "mark_i and pop_i in the same cycle")
+  `NPU_ASSERT(PopOnlyPending_A, pop_i |-> pending_o, "pop_i with no region pending")
+  `NPU_ASSERT(MarkInRange_A, mark_i |-> 32'(mark_region_i) < Regions, "mark_region_i beyond the last region")
+`endif
 
 endmodule

@@ -3,6 +3,8 @@
 // The search starts at ptr_q and wraps; after a grant ptr_q moves just past the winner, so the
 // winner has the lowest priority next time. A requester that keeps requesting is therefore
 // granted within N-1 grants of the arbiter (no starvation). The pointer only moves on a grant.
+`include "npu_assert.svh"
+
 module npu_rr_arbiter #(
   parameter int unsigned N = 3,
   localparam int unsigned IdxBits = (N > 1) ? $clog2(N) : 1
@@ -56,5 +58,14 @@ module npu_rr_arbiter #(
       ptr_q <= ptr_d;
     end
   end
+
+`ifndef SYNTHESIS
+  // ---- Assertions ---------------------------------------------------------------------------
+  `NPU_ASSERT(ArbGntOneHot0_A, $onehot0(gnt_o), "more than one grant")
+  `NPU_ASSERT(ArbGntOnlyReq_A, (gnt_o & ~req_i) == '0, "grant to a port that does not request")
+  `NPU_ASSERT(ArbWorkConserving_A, valid_o == (|req_i), "requests but no grant (or vice versa)")
+  `NPU_ASSERT(ArbIdxIsGnt_A, valid_o |-> gnt_o[idx_o], "idx_o is not the granted port")
+  `NPU_ASSERT(ArbPtrInRange_A, 32'(ptr_q) < N, "round-robin pointer out of range")
+`endif
 
 endmodule

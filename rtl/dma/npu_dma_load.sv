@@ -35,6 +35,7 @@
 // reports.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
+`include "npu_assert.svh"
 
 module npu_dma_load #(
   `NPU_SPAD_PARAMS,
@@ -508,5 +509,18 @@ module npu_dma_load #(
   // Header and reserved bits are the dispatcher's business.
   logic unused_insn;
   assign unused_insn = ^{insn_i.reserved, insn_i.opcode, insn_i.wait_mask, insn_i.signal_mask};
+
+`ifndef SYNTHESIS
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT_ENGINE_CONTRACT
+  `NPU_ASSERT(DmaLdStateValid_A, state_q inside {StIdle, StCheck, StRun, StLock, StFinish},
+              "illegal FSM state")
+  `NPU_ASSERT(DmaLdArHeld_A, arv_q && !axi_rsp.ar_ready |=> arv_q && $stable({ara_q, arl_q}),
+              "AR request withdrawn or changed before ARREADY")
+  `NPU_ASSERT(DmaLdBurstsInRange_A, ar_out_q <= OutBits'(MaxBursts),
+              "more bursts in flight than MaxBursts")
+  `NPU_ASSERT(DmaLdBeatExpected_A, axi_rsp.r_valid |-> ar_out_q != '0,
+              "an R beat with no burst in flight")
+`endif
 
 endmodule

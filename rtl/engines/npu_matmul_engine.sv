@@ -35,6 +35,7 @@
 // pipeline before any later instruction's rows can see them.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
+`include "npu_assert.svh"
 
 module npu_matmul_engine #(
   parameter int unsigned Dim         = npu_pkg::ArrayDim,
@@ -707,5 +708,16 @@ module npu_matmul_engine #(
   assign unused = ^{c_rsp.rvalid, c_rsp.rdata, mu_c_acc_addr, mu_c_tag, af_in_ready,
                     wf_in_ready, cf_count, insn_q.reserved, insn_q.opcode, insn_q.wait_mask,
                     insn_q.signal_mask};
+
+`ifndef SYNTHESIS
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT_ENGINE_CONTRACT
+  `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StRun}, "illegal FSM state")
+  // The A and W skid FIFOs are filled on credits (read data cannot wait): never when full.
+  `NPU_ASSERT(MmAFifoNoOverflow_A, af_in_valid |-> af_in_ready,
+              "A read data arrived with the A FIFO full (credit error)")
+  `NPU_ASSERT(MmWFifoNoOverflow_A, wf_in_valid |-> wf_in_ready,
+              "B read data arrived with the W FIFO full (credit error)")
+`endif
 
 endmodule

@@ -16,6 +16,7 @@
 // Addresses are computed modulo 2^AddrBits: the engine has checked that every line of the
 // stream lies in the scratchpad before start_i, so every address used is exact.
 `include "npu_typedef.svh"
+`include "npu_assert.svh"
 
 module npu_vector_rd_stream #(
   parameter int unsigned AddrBits    = 10,
@@ -199,5 +200,12 @@ module npu_vector_rd_stream #(
   logic unused;
   assign unused = buf_ready;
   assign busy_o = (req.valid && rsp.ready) || push;
+
+`ifndef SYNTHESIS
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT(RdStateValid_A, state_q inside {StIdle, StData, StRelease}, "illegal FSM state")
+  `NPU_ASSERT(RdBufNoOverflow_A, push |-> buf_ready,
+              "read data arrived with the line buffer full (reservation error)")
+`endif
 
 endmodule

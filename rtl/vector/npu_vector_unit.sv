@@ -18,6 +18,8 @@
 //
 // Reserved op codes (9..15) take the short path and behave as COPY; reserved SatMode 3 as NONE.
 // Lanes must be a power of two (hwdef checks it) for the reduction trees.
+`include "npu_assert.svh"
+
 module npu_vector_unit #(
   parameter int unsigned Lanes   = npu_pkg::VectorLanes,
   parameter int unsigned TagBits = 16,
@@ -399,5 +401,18 @@ module npu_vector_unit #(
   assign out_flags_o = out_flags_q;
   assign out_tag_o   = out_tag_q;
   assign busy_o      = a_valid_q || b_valid_q || (r_valid_q != '0) || out_valid_q;
+
+`ifndef SYNTHESIS
+  // ---- Assertions -------------------------------------------------------------------------
+  // Output stream: a result is held, unchanged, until taken.
+  `NPU_ASSERT(VuOutHeld_A, out_valid_o && !out_ready_i |=> out_valid_o,
+              "result withdrawn before out_ready_i")
+  `NPU_ASSERT(VuOutStable_A,
+              out_valid_o && !out_ready_i |=> $stable({out_data_o, out_flags_o, out_tag_o}),
+              "result changed before out_ready_i")
+  // RECIP ordering (hold_q): the short path and the RECIP path never reach stage C together.
+  `NPU_ASSERT(VuPathNoCollision_A, !(b_valid_q && c_recip),
+              "short-path and RECIP results reached stage C in the same cycle")
+`endif
 
 endmodule
