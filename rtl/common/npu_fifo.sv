@@ -2,8 +2,6 @@
 //
 // Depth must be a power of two, at least 2. Storage is not reset (only the pointers are), so large FIFOs
 // can map to memories; out_data_o is only meaningful while out_valid_o is high.
-`include "npu_assert.svh"
-
 module npu_fifo #(
   parameter int unsigned Width = 32,
   parameter int unsigned Depth = 4,
@@ -49,6 +47,7 @@ module npu_fifo #(
   end
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions ---------------------------------------------------------------------------
   `NPU_ASSERT_INIT(FifoDepthPow2_A, Depth >= 2 && (1 << PtrBits) == Depth,
                    "Depth must be a power of two >= 2")

@@ -8,8 +8,6 @@
 // encoder that presents the lowest recorded region (addr_o, its first line) while pending_o;
 // pop_i (the operation for addr_o was granted) clears it. clear_i starts a new stream.
 // Priority clear_i > mark_i > pop_i; users never mark and pop in the same cycle.
-`include "npu_assert.svh"
-
 module npu_region_tracker #(
   parameter int unsigned SpadLines   = npu_pkg::SpadBanks * npu_pkg::SpadBankLines,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
@@ -59,6 +57,7 @@ module npu_region_tracker #(
   end
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions: the users' side of the contract ------------------------------------------
   `NPU_ASSERT_INIT(RegionGeometry_A, RegionLines >= 1 && (1 << RegionShift) == RegionLines &&
                    SpadLines % RegionLines == 0, "RegionLines must be a power of two dividing SpadLines")

@@ -3,8 +3,6 @@
 // The search starts at ptr_q and wraps; after a grant ptr_q moves just past the winner, so the
 // winner has the lowest priority next time. A requester that keeps requesting is therefore
 // granted within N-1 grants of the arbiter (no starvation). The pointer only moves on a grant.
-`include "npu_assert.svh"
-
 module npu_rr_arbiter #(
   parameter int unsigned N = 3,
   localparam int unsigned IdxBits = (N > 1) ? $clog2(N) : 1
@@ -60,6 +58,7 @@ module npu_rr_arbiter #(
   end
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions ---------------------------------------------------------------------------
   `NPU_ASSERT(ArbGntOneHot0_A, $onehot0(gnt_o), "more than one grant")
   `NPU_ASSERT(ArbGntOnlyReq_A, (gnt_o & ~req_i) == '0, "grant to a port that does not request")

@@ -15,7 +15,6 @@
 // bytes, whatever client it belongs to; a W beat counts its strobed bytes), for the top's
 // DRAM_READ_BYTES / DRAM_WRITE_BYTES counters.
 `include "npu_typedef.svh"
-`include "npu_assert.svh"
 
 module npu_axi_master #(
   parameter int unsigned LineBits = npu_pkg::LineBits,   // AXI data width
@@ -193,6 +192,7 @@ module npu_axi_master #(
   assign rd_bytes_o = (m_rsp.r_valid && m_req.r_ready) ? CountBits'(StrbBits) : '0;
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions: AXI4 master rules (A3.2.1: once VALID is asserted it stays asserted, with
   // its payload unchanged, until the handshake) -------------------------------------------------
   `NPU_ASSERT(AxiArHeld_A, m_req.ar_valid && !m_rsp.ar_ready |=> m_req.ar_valid,

@@ -35,7 +35,6 @@
 // reports.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
-`include "npu_assert.svh"
 
 module npu_dma_load #(
   `NPU_SPAD_PARAMS,
@@ -511,6 +510,7 @@ module npu_dma_load #(
   assign unused_insn = ^{insn_i.reserved, insn_i.opcode, insn_i.wait_mask, insn_i.signal_mask};
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT_ENGINE_CONTRACT
   `NPU_ASSERT(DmaLdStateValid_A, state_q inside {StIdle, StCheck, StRun, StLock, StFinish},

@@ -34,7 +34,6 @@
 // reported.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
-`include "npu_assert.svh"
 
 module npu_dma_store #(
   `NPU_SPAD_PARAMS,
@@ -581,6 +580,7 @@ module npu_dma_store #(
   assign unused_insn = ^{insn_i.reserved, insn_i.opcode, insn_i.wait_mask, insn_i.signal_mask};
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT_ENGINE_CONTRACT
   `NPU_ASSERT(DmaStStateValid_A, state_q inside {StIdle, StCheck, StRun, StFinish},

@@ -35,7 +35,6 @@
 // pipeline before any later instruction's rows can see them.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
-`include "npu_assert.svh"
 
 module npu_matmul_engine #(
   parameter int unsigned Dim         = npu_pkg::ArrayDim,
@@ -710,6 +709,7 @@ module npu_matmul_engine #(
                     insn_q.signal_mask};
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT_ENGINE_CONTRACT
   `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StRun}, "illegal FSM state")

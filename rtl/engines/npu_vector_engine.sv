@@ -35,7 +35,6 @@
 // from the handshake to done_o (reads 2, unit 3, write 1, done 1, plus the pipeline fill).
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
-`include "npu_assert.svh"
 
 module npu_vector_engine #(
   parameter int unsigned Lanes             = npu_pkg::VectorLanes,
@@ -624,6 +623,7 @@ module npu_vector_engine #(
                     ci.signal_mask, ci.reserved, wf_count};
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT_ENGINE_CONTRACT
   `NPU_ASSERT(VeStateValid_A, state_q inside {StIdle, StRun, StErr}, "illegal FSM state")

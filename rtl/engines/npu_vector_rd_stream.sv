@@ -16,7 +16,6 @@
 // Addresses are computed modulo 2^AddrBits: the engine has checked that every line of the
 // stream lies in the scratchpad before start_i, so every address used is exact.
 `include "npu_typedef.svh"
-`include "npu_assert.svh"
 
 module npu_vector_rd_stream #(
   parameter int unsigned AddrBits    = 10,
@@ -202,6 +201,7 @@ module npu_vector_rd_stream #(
   assign busy_o = (req.valid && rsp.ready) || push;
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT(RdStateValid_A, state_q inside {StIdle, StData, StRelease}, "illegal FSM state")
   `NPU_ASSERT(RdBufNoOverflow_A, push |-> buf_ready,

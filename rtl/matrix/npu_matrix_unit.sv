@@ -28,8 +28,6 @@
 // there, at stage Dim + r). The check uses the row's current stage, so it stays safe while
 // the array is stalled and loading goes on. A tile must be used by >= 2*Dim rows for the
 // load of the tile after next to be hidden completely (docs/matrix_unit.md).
-`include "npu_assert.svh"
-
 module npu_matrix_unit #(
   parameter int unsigned Dim      = npu_pkg::ArrayDim,
   parameter int unsigned AccLines = npu_pkg::AccLines,
@@ -289,6 +287,7 @@ module npu_matrix_unit #(
   assign stall_o = (a_valid_i && !a_ready_o) || (c_valid_q && !c_ready_i);
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   // C stream: a result row is held, unchanged, until taken.
   `NPU_ASSERT(MuCHeld_A, c_valid_o && !c_ready_i |=> c_valid_o, "C row withdrawn before c_ready_i")

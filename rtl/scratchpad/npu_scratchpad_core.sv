@@ -33,7 +33,6 @@
 // overwrite control), violations and bad releases.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
-`include "npu_assert.svh"
 
 module npu_scratchpad_core #(
   `NPU_SPAD_PARAMS,
@@ -332,6 +331,7 @@ module npu_scratchpad_core #(
   assign stats_o             = stats;
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ------------------------------------------------------------------------------------------
   // Assertions
   // ------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 // its AW and W beats (in either order), a read answers the cycle after AR. Unknown offsets read 0
 // and answer OKAY (writes to them are ignored).
 `include "npu_typedef.svh"
-`include "npu_assert.svh"
 
 module npu_ctrl_regs #(
   parameter int unsigned AddrBits = 8,
@@ -226,6 +225,7 @@ module npu_ctrl_regs #(
   assign s_rsp.r_resp   = 2'b00;
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions: AXI4-Lite slave rules (B and R held, unchanged, until taken) ------------
   `NPU_ASSERT(CtrlBHeld_A, s_rsp.b_valid && !s_req.b_ready |=> s_rsp.b_valid && $stable(s_rsp.b_resp),
               "BVALID dropped or BRESP changed before BREADY")

@@ -7,8 +7,6 @@
 // non-zero; all of them are decremented in that cycle. Signals are applied when the engine
 // reports done (SYNC: when it leaves the queue; SYNC also waits until its engine is idle, so it
 // orders after every earlier instruction of its queue, like Ascend's set_flag).
-`include "npu_assert.svh"
-
 module npu_dispatch #(
   parameter int unsigned QueueDepth = npu_pkg::QueueDepth,
   localparam int unsigned NumQueues = 4,
@@ -403,6 +401,7 @@ module npu_dispatch #(
   end
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT(DispStateValid_A, state_q inside {StIdle, StRun, StDrain}, "illegal FSM state")
   `NPU_ASSERT(DispDoneErrExcl_A, !(done_o && error_o), "done_o and error_o together")

@@ -7,7 +7,6 @@
 // window (or DRAM answers with an error) does fetch report an error for that word's address.
 // After HALT (stop_i) it issues nothing more and drains the bursts still in flight.
 `include "npu_typedef.svh"
-`include "npu_assert.svh"
 
 module npu_fetch #(
   parameter int unsigned LineBits = npu_pkg::LineBits,   // AXI data width
@@ -238,6 +237,7 @@ module npu_fetch #(
   assign unused = buf_in_ready ^ window_end_q ^ (|chunk_q) ^ (|beat_idx_q);
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT(FetchStateValid_A, state_q inside {StIdle, StRun, StStop}, "illegal FSM state")
   // The chunk buffer is filled on credits (r_ready is always 1): a push always finds room.

@@ -18,8 +18,6 @@
 //
 // Reserved op codes (9..15) take the short path and behave as COPY; reserved SatMode 3 as NONE.
 // Lanes must be a power of two (hwdef checks it) for the reduction trees.
-`include "npu_assert.svh"
-
 module npu_vector_unit #(
   parameter int unsigned Lanes   = npu_pkg::VectorLanes,
   parameter int unsigned TagBits = 16,
@@ -403,6 +401,7 @@ module npu_vector_unit #(
   assign busy_o      = a_valid_q || b_valid_q || (r_valid_q != '0) || out_valid_q;
 
 `ifndef SYNTHESIS
+`include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   // Output stream: a result is held, unchanged, until taken.
   `NPU_ASSERT(VuOutHeld_A, out_valid_o && !out_ready_i |=> out_valid_o,
