@@ -112,6 +112,7 @@ module npu_fetch #(
   logic [ChunkIdxBits-1:0] beat_idx_q;
   logic [31:0]             chunk_addr_q;     // address of the chunk being assembled / next
   logic                    chunk_push;
+  logic                    chunk_done;   // a chunk's last beat arrived (pushed or dropped)
   logic [ChunkBits-1:0]    chunk_data;
   logic                    resp_err_q;
 
@@ -120,7 +121,7 @@ module npu_fetch #(
 
   if (BeatsPerChunk == 1) begin : g_wide_beats
     assign chunk_data = axi_rsp.r.data;
-    assign chunk_push = axi_rsp.r_valid && state_q == StRun;
+    assign chunk_done = axi_rsp.r_valid;
     always_ff @(posedge clk_i) chunk_q <= '0;
     assign beat_idx_q = '0;   // a beat is a whole chunk: no assembly
   end else begin : g_narrow_beats
@@ -140,9 +141,12 @@ module npu_fetch #(
       chunk_data = chunk_q;
       chunk_data[(BeatsPerChunk-1) * LineBits +: LineBits] = axi_rsp.r.data;
     end
-    assign chunk_push = axi_rsp.r_valid && state_q == StRun &&
-                        beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
+    assign chunk_done = axi_rsp.r_valid && beat_idx_q == ChunkIdxBits'(BeatsPerChunk - 1);
   end
+
+  // In StRun a completed chunk enters the buffer; after HALT (StStop) it is dropped. Either way
+  // its credit comes back: the buffer space reserved for it by its AR is free again.
+  assign chunk_push = chunk_done && state_q == StRun;
 
   // Chunk buffer: data plus its DRAM address.
   logic              buf_valid, buf_pop;
@@ -213,7 +217,7 @@ module npu_fetch #(
         next_burst_q <= next_burst_q + 32'(BurstBytes);
       end
       inflight_chunks_q <= inflight_chunks_q + (ar_fire ? CreditBits'(ChunksPerBurst) : '0)
-                                             - (chunk_push ? CreditBits'(1) : '0);
+                                             - (chunk_done ? CreditBits'(1) : '0);
       bursts_q <= bursts_q + BurstCntBits'(ar_fire) - BurstCntBits'(r_done_burst);
       if (chunk_push) chunk_addr_q <= chunk_addr_q + 32'(ChunkBytes);
       if (axi_rsp.r_valid && axi_rsp.r.resp != 2'b00 && state_q == StRun) resp_err_q <= 1'b1;
