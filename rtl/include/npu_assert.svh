@@ -13,9 +13,11 @@
 // tb/harness/sim.py looks for "[NPU ASSERT]" in the simulation log and fails the test with that
 // line. Verilator checks them with --assert (every simulation and lint build of the project).
 //
-// Use them inside `ifndef SYNTHESIS ... `endif in the RTL (with any assertion-only signals):
-// Yosys' read_verilog defines SYNTHESIS, so synthesis never sees them. Under SYNTHESIS the
-// macros expand to nothing as a second guard.
+// Use them in one `ifndef SYNTHESIS ... `endif block at the end of a module, which also holds
+// the `include of this file and any assertion-only signals: Yosys' read_verilog defines
+// SYNTHESIS, so synthesis never sees them, and every line before the block keeps its number
+// (Yosys names cells after source lines, and its mapping result follows those names). Under
+// SYNTHESIS the macros expand to nothing as a second guard.
 `ifndef NPU_ASSERT_SVH
 `define NPU_ASSERT_SVH
 
