@@ -20,7 +20,8 @@ from tools.verilator_env import verilator_binary
 
 def lint_command(block: str, config: str) -> list[str]:
     params = load_config(config).sv_params(block)
-    cmd = [verilator_binary(), "--lint-only", "-Wall", "--top-module", block]
+    # --assert: the RTL's assertions (rtl/include/npu_assert.svh) are linted as they simulate.
+    cmd = [verilator_binary(), "--lint-only", "-Wall", "--assert", "--top-module", block]
     cmd += [f"-G{name}={value}" for name, value in params.items()]
     cmd += [f"-I{RTL_INCLUDE_DIR}"]
     cmd += [str(p) for p in rtl_sources()]

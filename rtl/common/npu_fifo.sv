@@ -45,4 +45,19 @@ module npu_fifo #(
   always_ff @(posedge clk_i) begin
     if (push) storage_q[wr_ptr_q[PtrBits-1:0]] <= in_data_i;
   end
+
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions ---------------------------------------------------------------------------
+  `NPU_ASSERT_INIT(FifoDepthPow2_A, Depth >= 2 && (1 << PtrBits) == Depth,
+                   "Depth must be a power of two >= 2")
+  // Pointers in range: never more entries than Depth, so no push overwrote an unread entry.
+  `NPU_ASSERT(FifoCountInRange_A, count_o <= (PtrBits+1)'(Depth), "count beyond Depth")
+  // The output is a valid/ready source: a presented entry stays, unchanged, until popped.
+  `NPU_ASSERT(FifoOutHeld_A, out_valid_o && !out_ready_i && !clear_i |=> out_valid_o,
+              "out_valid_o dropped without a pop")
+  `NPU_ASSERT(FifoOutStable_A, out_valid_o && !out_ready_i && !clear_i |=> $stable(out_data_o),
+              "out_data_o changed while waiting for out_ready_i")
+`endif
+
 endmodule

@@ -56,4 +56,14 @@ module npu_region_tracker #(
     end
   end
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions: the users' side of the contract ------------------------------------------
+  `NPU_ASSERT_INIT(RegionGeometry_A, RegionLines >= 1 && (1 << RegionShift) == RegionLines &&
+                   SpadLines % RegionLines == 0, "RegionLines must be a power of two dividing SpadLines")
+  `NPU_ASSERT(NoMarkAndPop_A, !(mark_i && pop_i), "mark_i and pop_i in the same cycle")
+  `NPU_ASSERT(PopOnlyPending_A, pop_i |-> pending_o, "pop_i with no region pending")
+  `NPU_ASSERT(MarkInRange_A, mark_i |-> 32'(mark_region_i) < Regions, "mark_region_i beyond the last region")
+`endif
+
 endmodule

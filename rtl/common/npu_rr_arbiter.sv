@@ -57,4 +57,14 @@ module npu_rr_arbiter #(
     end
   end
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions ---------------------------------------------------------------------------
+  `NPU_ASSERT(ArbGntOneHot0_A, $onehot0(gnt_o), "more than one grant")
+  `NPU_ASSERT(ArbGntOnlyReq_A, (gnt_o & ~req_i) == '0, "grant to a port that does not request")
+  `NPU_ASSERT(ArbWorkConserving_A, valid_o == (|req_i), "requests but no grant (or vice versa)")
+  `NPU_ASSERT(ArbIdxIsGnt_A, valid_o |-> gnt_o[idx_o], "idx_o is not the granted port")
+  `NPU_ASSERT(ArbPtrInRange_A, 32'(ptr_q) < N, "round-robin pointer out of range")
+`endif
+
 endmodule

@@ -191,4 +191,26 @@ module npu_axi_master #(
   end
   assign rd_bytes_o = (m_rsp.r_valid && m_req.r_ready) ? CountBits'(StrbBits) : '0;
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions: AXI4 master rules (A3.2.1: once VALID is asserted it stays asserted, with
+  // its payload unchanged, until the handshake) -------------------------------------------------
+  `NPU_ASSERT(AxiArHeld_A, m_req.ar_valid && !m_rsp.ar_ready |=> m_req.ar_valid,
+              "ARVALID dropped before ARREADY")
+  `NPU_ASSERT(AxiArStable_A, m_req.ar_valid && !m_rsp.ar_ready |=> $stable(m_req.ar),
+              "AR payload changed before ARREADY")
+  `NPU_ASSERT(AxiAwHeld_A, m_req.aw_valid && !m_rsp.aw_ready |=> m_req.aw_valid,
+              "AWVALID dropped before AWREADY")
+  `NPU_ASSERT(AxiAwStable_A, m_req.aw_valid && !m_rsp.aw_ready |=> $stable(m_req.aw),
+              "AW payload changed before AWREADY")
+  `NPU_ASSERT(AxiWHeld_A, m_req.w_valid && !m_rsp.w_ready |=> m_req.w_valid,
+              "WVALID dropped before WREADY")
+  `NPU_ASSERT(AxiWStable_A, m_req.w_valid && !m_rsp.w_ready |=> $stable(m_req.w),
+              "W payload changed before WREADY")
+  // AR arbitration: the register is loaded only from a client that requests.
+  `NPU_ASSERT(AxiArGntOnlyReq_A,
+              ar_take |-> (pick_load ? load_req.ar_valid : fetch_req.ar_valid),
+              "AR register loaded from a client that does not request")
+`endif
+
 endmodule

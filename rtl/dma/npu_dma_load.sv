@@ -509,4 +509,18 @@ module npu_dma_load #(
   logic unused_insn;
   assign unused_insn = ^{insn_i.reserved, insn_i.opcode, insn_i.wait_mask, insn_i.signal_mask};
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT_ENGINE_CONTRACT
+  `NPU_ASSERT(DmaLdStateValid_A, state_q inside {StIdle, StCheck, StRun, StLock, StFinish},
+              "illegal FSM state")
+  `NPU_ASSERT(DmaLdArHeld_A, arv_q && !axi_rsp.ar_ready |=> arv_q && $stable({ara_q, arl_q}),
+              "AR request withdrawn or changed before ARREADY")
+  `NPU_ASSERT(DmaLdBurstsInRange_A, ar_out_q <= OutBits'(MaxBursts),
+              "more bursts in flight than MaxBursts")
+  `NPU_ASSERT(DmaLdBeatExpected_A, axi_rsp.r_valid |-> ar_out_q != '0,
+              "an R beat with no burst in flight")
+`endif
+
 endmodule

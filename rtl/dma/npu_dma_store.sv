@@ -579,4 +579,27 @@ module npu_dma_store #(
   logic unused_insn;
   assign unused_insn = ^{insn_i.reserved, insn_i.opcode, insn_i.wait_mask, insn_i.signal_mask};
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT_ENGINE_CONTRACT
+  `NPU_ASSERT(DmaStStateValid_A, state_q inside {StIdle, StCheck, StRun, StFinish},
+              "illegal FSM state")
+  `NPU_ASSERT(DmaStAwHeld_A, awv_q && !axi_rsp.aw_ready |=> awv_q && $stable({awa_q, awl_q}),
+              "AW request withdrawn or changed before AWREADY")
+  `NPU_ASSERT(DmaStWHeld_A, wv_q && !axi_rsp.w_ready |=> wv_q && $stable({wd_q, ws_q, wl_q}),
+              "W beat withdrawn or changed before WREADY")
+  // Line FIFO between the scratchpad reads and W: filled on credits (read data cannot wait).
+  `NPU_ASSERT(DmaStFifoNoOverflow_A, fifo_push |-> fifo_cnt_q < FCntBits'(FifoDepth),
+              "read data arrived with the line FIFO full (credit error)")
+  `NPU_ASSERT(DmaStFifoNoUnderflow_A, fifo_pop |-> fifo_cnt_q != '0, "pop of an empty line FIFO")
+  `NPU_ASSERT(DmaStFifoCountInRange_A, fifo_cnt_q <= FCntBits'(FifoDepth),
+              "line FIFO count beyond FifoDepth")
+  `NPU_ASSERT(DmaStBurstsInRange_A, b_out_q <= OutBits'(MaxBursts) && aw_ahead_q <= b_out_q,
+              "burst counters out of range")
+  `NPU_ASSERT(DmaStWAfterAw_A, w_fire |-> aw_ahead_q != '0, "a W beat ahead of its AW")
+  `NPU_ASSERT(DmaStBExpected_A, axi_rsp.b_valid |-> b_out_q != '0,
+              "a B response with no burst outstanding")
+`endif
+
 endmodule

@@ -734,4 +734,16 @@ module npu_matmul_engine #(
                     wf_in_ready, cf_count, insn_q.reserved, insn_q.opcode, insn_q.wait_mask,
                     insn_q.signal_mask};
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT_ENGINE_CONTRACT
+  `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StRun}, "illegal FSM state")
+  // The A and W skid FIFOs are filled on credits (read data cannot wait): never when full.
+  `NPU_ASSERT(MmAFifoNoOverflow_A, af_in_valid |-> af_in_ready,
+              "A read data arrived with the A FIFO full (credit error)")
+  `NPU_ASSERT(MmWFifoNoOverflow_A, wf_in_valid |-> wf_in_ready,
+              "B read data arrived with the W FIFO full (credit error)")
+`endif
+
 endmodule

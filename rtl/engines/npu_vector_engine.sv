@@ -645,4 +645,19 @@ module npu_vector_engine #(
   assign unused = ^{d_rsp.rvalid, d_rsp.rdata, u_out_tag, ci.opcode, ci.wait_mask,
                     ci.signal_mask, ci.reserved, wf_count};
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT_ENGINE_CONTRACT
+  `NPU_ASSERT(VeStateValid_A, state_q inside {StIdle, StRun, StErr}, "illegal FSM state")
+  // Feeder -> vector unit stream: a vector is held, unchanged, until the unit takes it.
+  `NPU_ASSERT(VeFeedHeld_A, f_valid && !in_ready |=> f_valid, "vector withdrawn before in_ready")
+  `NPU_ASSERT(VeFeedStable_A,
+              f_valid && !in_ready |=> $stable({op_q, sat_q, b_mode_q, scalar_q, shift_q, op_a,
+                                                op_b, f_mask, f_row_end}),
+              "vector changed before in_ready")
+  `NPU_ASSERT(VeWFifoNoOverflow_A, u_out_fire && w_flush && !(w_direct && d_rsp.ready) |->
+              wf_in_ready, "result line pushed into a full write FIFO")
+`endif
+
 endmodule

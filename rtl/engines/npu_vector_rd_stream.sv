@@ -200,4 +200,12 @@ module npu_vector_rd_stream #(
   assign unused = buf_ready;
   assign busy_o = (req.valid && rsp.ready) || push;
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT(RdStateValid_A, state_q inside {StIdle, StData, StRelease}, "illegal FSM state")
+  `NPU_ASSERT(RdBufNoOverflow_A, push |-> buf_ready,
+              "read data arrived with the line buffer full (reservation error)")
+`endif
+
 endmodule

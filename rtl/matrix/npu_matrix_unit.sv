@@ -286,4 +286,20 @@ module npu_matrix_unit #(
   assign busy_o  = (|m_valid_q) || c_valid_q || (w_cnt_q != '0);
   assign stall_o = (a_valid_i && !a_ready_o) || (c_valid_q && !c_ready_i);
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  // C stream: a result row is held, unchanged, until taken.
+  `NPU_ASSERT(MuCHeld_A, c_valid_o && !c_ready_i |=> c_valid_o, "C row withdrawn before c_ready_i")
+  `NPU_ASSERT(MuCStable_A,
+              c_valid_o && !c_ready_i |=> $stable({c_data_o, c_acc_addr_o, c_tag_o}),
+              "C row changed before c_ready_i")
+  // Retiring a tile and completing a load never hit the same weight buffer in one cycle.
+  `NPU_ASSERT(MuBufNoClash_A,
+              !(w_tile_done && a_fire && a_last_i && load_buf_q == use_buf_q),
+              "a weight tile completed into the buffer being retired")
+  `NPU_ASSERT(MuAccAddrInRange_A, a_fire |-> 32'(a_acc_addr_i) < AccLines,
+              "A row with an accumulator address beyond AccLines")
+`endif
+
 endmodule

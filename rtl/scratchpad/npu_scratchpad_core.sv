@@ -348,4 +348,45 @@ module npu_scratchpad_core #(
   assign stats.bad_release   = bad_cnt_q;
   assign stats_o             = stats;
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ------------------------------------------------------------------------------------------
+  // Assertions
+  // ------------------------------------------------------------------------------------------
+  `NPU_ASSERT_INIT(SpadRegionInBank_A, RegionLines <= BankLines && BankLines % RegionLines == 0,
+                   "a region must lie in one bank")
+
+  for (genvar p = 0; p < Ports; p++) begin : g_port_sva
+    logic locked;
+    assign locked = port_cnt[p*ReaderBits +: ReaderBits] != '0;
+
+    // Port protocol: a request is held, unchanged, until req.ready takes it (valid is the
+    // bundle's top bit, the payload the bits below it).
+    `NPU_ASSERT(SpadReqHeld_A, req_valid[p] && !req_ready[p] |=> req_valid[p],
+                "request withdrawn before it was granted")
+    `NPU_ASSERT(SpadReqStable_A,
+                req_valid[p] && !req_ready[p] |=> $stable(req_i[p*ReqBits +: ReqBits-1]),
+                "request changed before it was granted")
+    // Overwrite control: a write that reaches its bank found the region without pending reads;
+    // a write to a locked region is only acknowledged in strict mode, where it is dropped and
+    // reported (ow_violation_o the next cycle).
+    `NPU_ASSERT(SpadNoWriteToLocked_A, grant[p] && req_write[p] |-> !locked,
+                "a write to a region with pending reads was performed")
+    `NPU_ASSERT(SpadLockedWriteOnlyStrict_A,
+                req_valid[p] && req_ready[p] && req_write[p] && locked |-> strict_i && !grant[p],
+                "a write to a locked region was acknowledged outside strict mode")
+    `NPU_ASSERT(SpadViolReported_A, port_viol[p] |=> ow_violation_o[p],
+                "a dropped strict-mode write was not reported")
+    `NPU_ASSERT(SpadReadAnswered_A, grant[p] && !req_write[p] |=> rsp_valid[p],
+                "a granted read got no response the next cycle")
+    `NPU_ASSERT(SpadGrantOnlyEligible_A, grant[p] |-> port_elig[p],
+                "a grant to a port that is not eligible")
+  end
+
+  for (genvar b = 0; b < Banks; b++) begin : g_bank_sva
+    `NPU_ASSERT(SpadBankGntOneHot0_A, $onehot0(bank_gnt[b*Ports +: Ports]),
+                "more than one access to a bank in one cycle")
+  end
+`endif
+
 endmodule

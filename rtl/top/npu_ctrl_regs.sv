@@ -226,4 +226,17 @@ module npu_ctrl_regs #(
   end
   assign s_rsp.ar_ready = !rvalid_q;
   assign s_rsp.r_resp   = 2'b00;
+
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions: AXI4-Lite slave rules (B and R held, unchanged, until taken) ------------
+  `NPU_ASSERT(CtrlBHeld_A, s_rsp.b_valid && !s_req.b_ready |=> s_rsp.b_valid && $stable(s_rsp.b_resp),
+              "BVALID dropped or BRESP changed before BREADY")
+  `NPU_ASSERT(CtrlRHeld_A,
+              s_rsp.r_valid && !s_req.r_ready |=> s_rsp.r_valid && $stable({s_rsp.r_data, s_rsp.r_resp}),
+              "RVALID dropped or R payload changed before RREADY")
+  `NPU_ASSERT(CtrlDoneErrExcl_A, !(done_i && error_i), "done and error in the same cycle")
+  `NPU_ASSERT(CtrlStartIdle_A, start_o |-> !busy_i, "START while busy")
+`endif
+
 endmodule

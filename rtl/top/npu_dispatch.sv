@@ -404,4 +404,29 @@ module npu_dispatch #(
     if (nop_start) retired_o += 4'd1;
     if (done_o) retired_o += 4'd1;
   end
+
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT(DispStateValid_A, state_q inside {StIdle, StRun, StDrain}, "illegal FSM state")
+  `NPU_ASSERT(DispDoneErrExcl_A, !(done_o && error_o), "done_o and error_o together")
+  `NPU_ASSERT(DispOneQueue_A, $onehot0(q_in_valid), "an instruction offered to two queues")
+  // Semaphores never wrap silently: an overflow stops the program (ErrSemOverflow, or an error
+  // of higher priority in the same cycle, which freezes the semaphores too).
+  `NPU_ASSERT(DispSemNoSilentOverflow_A, sem_overflow |-> error_now || start_i,
+              "a semaphore overflowed without an error")
+  `NPU_ASSERT(DispSemOverflowCode_A,
+              error_o && error_code_o == 8'(npu_isa_pkg::ErrSemOverflow) |-> sem_overflow,
+              "ErrSemOverflow reported without an overflow")
+  `NPU_ASSERT_KNOWN(DispEngValidKnown_A, eng_valid_o, "engine valid unknown after reset")
+  `NPU_ASSERT_KNOWN(DispDoneErrKnown_A, {done_o, error_o}, "done / error unknown after reset")
+  for (genvar q = 0; q < NumQueues; q++) begin : g_queue_sva
+    // An instruction is only offered to an idle engine, so it is never withdrawn or changed.
+    `NPU_ASSERT(DispEngOfferIdle_A, eng_valid_o[q] |-> eng_ready_i[q] && !inflight_q[q],
+                "instruction offered to an engine that cannot take it")
+    `NPU_ASSERT(DispEngDoneErrExcl_A, !(eng_done_i[q] && eng_err_i[q]),
+                "an engine reported done and error together")
+  end
+`endif
+
 endmodule

@@ -260,4 +260,33 @@ module npu_fetch #(
 
   logic unused;
   assign unused = buf_in_ready ^ window_end_q ^ (|chunk_q) ^ (|beat_idx_q);
+
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  `NPU_ASSERT(FetchStateValid_A, state_q inside {StIdle, StRun, StStop}, "illegal FSM state")
+  // The chunk buffer is filled on credits (r_ready is always 1): a push always finds room.
+  `NPU_ASSERT(FetchBufNoOverflow_A, chunk_push |-> buf_in_ready,
+              "a chunk arrived with the buffer full (credit error)")
+  `NPU_ASSERT(FetchCreditsInRange_A,
+              32'(buf_count) + 32'(inflight_chunks_q) <= BufferChunks,
+              "buffered plus requested chunks exceed the buffer")
+  `NPU_ASSERT(FetchBurstsInRange_A, bursts_q <= BurstCntBits'(MaxBursts),
+              "more bursts in flight than MaxBursts")
+  // Credits are only held for chunks of bursts still in flight.
+  `NPU_ASSERT(FetchCreditsReturned_A, bursts_q == '0 |-> inflight_chunks_q == '0,
+              "chunk credits held with no burst in flight")
+  // npu_top only starts a program while fetch is idle (no beats of an old program in flight).
+  `NPU_ASSERT(FetchStartIdle_A, start_i |-> bursts_q == '0, "start with bursts in flight")
+  // Instruction stream to the dispatcher: held and unchanged until taken, unless the program
+  // stops (start, stop). A DRAM error travels with its chunk, so a word offered is never
+  // withdrawn for one.
+  `NPU_ASSERT(FetchInsnHeld_A,
+              insn_valid_o && !insn_ready_i && !start_i && !stop_i |=> insn_valid_o,
+              "instruction withdrawn before the dispatcher took it")
+  `NPU_ASSERT(FetchInsnStable_A,
+              insn_valid_o && !insn_ready_i |=> !insn_valid_o || $stable({insn_o, insn_pc_o}),
+              "instruction changed before the dispatcher took it")
+`endif
+
 endmodule

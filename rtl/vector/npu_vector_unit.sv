@@ -400,4 +400,18 @@ module npu_vector_unit #(
   assign out_tag_o   = out_tag_q;
   assign busy_o      = a_valid_q || b_valid_q || (r_valid_q != '0) || out_valid_q;
 
+`ifndef SYNTHESIS
+`include "npu_assert.svh"
+  // ---- Assertions -------------------------------------------------------------------------
+  // Output stream: a result is held, unchanged, until taken.
+  `NPU_ASSERT(VuOutHeld_A, out_valid_o && !out_ready_i |=> out_valid_o,
+              "result withdrawn before out_ready_i")
+  `NPU_ASSERT(VuOutStable_A,
+              out_valid_o && !out_ready_i |=> $stable({out_data_o, out_flags_o, out_tag_o}),
+              "result changed before out_ready_i")
+  // RECIP ordering (hold_q): the short path and the RECIP path never reach stage C together.
+  `NPU_ASSERT(VuPathNoCollision_A, !(b_valid_q && c_recip),
+              "short-path and RECIP results reached stage C in the same cycle")
+`endif
+
 endmodule

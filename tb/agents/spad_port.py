@@ -141,11 +141,6 @@ class SpadPortDriver:
         self.drained.clear()
         return txn
 
-    def withdraw(self, port: int = 0) -> SpadTxn | None:
-        """Stop presenting the current request of a port (a probe that must stay held)."""
-        txn, self.cur[port] = self.cur[port], None
-        return txn
-
     @property
     def busy(self) -> bool:
         """Requests queued or presented (read data still due does not count)."""

@@ -195,15 +195,22 @@ async def test_overwrite_control(dut):
              dst_addr=2 * bl + rl - 2 * dst_pitch, dst_pitch=dst_pitch, emit=1, a_signed=1)
 
     async def host_write_waits(line: int, cycles: int) -> None:
-        """A host write to `line` is held for `cycles` cycles; then the probe is withdrawn
-        (the host port is one in-order queue: the releasing read must come from it too)."""
+        """A host write to `line` is held for `cycles` cycles; then one strict-mode cycle
+        drops the probe (acknowledged, reported, memory and count unchanged). The host port is
+        one in-order queue, so the releasing read must come from it too, and a request may not
+        be withdrawn before its grant (docs/scratchpad.md; SpadReqHeld_A fires)."""
         waits0 = tb.counter("ow_wait")
+        viol0 = tb.counter("ow_violations")
         txn = tb.host.submit(spad_write(line, 0x5A, 1))
         await tb.idle(cycles)
         assert txn.t_grant is None, f"host write to line {line} was not held"
         assert tb.host.cur[0] is txn
-        tb.host.withdraw()
+        tb.strict = 1
+        await tb.host.wait_idle()
+        tb.strict = 0
         await tb.idle(1)
+        assert txn.t_grant is not None and tb.host.cur[0] is None
+        assert tb.counter("ow_violations") - viol0 == 1, "the probe was not dropped as a violation"
         assert tb.counter("ow_wait") - waits0 >= cycles - 2
 
     async def host_write_goes(line: int) -> None:

@@ -27,6 +27,30 @@ SIM_BUILD = REPO / "sim_build"
 # selected with NPU_X_UNIQUE=1.
 _FAST_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
 _XHUNT_ARGS = ["--x-assign", "unique", "--x-initial", "unique"]
+# Every build checks the RTL's assertions (rtl/include/npu_assert.svh), whatever its variant.
+_COMMON_ARGS = ["--assert"]
+# Part of every build directory's key: bump it whenever the build arguments above change, so a
+# build made with other flags is never reused.
+BUILD_FLAGS_VERSION = "2"
+
+
+# Printed by every failing assertion of the RTL (rtl/include/npu_assert.svh).
+ASSERT_TAG = "[NPU ASSERT]"
+
+
+def assertion_failures(log: Path, limit: int = 5) -> list[str]:
+    """The first *limit* lines of a simulation log that report a failed RTL assertion (or an
+    $error / $fatal from the HDL, which Verilator prints as "%Error:"), in order."""
+    found: list[str] = []
+    if not log.exists():
+        return found
+    with open(log, errors="replace") as text:
+        for line in text:
+            if ASSERT_TAG in line or "%Error:" in line:
+                found.append(line.strip())
+                if len(found) >= limit:
+                    break
+    return found
 
 
 # Finished run directories kept per run name (the newest; a run still going is never removed).
@@ -87,7 +111,7 @@ def sim_build_dir(toplevel: str, config: str, extra_params: Mapping[str, object]
 
 def build_dir_for(toplevel: str, config: str, params: Mapping[str, object],
                   variant: str = "", extra_sources: Sequence[Path | str] = ()) -> Path:
-    key = json.dumps(dict(sorted(params.items())))
+    key = json.dumps(dict(sorted(params.items()))) + f"flags{BUILD_FLAGS_VERSION}"
     if extra_sources:
         # Bench-only sources (e.g. a simulation wrapper under tb/sv/) are part of the build.
         key += json.dumps(sorted(str(Path(p).resolve()) for p in extra_sources))
@@ -143,7 +167,8 @@ def run_cocotb(
             hdl_toplevel=toplevel,
             parameters=params,
             build_dir=build_dir,
-            build_args=((_XHUNT_ARGS if x_hunt else _FAST_ARGS) + list(build_args or [])
+            build_args=(_COMMON_ARGS + (_XHUNT_ARGS if x_hunt else _FAST_ARGS)
+                        + list(build_args or [])
                         + (["--coverage-toggle"] if toggle_coverage else [])),
             timescale=("1ns", "1ps"),
             log_file=build_dir / "build.log",
@@ -155,17 +180,31 @@ def run_cocotb(
     env = {"NPU_CONFIG": config, "NPU_PARAMS": json.dumps(params)}
     env.update(extra_env or {})
     plusargs = (["+verilator+rand+reset+2"] if x_hunt else []) + list(plusargs)
-    results = runner.test(
-        test_module=test_module,
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        test_dir=test_dir,
-        extra_env=env,
-        plusargs=plusargs,
-        test_filter=testcase,
-        seed=os.environ.get("SEED"),
-        log_file=test_dir / "sim.log",
-    )
+    log = test_dir / "sim.log"
+    try:
+        results = runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=test_dir,
+            extra_env=env,
+            plusargs=plusargs,
+            test_filter=testcase,
+            seed=os.environ.get("SEED"),
+            log_file=log,
+        )
+    except RuntimeError as exc:
+        # A failed assertion ($error under --assert) stops Verilator at once ($stop): the
+        # simulator exits non-zero and cocotb's runner raises without saying why. The reason is
+        # in the log.
+        errors = assertion_failures(log)
+        if errors:
+            raise AssertionError(_assertion_report(errors, toplevel, config, log)) from exc
+        raise
+    errors = [e for e in assertion_failures(log) if ASSERT_TAG in e]
+    if errors:
+        # Only reachable if the simulation went on after an assertion (+verilator+error+limit).
+        raise AssertionError(_assertion_report(errors, toplevel, config, log))
     num_tests, num_failed = get_results(Path(results))
     if num_tests == 0:
         raise AssertionError(f"{test_module} ran no cocotb test on {toplevel} ({config})")
@@ -173,3 +212,8 @@ def run_cocotb(
         raise AssertionError(f"{num_failed} of {num_tests} cocotb tests failed "
                              f"({toplevel}, {config}); log in {build_dir}")
     return Path(results)
+
+
+def _assertion_report(errors: Sequence[str], toplevel: str, config: str, log: Path) -> str:
+    return (f"RTL assertion failed in the simulation of {toplevel} ({config}):\n  "
+            + "\n  ".join(errors) + f"\nlog: {log}")
