@@ -4,9 +4,10 @@
 (tb/top/env.py: host agent, completion monitor, scoreboard against the instruction-level model
 unless the job says otherwise), and writes the outcome next to the job.
 
-`NpuJobBatchTest` (selected by $NPU_JOB_BATCH) runs every job found in the numbered
-subdirectories of $NPU_JOB_DIR one after the other in the same simulation, resetting the NPU and
-the DRAM model before each, and records each outcome unscored: the launcher compares them with
+`NpuJobBatchTest` runs every job found in the numbered subdirectories of $NPU_JOB_DIR one after
+the other in the same simulation, back to back (a reset only before the first and after a hang;
+each run's DRAM, scratchpad and accumulators are defined before START), and records each
+outcome unscored: the launcher compares them with
 the model itself (tb/crv: thousands of short random programs, where starting one simulation per
 program would cost more than running it).
 """
@@ -24,13 +25,18 @@ from tb.top.env import NpuBaseTest
 
 
 class _JobRunner(NpuBaseTest):
-    async def run_job(self, job: Job, directory: Path, score: bool) -> None:
+    async def run_job(self, job: Job, directory: Path, score: bool, reset: bool = True) -> None:
+        """Run *job*; without *reset* it starts right after the previous program, as a host
+        running programs back to back would (nothing but START clears the NPU's state)."""
         if job.reset_only:
             await self.reset()
             Outcome(backend="rtl", done=False, error=None).save(directory)
             return
-        await self.reset(lat_min=job.dram_latency, lat_max=job.dram_latency_max,
-                         bytes_per_cycle=job.dram_bytes_per_cycle, seed=job.dram_seed)
+        dram = (job.dram_latency, job.dram_latency_max, job.dram_bytes_per_cycle, job.dram_seed)
+        if reset:
+            await self.reset(*dram)
+        else:
+            self.configure_dram(*dram)
         report = await self.run_image(
             job.image, job.prog_base, dict(job.outputs), strict=job.strict,
             watchdog=job.watchdog, timeout_cycles=job.timeout_cycles,
@@ -63,13 +69,18 @@ class NpuJobTest(_JobRunner):
 class NpuJobBatchTest(_JobRunner):
     async def run_phase(self):
         self.raise_objection()
+        # Reset before the first program and after a hang only: the programs otherwise run
+        # back to back, so state one leaves behind (a lock, a fetch credit) is found.
+        reset = True
         for directory in batch_dirs(job_dir_from_env()):
             try:
-                await self.run_job(Job.load(directory), directory, score=False)
+                await self.run_job(Job.load(directory), directory, score=False, reset=reset)
+                reset = False
             except AssertionError as err:   # no interrupt in time: record it, reset, go on
                 Outcome(backend="rtl", done=False, error=HANG, error_info=0,
                         counters={}).save(directory)
                 self.logger.error("%s: %s", directory.name, err)
+                reset = True
         self.drop_objection()
 
     def check_phase(self):

@@ -245,6 +245,7 @@
     .bad_release_o  (BadRelease),                            \
     .event_region_o (EventRegion),                           \
     .stat_clear_i   (StatClear),                             \
+    .clear_locks_i  (StatClear),                             \
     .stats_o        (Stats)                                  \
   );
 

@@ -82,6 +82,7 @@ module npu_scratchpad #(
     .bad_release_o,
     .event_region_o,
     .stat_clear_i,
+    .clear_locks_i        (stat_clear_i),   // as in the NPU, where START clears both
     .stats_o              (stats)
   );
 

@@ -56,6 +56,7 @@ module npu_scratchpad_core #(
   output logic [15:0]                  event_region_o,   // a region index (ISA width)
 
   input  logic                         stat_clear_i,
+  input  logic                         clear_locks_i,   // START: no region awaits reads
   // The counters are counted by toggle coverage as the registers below; Verilator's toggle
   // counts of a wide (192-bit) vector include intermediate values, so the bundle is not.
   /* verilator coverage_off */
@@ -231,6 +232,8 @@ module npu_scratchpad_core #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       pending_q <= '0;
+    end else if (clear_locks_i) begin
+      pending_q <= '0;        // a program starts with no region locked (the model's start)
     end else begin
       pending_q <= pending_d;
     end

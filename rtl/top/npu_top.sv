@@ -283,6 +283,7 @@ module npu_top #(
     .bad_release_o        (sp_bad_release),
     .event_region_o       (sp_event_region),
     .stat_clear_i         (start),
+    .clear_locks_i        (start),
     .stats_o              (spad_stats)
   );
 

@@ -327,12 +327,7 @@ class NpuBaseTest(pyuvm.uvm_test):
         DRAM model shares rst_ni: its queues of accepted bursts are emptied too (its memory
         is kept; `start_run` defines it before every run)."""
         dut = self.dut
-        lat_min = self.cfg.dram_latency if lat_min is None else lat_min
-        lat_max = lat_min if lat_max is None else lat_max
-        dut.dram_lat_min_i.value = lat_min
-        dut.dram_lat_max_i.value = lat_max
-        dut.dram_bytes_per_cycle_i.value = bytes_per_cycle
-        dut.dram_seed_i.value = seed
+        self.configure_dram(lat_min, lat_max, bytes_per_cycle, seed)
         dut.dram_load_req_i.value = 0
         dut.dram_dump_req_i.value = 0
         dut.dram_clear_req_i.value = 0
@@ -342,6 +337,17 @@ class NpuBaseTest(pyuvm.uvm_test):
         await ClockCycles(dut.clk, cycles)
         dut.rst_ni.value = 1
         await ClockCycles(dut.clk, 2)
+
+    def configure_dram(self, lat_min: int | None = None, lat_max: int | None = None,
+                       bytes_per_cycle: int = 0, seed: int = 1) -> None:
+        """The DRAM model's latency range (default: the configuration's), bandwidth and the
+        seed of its latency draws (taken at the next reset)."""
+        dut = self.dut
+        lat_min = self.cfg.dram_latency if lat_min is None else lat_min
+        dut.dram_lat_min_i.value = lat_min
+        dut.dram_lat_max_i.value = lat_min if lat_max is None else lat_max
+        dut.dram_bytes_per_cycle_i.value = bytes_per_cycle
+        dut.dram_seed_i.value = seed
 
     async def load_image(self, image: np.ndarray, addr: int = 0) -> None:
         lb = self.cfg.line_bytes

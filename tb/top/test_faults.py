@@ -322,6 +322,48 @@ class BeyondPhysicalDramTest(NoHaltTest):
 
 
 @pyuvm.test()
+class LocksClearedByStartTest(FaultTestBase):
+    """A program may end with a scratchpad region still awaiting reads (locked for two readers,
+    read once). The next program, started without a reset as a host runs programs back to
+    back, writes that region: it must run as the model says (every run starts unlocked). Before
+    START cleared the counts, the write waited for a release that never came (DEADLOCK) in
+    relaxed mode and was an OW_VIOLATION in strict mode."""
+
+    async def run_phase(self):
+        self.raise_objection()
+        await self.reset()
+        lb = self.cfg.line_bytes
+        data = np.zeros(0x3000, dtype=np.uint8)
+        data[0x1000:0x1000 + 4 * lb] = self.rng.integers(0, 256, 4 * lb)
+        for strict in (False, True):
+            locker = Program(0x2000)
+            locker.dma_load(dram_addr=0x1000, dram_stride=lb, rows=2, row_bytes=lb,
+                            spad_addr=0, spad_pitch=1, lock_readers=2, signal=[0])
+            locker.dma_store(wait=[0], dram_addr=0x1800, dram_stride=lb, rows=2, row_bytes=lb,
+                             spad_addr=0, spad_pitch=1, release_src=1)
+            locker.halt()
+            image = data.copy()
+            image[0x2000:0x2000 + len(locker) * INSN] = np.frombuffer(locker.to_bytes(),
+                                                                      dtype=np.uint8)
+            await self.run_image(image, 0x2000, {"out": (0x1800, 2 * lb)}, strict=strict,
+                                 dram_window=(0, 0x3000), watchdog=2000)
+            writer = Program(0x2000)
+            writer.dma_load(dram_addr=0x1000 + 2 * lb, dram_stride=lb, rows=2, row_bytes=lb,
+                            spad_addr=0, spad_pitch=1, signal=[0])
+            writer.dma_store(wait=[0], dram_addr=0x1800, dram_stride=lb, rows=2, row_bytes=lb,
+                             spad_addr=0, spad_pitch=1)
+            writer.halt()
+            image = data.copy()
+            image[0x2000:0x2000 + len(writer) * INSN] = np.frombuffer(writer.to_bytes(),
+                                                                      dtype=np.uint8)
+            report = await self.run_image(image, 0x2000, {"out": (0x1800, 2 * lb)},
+                                          strict=strict, dram_window=(0, 0x3000), watchdog=2000)
+            assert report.status["done"] == 1 and report.status["error"] == 0, (
+                strict, report.status)
+        self.drop_objection()
+
+
+@pyuvm.test()
 class HangTimeoutTest(FaultTestBase):
     """A bench whose NPU never finishes fails with a clear message in bounded time: a program
     waiting forever on a semaphore with the watchdog at its maximum makes the completion
