@@ -578,8 +578,12 @@ class _Builder:
                     f.update(pad_rows=1, pad_bytes=row_bytes, lock_readers=0)
                 else:
                     f.update(release_src=1)
+                # Fenced on both sides: a release running beside it (one later in program
+                # order, say) would decide the verdict by timing.
                 self.fence()
-                return self._raw(isa.encode(mnemonic, **f), f"illegal: {kind}")
+                self._raw(isa.encode(mnemonic, **f), f"illegal: {kind}")
+                self.fence()
+                return True
             if kind == "field":
                 name = {"DMA_LOAD": "pad_rows", "DMA_STORE": "row_bytes", "MATMUL": "k_tiles",
                         "VECTOR": str(self.rng.choice(["op", "sat", "rows", "row_len",

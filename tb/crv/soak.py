@@ -124,16 +124,19 @@ def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int
 
 def minimize(prog: RandomProgram, fails: Callable[[list[RandomProgram]], list[bool]],
              rounds: int = 40) -> RandomProgram:
-    """Delta debugging over the sequential items: the smallest subset found that still
-    fails. *fails* judges a list of candidates at once (on the RTL: one batch per round)."""
-    keep = list(range(len(prog.seq)))
+    """Delta debugging over the sequential instructions: the smallest subset found that still
+    fails. Fences always stay (without them the outcome may depend on timing, and a smaller
+    program could fail differently for that reason alone). *fails* judges a list of
+    candidates at once (on the RTL: one batch per round)."""
+    fences = [i for i, item in enumerate(prog.seq) if item == "FENCE"]
+    keep = [i for i, item in enumerate(prog.seq) if item != "FENCE"]
     chunks = 2
     for _ in range(rounds):
         if len(keep) <= 1:
             break
         size = -(-len(keep) // chunks)
         candidates = [keep[:i] + keep[i + size:] for i in range(0, len(keep), size)]
-        verdicts = fails([prog.subset(c) for c in candidates])
+        verdicts = fails([prog.subset(sorted(c + fences)) for c in candidates])
         found = next((c for c, bad in zip(candidates, verdicts) if bad), None)
         if found is not None:
             keep, chunks = found, max(chunks - 1, 2)
@@ -141,7 +144,7 @@ def minimize(prog: RandomProgram, fails: Callable[[list[RandomProgram]], list[bo
             break
         else:
             chunks = min(2 * chunks, len(keep))
-    return prog.subset(keep)
+    return prog.subset(sorted(keep + fences))
 
 
 def fails_like(res: Result, tag: str = "crv-min") -> Callable[[list[RandomProgram]], list[bool]]:
