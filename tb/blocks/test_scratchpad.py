@@ -349,7 +349,8 @@ async def test_bad_release(dut):
 
 @cocotb.test()
 async def test_stat_clear(dut):
-    """stat_clear_i zeroes every counter (and wins over events of the same cycle)."""
+    """stat_clear_i zeroes every counter and, in this block (the NPU ties clear_locks_i to it:
+    START), the pending-read counts (it wins over events of the same cycle)."""
     tb = await setup(dut)
     rng = seeded_rng(dut, "stat_clear")
     addrs = region_lines(tb, rng)

@@ -199,6 +199,8 @@ class ScratchpadModel:
         mask = (1 << COUNTER_BITS) - 1
         for name, inc in increments.items():
             self.counters[name] = 0 if clear else (self.counters[name] + inc) & mask
+        if clear:   # the block's stat_clear_i also clears the locks (clear_locks_i, START)
+            self.pending = [0] * self.regions
         result.events = increments
         self.cycles += 1
         return result
