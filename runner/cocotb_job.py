@@ -5,9 +5,9 @@
 unless the job says otherwise), and writes the outcome next to the job.
 
 `NpuJobBatchTest` runs every job found in the numbered subdirectories of $NPU_JOB_DIR one after
-the other in the same simulation, back to back (a reset only before the first and after a hang;
-each run's DRAM, scratchpad and accumulators are defined before START), and records each
-outcome unscored: the launcher compares them with
+the other in the same simulation (a reset before each `fresh` job and after a hang, none
+otherwise; each run's DRAM, scratchpad and accumulators are defined before START), and records
+each outcome unscored: the launcher compares them with
 the model itself (tb/crv: thousands of short random programs, where starting one simulation per
 program would cost more than running it).
 """
@@ -69,16 +69,19 @@ class NpuJobTest(_JobRunner):
 class NpuJobBatchTest(_JobRunner):
     async def run_phase(self):
         self.raise_objection()
-        # Reset before the first program and after a hang only: the programs otherwise run
-        # back to back, so state one leaves behind (a lock, a fetch credit) is found.
+        # A job that is not `fresh` runs right after the previous one with no reset, so state
+        # one program leaves behind (a lock, a fetch credit) reaches the next. A job that hangs
+        # or leaves the NPU busy is blamed for it, and the next one starts after a reset.
         reset = True
         for directory in batch_dirs(job_dir_from_env()):
+            job = Job.load(directory)
             try:
-                await self.run_job(Job.load(directory), directory, score=False, reset=reset)
+                await self.run_job(job, directory, score=False, reset=reset or job.fresh)
+                await self.wait_idle()
                 reset = False
-            except AssertionError as err:   # no interrupt in time: record it, reset, go on
+            except AssertionError as err:   # no interrupt in time, or busy after it
                 Outcome(backend="rtl", done=False, error=HANG, error_info=0,
-                        counters={}).save(directory)
+                        counters={}, message=str(err).splitlines()[0]).save(directory)
                 self.logger.error("%s: %s", directory.name, err)
                 reset = True
         self.drop_objection()

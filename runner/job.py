@@ -34,6 +34,8 @@ class Job:
     toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
     reset_only: bool = False                 # RTL: reset and stop (a toggle baseline)
     misaligned_prog_base: bool = False       # let a verification run provoke PROG_ALIGN
+    fresh: bool = True                       # batch runs: reset before this job (False: it
+    #                                          starts right after the previous one)
     #                                          (a user's job is refused before any run)
 
     def __post_init__(self) -> None:

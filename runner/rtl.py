@@ -68,10 +68,12 @@ def batch_dirs(directory: Path) -> list[Path]:
 
 
 def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
-    """Run *jobs* one after the other in ONE simulation (reset before each) and return their
-    outcomes, unscored: the caller compares them (with the model backend, for instance).
-    The jobs must share a configuration and build parameters; *tag* names the run directory
-    (each batch gets a new one). Raises AssertionError if the simulation fails."""
+    """Run *jobs* one after the other in ONE simulation (a reset before each `fresh` one)
+    and return their outcomes, unscored: the caller compares them (with the model backend, for
+    instance). The jobs must share a configuration and build parameters; *tag* names the run
+    directory (each batch gets a new one). If the simulation ends early (an assertion fires),
+    the job it was running is SIM_FAILED with the reason and the rest run again; if it never
+    ran a job (the build failed), that error is raised."""
     from tb.harness.sim import run_cocotb
     from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
     if not jobs:
@@ -94,7 +96,12 @@ def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
                    extra_env={JOB_ENV: str(run_dir)})
         failure = None
     except (AssertionError, RuntimeError) as err:   # the simulation ended early
-        failure = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if not (dirs[0] / "outcome.json").exists():
+            raise                                    # nothing ran: a build or start-up error
+        lines = str(err).splitlines() or [type(err).__name__]
+        failure = next((ln.strip() for ln in lines if "[NPU ASSERT]" in ln), lines[0])
+    if failure is not None and (dirs[-1] / "outcome.json").exists():
+        (dirs[-1] / "outcome.json").unlink()         # ended after the last outcome: blame it
     outcomes: list[Outcome] = []
     for index, directory in enumerate(dirs):
         if (directory / "outcome.json").exists():

@@ -1,8 +1,9 @@
 """Functional coverage of the random programs (cocotb-coverage covergroups).
 
-Sampled once per program run, from two sources:
+Sampled once per program run that passed its check (a wrong RTL result covers nothing), from
+two sources:
 
-* the program's decoded instruction words (what was asked): every opcode; VECTOR operation x
+* the decoded instruction words the run reached (up to the one that stopped it): every opcode; VECTOR operation x
   element type x saturation; matmul shapes against the array size, tiles, transpose,
   accumulate, emit; DMA direction x ragged rows x 4 KiB crossings, padding, many rows; the
   overwrite-control fields; semaphore waits and signals per instruction, and which queue
@@ -175,12 +176,27 @@ def _sample_sem_wait(queue: str) -> None:
     pass
 
 
+def executed(prog: RandomProgram, rtl: Outcome) -> list[int]:
+    """The words of *prog* the run reached: up to the one that stopped it (none when START
+    itself failed, all up to the 256th signalling NOP of a semaphore overflow, whose ERROR_PC
+    the RTL does not report)."""
+    if rtl.error is None:
+        return prog.words
+    if rtl.error == "PROG_ALIGN":
+        return []
+    if rtl.error == "SEM_OVERFLOW":
+        last = max(i for i, note in enumerate(prog.notes) if "256 signals" in note)
+        return prog.words[:last + 1]
+    return prog.words[:max(0, (rtl.error_pc - prog.prog_base) // isa.INSN_BYTES + 1)]
+
+
 def sample(prog: RandomProgram, rtl: Outcome) -> None:
-    """Sample one program run (its words and its RTL outcome)."""
+    """Sample one program run that passed its check: the words it reached and its RTL
+    outcome."""
     if rtl.error in (HANG, SIM_FAILED):
         return
     cfg = load_config(prog.config)
-    for word in prog.words:
+    for word in executed(prog, rtl):
         try:
             mnemonic, f = isa.decode(word)
         except isa.IsaError:

@@ -46,15 +46,18 @@ from hwdef.params import ACC_BITS, VecOp
 from hwdef.regs import ErrorCode
 from npu_model import semantics as sem
 from runner.job import Job
-from scheduler.sync import Footprint, SyncEmitter
+from scheduler.sync import SEMAPHORE_OF, Footprint, SyncEmitter
 from tb.crv.knobs import ILLEGAL_KINDS, DmaKnobs, InsnKnobs, MatmulKnobs, ProgramKnobs, VectorKnobs
 
 PAGE = 4096
 MIN_DATA_BYTES = 4 * PAGE        # DRAM data area (DMA sources and destinations), at least
 PROGRAM_BYTES = 8 * PAGE         # room for the program at the window's end
-FENCE_SEM = 15                   # the fences' semaphore
-EXTRA_SEMS = (12, 13, 14)        # extra producer/consumer pairs (the sync pass uses 0..11)
-DEADLOCK_SEM = 14                # never signalled in a deadlock program (no extra pair uses it)
+# Semaphores the sync pass leaves free: the last for fences, the others for extra
+# producer/consumer pairs; the last of those is never signalled in a deadlock program.
+_FREE_SEMS = [s for s in range(isa.NUM_SEMAPHORES) if s not in set(SEMAPHORE_OF.values())]
+FENCE_SEM = _FREE_SEMS[-1]
+EXTRA_SEMS = tuple(_FREE_SEMS[:-1])
+DEADLOCK_SEM = EXTRA_SEMS[-1]
 WATCHDOG = 3000                  # cycles without progress before DEADLOCK
 _ACC_BYTES = ACC_BITS // 8
 
@@ -125,34 +128,57 @@ class RandomProgram:
     @classmethod
     def from_listing(cls, text: str, source: str) -> RandomProgram:
         """The program of a listing written by `listing` (its first `crv-run` comment): the
-        words as assembled now, the data area regenerated from the seed."""
+        words as assembled now, the data area regenerated from the seed. Raises ValueError,
+        naming *source*, for anything else."""
         from firmware_gen.asm import assemble
         marker = "# crv-run: "
         line = next((ln for ln in text.splitlines() if ln.startswith(marker)), None)
         if line is None:
             raise ValueError(f"{source}: no '{marker.strip()}' line (not a random program)")
-        run = json.loads(line[len(marker):])
+        try:
+            run = json.loads(line[len(marker):])
+            cfg = load_config(str(run["config"]))
+            seed, prog_base = _natural(run["seed"]), _natural(run["prog_base"])
+            base, size = (_natural(v) for v in run["window"])
+            lat_min, lat_max = (_natural(v) for v in run["dram_latency"])
+            exp = run["expected"]
+            expected = (None if exp is None else
+                        Expected(ErrorCode[str(exp[0])],
+                                 None if exp[1] is None else _natural(exp[1]), _natural(exp[2])))
+            strict, fences, kind = bool(run["strict"]), bool(run["fences"]), str(run["kind"])
+            bytes_per_cycle = _natural(run["dram_bytes_per_cycle"])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+            raise ValueError(f"{source}: bad crv-run line ({type(err).__name__}: {err})") from None
+        data, out = areas(cfg, base)
+        if base + size > cfg.dram_bytes or not base <= prog_base < base + size:
+            raise ValueError(f"{source}: window 0x{base:x}+0x{size:x} and program at "
+                             f"0x{prog_base:x} do not fit the {cfg.dram_bytes}-byte DRAM model")
         words = assemble(text, source=source)
-        cfg = load_config(run["config"])
-        base, size = run["window"]
-        data_bytes = _Builder(cfg, int(run["seed"]), 1).data_bytes   # the seed's first draw
-        data = (base, data_bytes.size)
         code = np.frombuffer(isa.to_bytes(words), dtype=np.uint8)
+        at = prog_base - prog_base % isa.INSN_BYTES   # a misaligned START's code is aligned
+        if at + code.size > base + size:
+            raise ValueError(f"{source}: {len(words)} instructions do not fit the window")
         image = np.zeros(base + size, dtype=np.uint8)
-        image[base:base + data_bytes.size] = data_bytes
-        at = run["prog_base"] - run["prog_base"] % isa.INSN_BYTES   # a misaligned START's code
+        image[base:base + data[1]] = _Builder(cfg, seed, 1).data_bytes  # the seed's first draw
         image[at:at + code.size] = code
-        exp = run["expected"]
-        return cls(config=run["config"], seed=int(run["seed"]), words=words,
-                   notes=[""] * len(words), image=image, prog_base=run["prog_base"],
-                   window=(base, size),
-                   outputs={"data": data,
-                            "spad": (base + data[1], cfg.spad_lines * cfg.line_bytes)},
-                   strict=run["strict"], fences=run["fences"],
-                   dram_latency=(run["dram_latency"][0], run["dram_latency"][1]),
-                   dram_bytes_per_cycle=run["dram_bytes_per_cycle"], kind=run["kind"],
-                   expected=None if exp is None else Expected(ErrorCode[exp[0]], exp[1],
-                                                              exp[2]))
+        return cls(config=cfg.name, seed=seed, words=words, notes=[""] * len(words),
+                   image=image, prog_base=prog_base, window=(base, size),
+                   outputs={"data": data, "spad": out}, strict=strict, fences=fences,
+                   dram_latency=(lat_min, lat_max), dram_bytes_per_cycle=bytes_per_cycle,
+                   kind=kind, expected=expected)
+
+
+def _natural(value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{value!r} is not a non-negative integer")
+    return value
+
+
+def areas(cfg: HwConfig, base: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(address, bytes) of the DRAM data area at the window's *base* (at least the whole
+    scratchpad: the preamble loads it) and of the area the epilogue stores the scratchpad to."""
+    data = (base, max(MIN_DATA_BYTES, -(-cfg.spad_lines * cfg.line_bytes // PAGE) * PAGE))
+    return data, (base + data[1], cfg.spad_lines * cfg.line_bytes)
 
 
 def seed_of(base_seed: int, index: int) -> int:
@@ -223,8 +249,7 @@ class _Builder:
         lb = cfg.line_bytes
         self.lb = lb
         self.base = int(k.window_pages) * PAGE
-        self.data = (self.base, max(MIN_DATA_BYTES, -(-cfg.spad_lines * lb // PAGE) * PAGE))
-        self.out = (self.base + self.data[1], cfg.spad_lines * lb)   # the final stores' area
+        self.data, self.out = areas(cfg, self.base)
         self.prog_base = self.out[0] + -(-self.out[1] // PAGE) * PAGE
         self.footprint = Footprint(cfg)
         self.ow = _Overwrite(cfg)
@@ -699,7 +724,7 @@ class _Builder:
         base, size = self.window()
         if self.kind == "deadlock" and deadlock_word_at is not None:
             # The blocked queue head reports its whole wait mask (docs/isa.md, ERROR_INFO).
-            queue = isa.BY_OPCODE[words[deadlock_word_at] & 0xF].queue
+            queue = isa.BY_MNEMONIC[isa.decode(words[deadlock_word_at])[0]].queue
             self.expected = Expected(
                 ErrorCode.DEADLOCK, self.prog_base + deadlock_word_at * isa.INSN_BYTES,
                 1 << int(queue) << 16 | 1 << DEADLOCK_SEM)

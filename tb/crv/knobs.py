@@ -21,6 +21,9 @@ ILLEGAL_KINDS = ("none", "field", "spad_range", "acc_range", "dram_range", "opco
                  "operand_overlap", "prog_align")
 
 
+MAX_INSNS = 255          # body instructions at most (ProgramKnobs.length is 8 bits)
+
+
 @vsc.randobj
 class ProgramKnobs:
     def __init__(self, max_insns: int):

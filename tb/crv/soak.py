@@ -25,11 +25,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.job import Outcome
+from runner.job import SIM_FAILED, Outcome
 from runner.model import run_model
 from tb.crv import coverage
 from tb.crv.check import mismatches, signature
 from tb.crv.generator import RandomProgram, generate, seed_of
+from tb.crv.knobs import MAX_INSNS
 
 DEFAULT_OUT = Path("sim_build") / "crv-failures"
 
@@ -77,15 +78,23 @@ def _prepare(config: str, seeds: list[int], max_insns: int):
     return progs, [run_model(p.job()) for p in progs]
 
 
-def _run_batch(progs: list[RandomProgram], tag: str) -> list[Outcome]:
+def _run_batch(progs: list[RandomProgram], tag: str,
+               back_to_back: bool = False) -> list[Outcome]:
+    """One simulation of *progs*: each after a reset, or (*back_to_back*) each right after the
+    previous one, as a host would run them (the first after a reset)."""
     from runner.rtl import run_rtl_batch
-    return run_rtl_batch([p.job() for p in progs], tag=tag)
+    jobs = [p.job() for p in progs]
+    for job in jobs[1:]:
+        job.fresh = not back_to_back
+    return run_rtl_batch(jobs, tag=tag)
 
 
 def _discard(outcomes: list[Outcome]) -> None:
-    """A passing batch's run directories are removed (thousands of images add up)."""
+    """A batch's run directories are removed once its outcomes are read (thousands of images
+    add up); only a simulation that ended early keeps its directory, for its log."""
     for run_dir in {Path(o.run_dir).parent for o in outcomes if o.run_dir}:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if not any(o.error == SIM_FAILED for o in outcomes):
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int = 24,
@@ -102,21 +111,20 @@ def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int
             if pending is not None:
                 future, progs, models = pending
                 outcomes = future.result()
-                failed = False
                 for prog, rtl, model in zip(progs, outcomes, models):
                     res = Result(prog, rtl, model, mismatches(prog, rtl, model))
                     summary.add(res)
-                    coverage.sample(prog, rtl)
-                    failed |= bool(res.problems)
-                if not failed:
-                    _discard(outcomes)
+                    if not res.problems:          # coverage counts what was checked
+                        coverage.sample(prog, rtl)
+                _discard(outcomes)
                 summary.wall_s = time.perf_counter() - start
                 progress(f"  {config}: {summary.programs}/{len(seeds)} programs, "
                          f"{len(summary.failures)} failing, {summary.wall_s:.0f} s")
             pending = None
             if prepared is not None:
                 progs, models = prepared
-                future = pool.submit(_run_batch, progs, f"{tag}-{os.getpid()}-{index}")
+                future = pool.submit(_run_batch, progs, f"{tag}-{os.getpid()}-{index}",
+                                     True)
                 pending = (future, progs, models)
     summary.wall_s = time.perf_counter() - start
     return summary
@@ -161,10 +169,20 @@ def fails_like(res: Result, tag: str = "crv-min") -> Callable[[list[RandomProgra
     return judge
 
 
-def write_failure(res: Result, out_dir: Path, minimized: RandomProgram | None) -> Path:
+def fails_alone(res: Result) -> bool:
+    """Does the program also fail on its own, after a reset? (In a soak it ran right after
+    another program: a failure only there is state that program left behind.)"""
+    return fails_like(res, tag="crv-alone")([res.prog])[0]
+
+
+def write_failure(res: Result, out_dir: Path, minimized: RandomProgram | None,
+                  after: int | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{res.prog.config}-seed{res.prog.seed}.s"
     text = ["# FAILED: " + "; ".join(res.problems)]
+    if after is not None:
+        text.append(f"# fails only right after the program of seed {after} (no reset between "
+                    "them); on its own, after a reset, it passes")
     if minimized is not None:
         text += [f"# minimized from {len(res.prog.words)} to {len(minimized.words)} words; the "
                  "original program follows the minimized one, commented out", minimized.listing()]
@@ -179,11 +197,13 @@ def rerun_file(path: Path) -> int:
     """Run one program file on the RTL and the model and print the verdict."""
     try:
         prog = RandomProgram.from_listing(path.read_text(), str(path))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError) as err:
+        job = prog.job()
+    except (OSError, UnicodeDecodeError, ValueError) as err:
         print(f"error: {path}: {err}", file=sys.stderr)
         return 2
     rtl = _run_batch([prog], f"crv-rerun-{prog.seed}")[0]
-    problems = mismatches(prog, rtl, run_model(prog.job()))
+    problems = mismatches(prog, rtl, run_model(job))
+    _discard([rtl])
     print(f"{path}: {len(prog.words)} words on '{prog.config}' (seed {prog.seed}, {prog.kind}): "
           f"RTL {rtl.error or 'clean'}, {rtl.counters.get('CYCLES', 0)} cycles")
     print("\n".join(f"  {p}" for p in problems) if problems else "  equal to the model")
@@ -210,8 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in configs:
             load_config(name)
-        if args.count < 1 or args.batch < 1 or args.max_insns < 1:
-            raise ValueError("--count, --batch and --max-insns must be positive")
+        if args.count < 1 or args.batch < 1:
+            raise ValueError("--count and --batch must be positive")
+        if not 1 <= args.max_insns <= MAX_INSNS:
+            raise ValueError(f"--max-insns {args.max_insns}: choose 1..{MAX_INSNS}")
+        for name, seed in (("--seed", args.seed), ("--rerun", args.rerun)):
+            if seed is not None and not 0 <= seed < 1 << 31:
+                raise ValueError(f"{name} {seed}: choose 0..{(1 << 31) - 1}")
     except (KeyError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -230,13 +255,25 @@ def main(argv: list[str] | None = None) -> int:
             print(summary.failures[0].prog.listing() if summary.failures else
                   generate(config, args.rerun, args.max_insns).listing())
         for res in summary.failures:
-            mini = None if args.no_minimize else minimize(res.prog, fails_like(res))
-            path = write_failure(res, args.out, mini)
+            alone = fails_alone(res)
+            before = seeds.index(res.prog.seed) - 1
+            after = None if alone or before < 0 else seeds[before]
+            mini = (None if args.no_minimize or not alone
+                    else minimize(res.prog, fails_like(res)))
+            try:
+                path = write_failure(res, args.out, mini, after)
+            except OSError as err:
+                print(f"error: --out {args.out}: {err}", file=sys.stderr)
+                return 2
             print(f"  FAIL seed {res.prog.seed} ({res.prog.kind}): {res.problems[0]} -> {path}")
         failing += len(summary.failures)
     print(coverage.report())
     if args.coverage_out:
-        coverage.export(args.coverage_out)
+        try:
+            coverage.export(args.coverage_out)
+        except OSError as err:
+            print(f"error: --coverage-out {args.coverage_out}: {err}", file=sys.stderr)
+            return 2
     return 1 if failing else 0
 
 

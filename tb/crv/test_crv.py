@@ -93,6 +93,9 @@ def test_checker_catches_every_kind_of_difference():
     assert mismatches(prog, rtl, model)[0].startswith("error")
     rtl.error = HANG
     assert mismatches(prog, rtl, model)[0].startswith("hang")
+    model.error, model.error_pc = "SPAD_RANGE", prog.prog_base      # a legal program that the
+    rtl = run_model(prog.job())                                     # model stops: generator bug
+    assert mismatches(prog, rtl, model)[0].startswith("generator")
     illegal = next(p for p in (generate("tiny", seed_of(6, i)) for i in range(300))
                    if p.kind == "spad_range")
     model = run_model(illegal.job())
@@ -135,3 +138,25 @@ def test_random_programs_on_rtl():
         "\n".join(lines) + "\n" + coverage.report() + "\n")
     assert not failures, (f"{len(failures)} random programs differ (rerun one: python -m "
                           "tb.crv.soak --config CONFIG --rerun SEED):\n" + "\n".join(failures[:20]))
+
+
+def test_soak_refuses_bad_arguments_and_files(tmp_path, capsys):
+    """Bad soak arguments and bad program files end in one `error:` line, before any build."""
+    from tb.crv.soak import main
+    listing = generate("tiny", seed_of(4, 0)).listing()
+    marker = "# crv-run: "
+    run_line = next(ln for ln in listing.splitlines() if ln.startswith(marker))
+    bad_runs = [run_line.replace('"window": [', '"window": [-1, '),
+                run_line.replace('"seed": ', '"seed": "x", "_": '),
+                run_line.replace('"dram_latency": [', '"dram_latency": [90, '),
+                marker + "[1, 2]", marker + "{not json"]
+    files = []
+    for index, line in enumerate(bad_runs):
+        path = tmp_path / f"bad{index}.s"
+        path.write_text(listing.replace(run_line, line))
+        files.append(["--rerun-file", str(path)])
+    for argv in files + [["--max-insns", "300"], ["--rerun", "-1"], ["--count", "0"],
+                         ["--config", "bogus"], ["--rerun-file", str(tmp_path / "none.s")]]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and "\n" not in err, (argv, err)
