@@ -3,11 +3,11 @@
 Sampled once per program run that passed its check (a wrong RTL result covers nothing), from
 two sources:
 
-* the decoded instruction words the run reached (up to the one that stopped it): every opcode; VECTOR operation x
-  element type x saturation; matmul shapes against the array size, tiles, transpose,
-  accumulate, emit; DMA direction x ragged rows x 4 KiB crossings, padding, many rows; the
-  overwrite-control fields; semaphore waits and signals per instruction, and which queue
-  pairs the synchronization semaphores connect;
+* the decoded instruction words the run reached (up to the one that stopped it): every opcode;
+  VECTOR operation x element type x saturation; matmul shapes against the array size, tiles,
+  transpose, accumulate, emit; DMA direction x ragged rows x 4 KiB crossings, padding, many
+  rows; the overwrite-control fields; semaphore waits and signals per instruction, and which
+  queue pairs the synchronization semaphores connect;
 * the RTL's outcome (what happened): the error code it stopped with, overwrite-control waits
   and strict violations, bank conflicts, semaphore waits per queue, back-pressure from a full
   dispatch queue (the QUEUE_FULL counter), and the DRAM timing the program ran with.
