@@ -270,13 +270,17 @@ module npu_top #(
   logic [`NPU_SPAD_STATS_BITS-1:0] spad_stats;   // counted inside the scratchpad
   /* verilator coverage_on */
 
+  // Once a program has stopped (an error), a write still waiting for a release is dropped as
+  // in strict mode: its releaser may sit behind the error and never run, and the engine must
+  // drain so that the NPU leaves BUSY and can start again (the dispatcher ignores scratchpad
+  // errors while idle). While a program runs, CTRL.STRICT alone decides.
   npu_scratchpad_core #(
     `NPU_SPAD_PARAM_MAP,
     .Ports       (Ports)
   ) u_scratchpad (
     .clk_i,
     .rst_ni,
-    .strict_i             (strict),
+    .strict_i             (strict || !running),
     .req_i                (sp_req),
     .rsp_o                (sp_rsp),
     .ow_violation_o       (sp_ow_violation),

@@ -364,6 +364,55 @@ class LocksClearedByStartTest(FaultTestBase):
 
 
 @pyuvm.test()
+class ErrorDrainsHeldWritesTest(FaultTestBase):
+    """An error stops the program while another engine's write waits for a release that is
+    queued behind the failing instruction (found by the random-program soak): the NPU reports
+    the error, the held write is dropped so the engine drains, and the NPU leaves BUSY; the
+    next program (no reset) runs bit-exact. Before the fix the vector engine stayed busy for
+    ever and no program could start again without a reset."""
+
+    async def run_phase(self):
+        self.raise_objection()
+        await self.reset()
+        lanes = self.cfg.vector_lanes
+        region = self.cfg.spad_region_lines
+        data = np.zeros(0x3000, dtype=np.uint8)
+        data[0x1000:0x1400] = self.rng.integers(0, 256, 0x400)
+        prog = Program(0x2000)
+        prog.vector(op=VecOp.COPY, b_mode=isa.BMode.SCALAR, a_addr=0, a_pitch=1,
+                    dst_addr=region, dst_pitch=1, rows=1, row_len=lanes, lock_readers=1,
+                    signal=[0])
+        bad = prog.matmul(wait=[0], a_addr=0, a_pitch=1, rows=1, b_addr=0, b_pitch=1,
+                          k_tiles=0, n_tiles=1, acc_addr=0)
+        prog.matmul(a_addr=region, a_pitch=1, rows=1, b_addr=0, b_pitch=1, k_tiles=1,
+                    n_tiles=1, acc_addr=0, release_a=1)          # never runs: behind the error
+        prog.vector(op=VecOp.COPY, b_mode=isa.BMode.SCALAR, a_addr=0, a_pitch=1,
+                    dst_addr=region + 1, dst_pitch=1, rows=1, row_len=lanes)   # held
+        prog.halt()
+        image = data.copy()
+        image[0x2000:0x2000 + len(prog) * INSN] = np.frombuffer(prog.to_bytes(), dtype=np.uint8)
+        report = await self.run_image(image, 0x2000, {}, dram_window=(0, 0x3000),
+                                      watchdog=2000, timeout_cycles=50_000)
+        assert (report.error_code == ErrorCode.BAD_FIELD
+                and report.error_pc == 0x2000 + bad * INSN), (
+            report.status, hex(report.error_pc))
+        await self.wait_idle(max_cycles=2000)     # the held write was dropped: not BUSY
+        clean = Program(0x2000)
+        clean.dma_load(dram_addr=0x1000, dram_stride=self.cfg.line_bytes, rows=4,
+                       row_bytes=self.cfg.line_bytes, spad_addr=region, spad_pitch=1, signal=[0])
+        clean.dma_store(wait=[0], dram_addr=0x1800, dram_stride=self.cfg.line_bytes, rows=4,
+                        row_bytes=self.cfg.line_bytes, spad_addr=region, spad_pitch=1)
+        clean.halt()
+        image = data.copy()
+        image[0x2000:0x2000 + len(clean) * INSN] = np.frombuffer(clean.to_bytes(),
+                                                                 dtype=np.uint8)
+        report = await self.run_image(image, 0x2000, {"out": (0x1800, 4 * self.cfg.line_bytes)},
+                                      dram_window=(0, 0x3000), watchdog=2000)
+        assert report.status["done"] == 1 and report.status["error"] == 0, report.status
+        self.drop_objection()
+
+
+@pyuvm.test()
 class HangTimeoutTest(FaultTestBase):
     """A bench whose NPU never finishes fails with a clear message in bounded time: a program
     waiting forever on a semaphore with the watchdog at its maximum makes the completion
