@@ -100,7 +100,6 @@ def _discard(outcomes: list[Outcome]) -> None:
 def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int = 24,
                  progress=print, tag: str = "crv") -> Summary:
     """Generate, run and score the programs of *seeds*; batches overlap with generation."""
-    import os
     summary = Summary(config)
     start = time.perf_counter()
     chunks = [seeds[i:i + batch] for i in range(0, len(seeds), batch)]
@@ -123,7 +122,7 @@ def run_programs(config: str, seeds: list[int], batch: int = 200, max_insns: int
             pending = None
             if prepared is not None:
                 progs, models = prepared
-                future = pool.submit(_run_batch, progs, f"{tag}-{os.getpid()}-{index}",
+                future = pool.submit(_run_batch, progs, f"{tag}-{index}",
                                      True)
                 pending = (future, progs, models)
     summary.wall_s = time.perf_counter() - start
