@@ -19,7 +19,8 @@ and writes into --out:
 
 Options: --seq-len-kv (default: --seq-len), --heads, --batch, --causal, the quantization scales
 --s-q/--s-k/--s-v (default 1/32) and --s-o (default: --s-v), and --block-rows/--chunk-keys
-(together, optionally --in-place) to force a tiling instead of searching one. A workload that
+(together, optionally --in-place; for flat also --value-keys and --value-buffers) to force a
+tiling instead of searching one. A workload that
 cannot run on the configuration is reported as `error: ...` with what would fit, exit status 1.
 """
 
@@ -213,11 +214,16 @@ def _cmd_attention(args) -> int:
     if (args.block_rows is None) != (args.chunk_keys is None):
         raise ScheduleError("--block-rows and --chunk-keys go together: give both to force a "
                             "tiling, or neither to search the fastest one")
-    if args.in_place and args.block_rows is None:
-        raise ScheduleError("--in-place needs a forced tiling (--block-rows and --chunk-keys)")
-    for flag, value in (("--block-rows", args.block_rows), ("--chunk-keys", args.chunk_keys)):
+    for flag, given in (("--in-place", args.in_place), ("--value-keys", args.value_keys),
+                        ("--value-buffers", args.value_buffers)):
+        if given and args.block_rows is None:
+            raise ScheduleError(f"{flag} needs a forced tiling (--block-rows and --chunk-keys)")
+    for flag, value in (("--block-rows", args.block_rows), ("--chunk-keys", args.chunk_keys),
+                        ("--value-keys", args.value_keys)):
         if value is not None and value < 1:
             raise ScheduleError(f"{flag} = {value}: must be >= 1")
+    if args.value_buffers not in (None, 1, 2):
+        raise ScheduleError(f"--value-buffers = {args.value_buffers}: must be 1 or 2")
     cfg = load_config(args.config)
     wl = attention_workload(
         cfg, args.strategy, seq_q=args.seq_len,
@@ -226,7 +232,8 @@ def _cmd_attention(args) -> int:
         s_q=args.s_q, s_k=args.s_k, s_v=args.s_v, s_o=args.s_o)
     tiling = None
     if args.block_rows is not None:
-        tiling = Tiling(args.block_rows, args.chunk_keys, separate_x=not args.in_place)
+        tiling = Tiling(args.block_rows, args.chunk_keys, separate_x=not args.in_place,
+                        value_keys=args.value_keys or 0, value_buffers=args.value_buffers or 2)
     try:
         sched = build_schedule(wl, cfg, args.strategy, tiling=tiling)
     except ScheduleError as exc:
@@ -301,6 +308,11 @@ def _main(argv: list[str] | None) -> int:
                        help="force Bc, keys per chunk, a multiple of the array size")
     p_att.add_argument("--in-place", action="store_true",
                        help="forced tiling: run the score steps in place (no separate X buffer)")
+    p_att.add_argument("--value-keys", type=ascii_int, metavar="N",
+                       help="flat's forced tiling: Bv, keys per V chunk (default: the smallest "
+                            "multiple of Bc that is a multiple of the scratchpad line)")
+    p_att.add_argument("--value-buffers", type=ascii_int, metavar="N",
+                       help="flat's forced tiling: 1 or 2 V buffers (default 2)")
     for flag, what in (("q", "Q"), ("k", "K"), ("v", "V")):
         p_att.add_argument(f"--s-{flag}", type=ascii_float, default=1.0 / 32, metavar="X",
                            help=f"quantization scale of {what} (default 1/32)")

@@ -107,14 +107,14 @@ def test_command_line_round_trip_through_asm(tmp_path):
 
 
 def test_forced_tiling_is_used(tmp_path, capsys):
-    code, _, err = _run(capsys, *BASE, "--strategy", "flat", "--out", str(tmp_path),
+    code, _, err = _run(capsys, *BASE, "--strategy", "serial", "--out", str(tmp_path),
                         "--block-rows", "4", "--chunk-keys", "8", "--in-place")
     assert code == 0, err
     words, _, _, mm, sched = _read(tmp_path)
     tiling = Tiling(4, 8, separate_x=False)
     assert sched["tiling"] == mm["tiling"] == tiling.to_dict()
     assert sched["tiling_forced"] is True and sched["candidates"] == []
-    assert words == build_schedule(WORKLOAD, load_config("tiny"), "flat", tiling).words
+    assert words == build_schedule(WORKLOAD, load_config("tiny"), "serial", tiling).words
 
 
 TINY = ["--strategy", "mas", "--config", "tiny"]
@@ -134,7 +134,7 @@ TINY = ["--strategy", "mas", "--config", "tiny"]
     (["--seq-len", "8", "--head-dim", "16", "--strategy", "mas", "--config", "huge"],
      ["unknown configuration 'huge'", "tiny", "default"]),
     (["--seq-len", "8", "--head-dim", "16", "--strategy", "fast", "--config", "tiny"],
-     ["unknown strategy 'fast'", "layerwise, flat, mas"]),
+     ["unknown strategy 'fast'", "layerwise, flat, serial, mas"]),
     # forced tilings that do not fit: the reason, then tilings that would
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--block-rows", "16", "--chunk-keys", "16"],
      ["Br=16 Bc=16", "128 accumulator rows", "the configuration has 32",

@@ -64,7 +64,7 @@ def test_good_arguments_pass_with_their_defaults():
     assert case.workload == dict(seq_q=300, seq_kv=300, head_dim=64, heads=1, causal=False)
     case = attention_case({"NPU_SEQ": "33", "NPU_SEQ_KV": "70", "NPU_DIM": "32",
                            "NPU_HEADS": "2", "NPU_CAUSAL": "1", "NPU_SIM_CONFIG": "tiny"})
-    assert case.strategies == ["layerwise", "flat", "mas"] and case.workload["causal"]
+    assert case.strategies == ["layerwise", "flat", "serial", "mas"] and case.workload["causal"]
     assert program_case({"NPU_PROGRAM": EXAMPLE}) == (EXAMPLE, "tiny")
     check({})           # plain `make sim`
 

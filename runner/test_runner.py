@@ -31,7 +31,7 @@ def _bad_program() -> Job:
     return Job.for_program("tiny", prog.words, prog_base=0x1000)
 
 
-@pytest.mark.parametrize("strategy", ["flat", "mas"])
+@pytest.mark.parametrize("strategy", ["flat", "serial", "mas"])
 def test_model_backend_is_bit_exact(strategy):
     sched, (q, k, v) = _attention(strategy)
     outcome = run(Job.for_schedule(sched, q, k, v), backend="model")

@@ -32,9 +32,13 @@ class AttentionEmitter:
 
     # ---- where an item's data is ------------------------------------------------------------
     def s_addr(self, item: Item) -> int:
+        if self.geo.full_rows:      # the item's columns of the block's whole rows
+            return self.buf.scores[0] + item.k0 // self.geo.lanes
         return self.buf.scores[self.plan.scores[item.index].slot]
 
     def p_addr(self, item: Item) -> int:
+        if self.geo.full_rows:
+            return self.buf.weights[0] + item.k0 // self.geo.line_bytes
         return self.buf.weights[item.exp_index % 2]
 
     def causal_fields(self, item: Item) -> dict:
@@ -174,6 +178,11 @@ class AttentionEmitter:
             if not out.is_identity:
                 self._vec(f"r = r·R >> RS {b.tag()}", VecOp.MULSHR, rows, g.lanes, r, 1, r, 1,
                           scalar=out.multiplier, shift=out.shift)
+
+    def softmax_rows(self, block: Block, keys: int) -> None:
+        """Full rows: the whole chain of steps 2-8 once over the block's stored score rows
+        (all *keys* it sees), exactly as a block whose keys fit one chunk."""
+        self.softmax(Item(block, "single", 0, keys, True, True, -1, -1))
 
     def finish(self, block: Block) -> None:
         """O = sat8(A·r >> 30) (step 9), then O to DRAM."""

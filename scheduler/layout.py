@@ -82,14 +82,16 @@ class Buffers:
     outputs: tuple[int, int]    # int8 O rows (alternating per block)
     row_max: int                # m, one line per row
     row_sum: int                # l
-    chunk_max: int              # a chunk's row maxima, folded into m
-    chunk_sum: int              # a chunk's row sums, added to l
+    chunk_max: int | None       # a chunk's row maxima, folded into m (None: full rows)
+    chunk_sum: int | None       # a chunk's row sums, added to l (None: full rows)
     recip: tuple[int, int]      # r = 1/l (alternating per block)
     spad: dict = field(default_factory=dict, compare=False)   # name -> {addr, lines}
 
 
 def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int) -> Buffers:
     """Allocate every buffer or raise ScheduleError saying how many regions were needed."""
+    if geo.full_rows:
+        return _allocate(cfg, tiling, geo.br, _full_row_sizes(geo, tiling), ("m", "l", "r"))
     br, bc = geo.br, geo.bc
     two = score_buffers == 2
     sizes = [  # name, lines, partners (streamed together)
@@ -109,7 +111,35 @@ def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int)
         ("o1", br * geo.row_lines, ("a", "rows")),
         ("rows", 6 * br, ("x", "s0", "s1", "a")),   # m, l, m', l', r0, r1: one line per row
     ]
-    wanted = [s for s in sizes if s]
+    return _allocate(cfg, tiling, br, [s for s in sizes if s],
+                     ("m", "l", "m'", "l'", "r0", "r1"))
+
+
+def _full_row_sizes(geo: Geometry, tiling: Tiling) -> list:
+    """FLAT's buffers: S and P of whole rows, one Q and one O (a block's Q is dead after its
+    last Q·Kᵀ, the next O is written a block later), two K chunks, one or two V chunks, A,
+    and the rows m, l, r."""
+    br = geo.br
+    sizes = [  # name, lines, partners (streamed together)
+        ("s0", br * geo.s_pitch, ("x", "q0", "k0", "k1", "rows")),
+        ("x", br * geo.s_pitch, ("s0", "rows")) if tiling.separate_x else None,
+        ("p0", br * geo.p_pitch, ("v0", "v1", "s0", "x", "a")),
+        ("a", br * geo.a_pitch, ("rows", "o0", "p0", "v0", "v1")),
+        ("k0", geo.bc * geo.row_lines, ("q0", "s0")),
+        ("k1", geo.bc * geo.row_lines, ("q0", "s0")),
+        ("v0", geo.bv * geo.row_lines, ("p0", "a")),
+        ("v1", geo.bv * geo.row_lines, ("p0", "a")) if tiling.value_buffers == 2 else None,
+        ("q0", br * geo.row_lines, ("k0", "k1", "s0")),
+        ("o0", br * geo.row_lines, ("a", "rows")),
+        ("rows", 3 * br, ("x", "s0", "a")),   # m, l, r: one line per row
+    ]
+    return [s for s in sizes if s]
+
+
+def _allocate(cfg: HwConfig, tiling: Tiling, br: int, wanted: list,
+              row_names: tuple[str, ...]) -> Buffers:
+    """Place *wanted* (name, lines, partners), largest first; the per-row scalars
+    *row_names* share the "rows" buffer, `br` lines each."""
     alloc = SpadAllocator(cfg)
     need = sum(ceil_div(lines, cfg.spad_region_lines) for _, lines, _ in wanted)
     try:
@@ -121,11 +151,12 @@ def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int)
             f"{cfg.spad_region_lines} lines, the configuration has "
             f"{cfg.spad_regions} (buffer {full} did not fit)") from None
     at = {name: b.addr for name, b in alloc.buffers.items()}
-    rows = at["rows"]
+    row = {name: at["rows"] + n * br for n, name in enumerate(row_names)}
     pair = lambda name: (at[f"{name}0"], at.get(f"{name}1", at[f"{name}0"]))  # noqa: E731
     return Buffers(queries=pair("q"), keys=pair("k"), values=pair("v"), scores=pair("s"),
                    shifted=at.get("x"), pv=at["a"], weights=pair("p"), outputs=pair("o"),
-                   row_max=rows, row_sum=rows + br, chunk_max=rows + 2 * br,
-                   chunk_sum=rows + 3 * br, recip=(rows + 4 * br, rows + 5 * br),
+                   row_max=row["m"], row_sum=row["l"], chunk_max=row.get("m'"),
+                   chunk_sum=row.get("l'"),
+                   recip=(row["r0"], row["r1"]) if "r0" in row else (row["r"], row["r"]),
                    spad={name: {"addr": b.addr, "lines": b.lines}
                          for name, b in alloc.buffers.items()})

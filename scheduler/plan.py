@@ -14,6 +14,11 @@ The dataflow unit is an *item*: one block of query rows against one chunk of key
 `plan` also decides, per item, which S buffer holds its scores and whether Q·Kᵀ computes
 them (`ScoreUse`), and which K and V buffer each use reads and whether it is loaded first
 (`BufferUse`).
+
+Full-row strategies (FLAT) keep a block's scores against *all* its keys on chip, so the
+softmax runs once over whole rows and there is no max pass: `plan_full_rows` gives each block
+`row` items (Q·Kᵀ of one K chunk into its columns of S) and then `pv` items (P·V of one V
+chunk, whose width Bv may differ from Bc).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ class Block:
 @dataclass(frozen=True)
 class Item:
     block: Block
-    kind: str           # "single", "max" or "exp"
+    kind: str           # "single", "max" or "exp"; full rows: "row" (Q·Kᵀ) or "pv" (P·V)
     k0: int
     keys: int           # valid keys of the chunk
     first: bool         # first item of its pass in the block
@@ -48,7 +53,9 @@ class Item:
 
     @property
     def makes_p(self) -> bool:
-        return self.kind != "max"
+        """The item's P·V accumulates into A (full rows: its P is written by the block's
+        one softmax)."""
+        return self.kind in ("single", "exp", "pv")
 
     def tag(self) -> str:
         return f"{self.block.tag()} keys {self.k0}+{self.keys}"
@@ -106,15 +113,30 @@ MIN_ITEM_INSNS = {"max": 2, "exp": 5, "single": 7}
 MIN_BLOCK_INSNS = 3
 
 
-def min_instructions(wl: Workload, block_rows: int, chunk_keys: int) -> int:
+# A full-row block: Q·Kᵀ per K chunk, P·V per V chunk, and once RMAX, SUB, MULSHR, EXP2, RSUM,
+# RECIP.
+MIN_FULL_ROW_INSNS = 6
+
+
+def min_instructions(wl: Workload, block_rows: int, chunk_keys: int,
+                     value_keys: int = 0) -> int:
     """A lower bound of the instructions (HALT included) of any strategy's program with this
-    tiling, counted from the plan's shape without building it: it tells in milliseconds that
-    a program cannot fit where building it would take minutes."""
+    tiling (*value_keys*: a full-row strategy's Bv), counted from the plan's shape without
+    building it: it tells in milliseconds that a program cannot fit where building it would
+    take minutes."""
     per_head = 0
     for q0 in range(0, wl.seq_q, block_rows):
-        seen = chunk_count(wl, chunk_keys, q0, min(block_rows, wl.seq_q - q0))
-        per_head += MIN_BLOCK_INSNS + (MIN_ITEM_INSNS["single"] if seen == 1 else
-                                       seen * (MIN_ITEM_INSNS["max"] + MIN_ITEM_INSNS["exp"]))
+        rows = min(block_rows, wl.seq_q - q0)
+        seen = chunk_count(wl, chunk_keys, q0, rows)
+        if value_keys:
+            # More chunks than buffers (two K, at most two V) are all reloaded every block:
+            # least-recently-used refill of a cyclic sweep never hits.
+            values = chunk_count(wl, value_keys, q0, rows)
+            per_head += (MIN_BLOCK_INSNS + MIN_FULL_ROW_INSNS + seen + values
+                         + (seen if seen > 2 else 0) + (values if values > 2 else 0))
+        else:
+            per_head += MIN_BLOCK_INSNS + (MIN_ITEM_INSNS["single"] if seen == 1 else
+                                           seen * (MIN_ITEM_INSNS["max"] + MIN_ITEM_INSNS["exp"]))
     return per_head * wl.heads_total + 1
 
 
@@ -162,9 +184,10 @@ def plan_scores(items: list[Item], slots: int, keep_on_chip: bool) -> dict[int, 
     return {index: ScoreUse(*entry) for index, entry in plan.items()}
 
 
-def plan_reuse(uses: list[tuple[int, tuple]], keep_on_chip: bool) -> dict[int, BufferUse]:
-    """Which of the two K (or V) buffers each use reads, whether it must be loaded first, and
-    whether the use is the last read of that load.
+def plan_reuse(uses: list[tuple[int, tuple]], keep_on_chip: bool,
+               slots: int = 2) -> dict[int, BufferUse]:
+    """Which of the *slots* K (or V) buffers each use reads, whether it must be loaded first,
+    and whether the use is the last read of that load.
 
     *uses* are (item index, chunk) in the order the matrix unit reads them; buffers are
     refilled least recently used first. Kept on chip, a chunk still in a buffer is not
@@ -172,14 +195,14 @@ def plan_reuse(uses: list[tuple[int, tuple]], keep_on_chip: bool) -> dict[int, B
     block with a single chunk reuses K and V from the block before. Otherwise every use
     loads."""
     plan: dict[int, list] = {}
-    held: list = [None, None]
-    used = [-1, -1]
-    last_use: list = [None, None]     # item index of the latest read of each buffer's load
+    held: list = [None] * slots
+    used = [-1] * slots
+    last_use: list = [None] * slots   # item index of the latest read of each buffer's load
     for n, (index, chunk) in enumerate(uses):
         if keep_on_chip and chunk in held:
             slot, load = held.index(chunk), False
         else:
-            slot, load = min((0, 1), key=lambda b: used[b]), True
+            slot, load = min(range(slots), key=lambda b: used[b]), True
             if last_use[slot] is not None:
                 plan[last_use[slot]][2] = True
             held[slot] = chunk
@@ -202,3 +225,37 @@ def plan(wl: Workload, block_rows: int, chunk_keys: int, score_buffers: int,
         values=plan_reuse([(i.index, (i.block.head, i.k0)) for i in items if i.makes_p],
                           keep_on_chip),
         last_qk_of_block={i.block.index: i.index for i in computed})
+
+
+def plan_full_rows(wl: Workload, block_rows: int, chunk_keys: int, value_keys: int,
+                   value_buffers: int) -> Plan:
+    """FLAT's plan: per block, `row` items run Q·Kᵀ chunk by chunk into one S buffer of whole
+    rows, then `pv` items run P·V over V chunks of Bv keys. V chunks end at the block's last
+    visible key (P beyond it is not written; its V rows are zero padding). A chunk still in a
+    K or V buffer is not fetched again (a block with one chunk keeps K and V from the block
+    before); otherwise every block reads all its keys again."""
+    blocks: list[Block] = []
+    items: list[Item] = []
+    n_pv = 0
+    for head in range(wl.heads_total):
+        for q0 in range(0, wl.seq_q, block_rows):
+            block = Block(head, len(blocks), q0, min(block_rows, wl.seq_q - q0))
+            blocks.append(block)
+            seen = chunks(wl, chunk_keys, q0, block.rows)
+            for j, (k0, keys) in enumerate(seen):
+                items.append(Item(block, "row", k0, keys, j == 0, j == len(seen) - 1,
+                                  len(items), -1))
+            total = seen[-1][0] + seen[-1][1]
+            starts = range(0, total, value_keys)
+            for j, k0 in enumerate(starts):
+                items.append(Item(block, "pv", k0, min(value_keys, total - k0), j == 0,
+                                  j == len(starts) - 1, len(items), n_pv))
+                n_pv += 1
+    rows = [i for i in items if i.kind == "row"]
+    return Plan(
+        blocks=blocks, items=items,
+        scores={i.index: ScoreUse(0, True, False) for i in rows},
+        keys=plan_reuse([(i.index, (i.block.head, i.k0, i.keys)) for i in rows], True),
+        values=plan_reuse([(i.index, (i.block.head, i.k0, i.keys)) for i in items
+                           if i.kind == "pv"], True, value_buffers),
+        last_qk_of_block={i.block.index: i.index for i in rows})

@@ -21,14 +21,14 @@ from hwdef import HwConfig, isa
 from scheduler import strategies
 from scheduler.emit import AttentionEmitter
 from scheduler.layout import DRAM_ALIGN, Buffers, Tensor, place_dram, place_spad
-from scheduler.plan import Plan, min_instructions, plan
+from scheduler.plan import Plan, min_instructions, plan, plan_full_rows
 from scheduler.sync import Insn, ProgramFull, SyncEmitter
 from scheduler.tiling import Geometry, Tiling, ceil_div
 from scheduler.workload import ScheduleError, Workload
 
 
 def dram_hint(strategy: type[strategies.Strategy]) -> str:
-    return (" (layerwise keeps S and P in DRAM: flat or mas need far less)"
+    return (" (layerwise keeps S and P in DRAM: the fused strategies need far less)"
             if strategy.dram_intermediates else "")
 
 
@@ -44,8 +44,9 @@ def check_dram(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | Non
 
     def needed(w: Workload) -> tuple[int, int]:
         tensors = place_dram(w, cfg, strat.dram_intermediates)["program"].addr
-        code = (0 if tiling is None else
-                min_instructions(w, tiling.block_rows, tiling.chunk_keys) * isa.INSN_BYTES)
+        code = (0 if tiling is None else isa.INSN_BYTES * min_instructions(
+            w, tiling.block_rows, tiling.chunk_keys,
+            Geometry.of(w, cfg, tiling, True).bv if strat.full_rows else 0))
         return tensors, code
 
     tensors, code = needed(wl)
@@ -84,7 +85,7 @@ class AttentionProgram:
                  dram_base: int = 0, dram_limit: int | None = None):
         self.strategy = strategies.get(strategy)
         self.wl, self.cfg, self.tiling = wl, cfg, tiling
-        self.geometry = Geometry.of(wl, cfg, tiling)
+        self.geometry = Geometry.of(wl, cfg, tiling, self.strategy.full_rows)
         self.tensors: dict[str, Tensor] = place_dram(wl, cfg, self.strategy.dram_intermediates,
                                                      dram_base)
         tensors_end = self.tensors["program"].addr
@@ -95,8 +96,12 @@ class AttentionProgram:
             max_insns = (dram_limit - tensors_end) // isa.INSN_BYTES - 1     # HALT last
         self.buffers: Buffers = place_spad(cfg, self.geometry, tiling,
                                            self.strategy.score_buffers)
-        self.plan: Plan = plan(wl, tiling.block_rows, tiling.chunk_keys,
-                               self.strategy.score_buffers, self.strategy.keep_on_chip)
+        self.plan: Plan = (
+            plan_full_rows(wl, tiling.block_rows, tiling.chunk_keys, self.geometry.bv,
+                           tiling.value_buffers)
+            if self.strategy.full_rows else
+            plan(wl, tiling.block_rows, tiling.chunk_keys, self.strategy.score_buffers,
+                 self.strategy.keep_on_chip))
         sync = SyncEmitter(cfg, self.strategy.serialize, max_insns)
         try:
             self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers,

@@ -155,7 +155,7 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
     check_dram(wl, cfg, strategy, dram_bytes)     # the tensors, before any search
     candidates: list[Candidate] = []
     if tiling is None:
-        tiling, candidates = search(wl, cfg, strategy)
+        tiling, candidates = search(wl, cfg, strategy, dram_bytes)
     program = AttentionProgram(wl, cfg, tiling, strategy, dram_limit=dram_bytes)
     if program.dram_bytes > dram_bytes:
         raise ScheduleError(

@@ -8,19 +8,29 @@ recomputation of Q·Kᵀ), with and without the separate X buffer. A candidate i
 accumulator rows and its region-aligned scratchpad buffers fit (scheduler/program.py raises
 otherwise). Large workloads are ranked on a proxy: one head and a bounded number of query rows
 (the last ones, which under a causal mask see the most keys), scaled back up.
+
+Full-row strategies (FLAT) search their own space: for every K chunk Bc, V chunk Bv, one or
+two V buffers and in-place or separate X, the tallest block of whole score rows that fits
+(found from the buffer layout alone, without building a program; FLAT's block height is
+bounded by the rows of scores that fit on chip, and a taller block reads K and V fewer
+times), then the fastest of those by the cost model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from math import lcm
 
 from hwdef import HwConfig, config_names, isa, load_config
+from scheduler import strategies
 from scheduler.cost import predict
-from scheduler.program import AttentionProgram
-from scheduler.tiling import Tiling
+from scheduler.layout import place_spad
+from scheduler.program import AttentionProgram, check_dram
+from scheduler.tiling import Geometry, Tiling
 from scheduler.workload import MIN_HEAD_DIM, ScheduleError, Workload
 
 PROXY_ROWS = 128
+FULL_ROW_PROXY_BLOCKS = 4
 
 
 @dataclass
@@ -30,7 +40,9 @@ class Candidate:
     reason: str = ""
 
 
-def candidate_tilings(wl: Workload, cfg: HwConfig) -> list[Tiling]:
+def candidate_tilings(wl: Workload, cfg: HwConfig, strategy: str = "mas") -> list[Tiling]:
+    if strategies.get(strategy).full_rows:
+        return full_row_tilings(wl, cfg)
     dim = cfg.array_dim
     nq_pad = -(-wl.seq_q // dim) * dim
     nk_pad = -(-wl.seq_kv // dim) * dim
@@ -44,8 +56,52 @@ def candidate_tilings(wl: Workload, cfg: HwConfig) -> list[Tiling]:
     return [Tiling(br, bc, x) for br in rows for bc in sorted(chunks) for x in (True, False)]
 
 
-def _proxy(wl: Workload) -> tuple[Workload, float]:
-    rows = min(wl.seq_q, PROXY_ROWS)
+def _powers(first: int, below: int) -> list[int]:
+    """first, 2·first, 4·first, ... below *below*."""
+    out = []
+    while first < below:
+        out.append(first)
+        first *= 2
+    return out
+
+
+def layout_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, full_rows: bool) -> bool:
+    """Whether the tiling's accumulator rows and buffers fit, from the layout alone."""
+    try:
+        place_spad(cfg, Geometry.of(wl, cfg, tiling, full_rows), tiling, 1)
+    except ScheduleError:
+        return False
+    return True
+
+
+def full_row_tilings(wl: Workload, cfg: HwConfig) -> list[Tiling]:
+    """For every K chunk, V chunk, V buffer count and X mode: the tallest block that fits."""
+    dim, lanes = cfg.array_dim, cfg.vector_lanes
+    nk_pad = -(-wl.seq_kv // dim) * dim
+    nq = wl.seq_q
+    step = lcm(dim, cfg.line_bytes)
+    key_chunks = [c for c in _powers(dim, nk_pad) if c % lanes == 0] + [nk_pad]
+    value_chunks = _powers(step, nk_pad) + [nk_pad]
+    out = []
+    for bc in key_chunks:
+        for bv in value_chunks:
+            for buffers in (2, 1):
+                for x in (False, True):
+                    if not layout_fits(wl, cfg, Tiling(1, bc, x, bv, buffers), True):
+                        continue
+                    low, high = 1, nq           # the tallest block: fits(low) holds
+                    while low < high:
+                        mid = (low + high + 1) // 2
+                        if layout_fits(wl, cfg, Tiling(mid, bc, x, bv, buffers), True):
+                            low = mid
+                        else:
+                            high = mid - 1
+                    out.append(Tiling(low, bc, x, bv, buffers))
+    return out
+
+
+def _proxy(wl: Workload, rows: int = PROXY_ROWS) -> tuple[Workload, float]:
+    rows = min(wl.seq_q, rows)
     scale = wl.heads_total * wl.seq_q / rows
     if rows == wl.seq_q and wl.heads_total == 1:
         return wl, 1.0
@@ -54,14 +110,23 @@ def _proxy(wl: Workload) -> tuple[Workload, float]:
     return replace(wl, seq_q=rows, heads=1, batch=1), scale
 
 
-def search(wl: Workload, cfg: HwConfig, strategy: str) -> tuple[Tiling, list[Candidate]]:
+def search(wl: Workload, cfg: HwConfig, strategy: str,
+           dram_bytes: int | None = None) -> tuple[Tiling, list[Candidate]]:
+    """The fastest legal tiling by the cost model, and every candidate tried. *dram_bytes*:
+    the DRAM the program must fit (full-row tilings of long sequences can have programs of
+    hundreds of thousands of instructions; those that cannot fit are not candidates)."""
+    full_rows = strategies.get(strategy).full_rows
     proxy, scale = _proxy(wl)
     results: list[Candidate] = []
-    for tiling in candidate_tilings(wl, cfg):
-        if tiling.block_rows < cfg.array_dim and any(
+    for tiling in candidate_tilings(wl, cfg, strategy):
+        if not full_rows and tiling.block_rows < cfg.array_dim and any(
                 c.cycles is not None for c in results):
             continue    # fractional row blocks only as a last resort
+        if full_rows:   # blocks cost alike: a few of them stand for all
+            proxy, scale = _proxy(wl, FULL_ROW_PROXY_BLOCKS * tiling.block_rows)
         try:
+            if full_rows:
+                check_dram(wl, cfg, strategy, dram_bytes, tiling)
             prog = AttentionProgram(proxy, cfg, tiling, strategy)
         except ScheduleError as exc:
             results.append(Candidate(tiling, None, str(exc)))
@@ -69,14 +134,18 @@ def search(wl: Workload, cfg: HwConfig, strategy: str) -> tuple[Tiling, list[Can
         results.append(Candidate(tiling, predict(cfg, prog.insns).cycles * scale))
     legal = [c for c in results if c.cycles is not None]
     if not legal:
-        raise ScheduleError(_nothing_fits(wl, cfg, strategy, results))
+        raise ScheduleError((_full_rows_nothing_fits if full_rows else _nothing_fits)(
+            wl, cfg, strategy, results))
     best = min(legal, key=lambda c: (c.cycles, -c.tiling.block_rows))
     return best.tiling, results
 
 
 def tiling_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str) -> bool:
     """Whether *tiling* fits the configuration (accumulator rows, scratchpad buffers). Buffer
-    sizes depend on the tiling and the head dimension only, so one block decides it quickly."""
+    sizes depend on the tiling and the head dimension only (full rows: and the key count), so
+    one block decides it quickly."""
+    if strategies.get(strategy).full_rows:
+        return layout_fits(wl, cfg, tiling, True)
     small = replace(wl, seq_q=min(wl.seq_q, tiling.block_rows), heads=1, batch=1,
                     seq_kv=min(wl.seq_kv, max(tiling.chunk_keys, 1)))
     try:
@@ -89,6 +158,8 @@ def tiling_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str) -> b
 def fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, forced: Tiling) -> str:
     """What to say when a forced tiling does not fit: the largest block of each key chunk
     size that does (command-line flags of `firmware_gen attention`)."""
+    if strategies.get(strategy).full_rows:
+        return _fitting_full_row_tilings(wl, cfg)
     tilings = candidate_tilings(wl, cfg)
     rows = sorted({t.block_rows for t in tilings}, reverse=True)
     mode = "" if forced.separate_x else " --in-place"
@@ -102,6 +173,59 @@ def fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, forced: Tiling) 
         return "no tiling of this workload fits (leave the tiling out to see why)"
     return ("tilings that fit (largest block per chunk): " + ", ".join(fits)
             + "; or leave the tiling out to search the fastest")
+
+
+def _flags(t: Tiling) -> str:
+    return (f"--block-rows {t.block_rows} --chunk-keys {t.chunk_keys}"
+            f"{f' --value-keys {t.value_keys}' if t.value_keys else ''}"
+            f"{' --value-buffers 1' if t.value_buffers == 1 else ''}"
+            f"{'' if t.separate_x else ' --in-place'}")
+
+
+def _fitting_full_row_tilings(wl: Workload, cfg: HwConfig) -> str:
+    tallest: dict[int, Tiling] = {}
+    for t in full_row_tilings(wl, cfg):
+        if t.chunk_keys not in tallest or t.block_rows > tallest[t.chunk_keys].block_rows:
+            tallest[t.chunk_keys] = t
+    if not tallest:
+        return "no tiling of this workload fits (leave the tiling out to see why)"
+    return ("tilings that fit (tallest block per K chunk): "
+            + ", ".join(_flags(t) for _, t in sorted(tallest.items()))
+            + "; or leave the tiling out to search the fastest")
+
+
+def _full_rows_nothing_fits(wl: Workload, cfg: HwConfig, strategy: str, results) -> str:
+    """Full rows: one query row's scores against all keys, next to the smallest K and V
+    chunks, is what must fit; say how long a key sequence can be, here and elsewhere."""
+    def least(c: HwConfig) -> Tiling:
+        return Tiling(1, c.array_dim, False, lcm(c.array_dim, c.line_bytes), 1)
+
+    reason = next((c.reason for c in results if c.cycles is None and "DRAM" in c.reason), "")
+    if reason:      # the buffers fit, the programs do not
+        return (f"no tiling of {wl.describe()} with {strategy} fits the '{cfg.name}' "
+                f"configuration's DRAM: {reason}")
+
+    def keys_fit(c: HwConfig, n: int) -> bool:
+        return layout_fits(replace(wl, seq_kv=n, seq_q=1, heads=1, batch=1), c, least(c), True)
+
+    low, high = 0, wl.seq_kv - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if keys_fit(cfg, mid) else (low, mid - 1)
+    geo = Geometry.of(wl, cfg, least(cfg), True)
+    line = (f"one query row of {wl.seq_kv} keys takes {geo.s_pitch} scratchpad lines of int32 "
+            f"scores and {geo.p_pitch} of weights, too many next to one K and one V chunk on "
+            f"'{cfg.name}' ({cfg.spad_regions} regions of {cfg.spad_region_lines} lines)")
+    fixes = [f"at most {low} keys fit on '{cfg.name}'" if low >= 1
+             else f"not even one key fits on '{cfg.name}'"]
+    others = [name for name in config_names() if name != cfg.name
+              and keys_fit(load_config(name), wl.seq_kv)]
+    if others:
+        fixes.append(f"{wl.seq_kv} keys fit on configuration "
+                     + ", ".join(f"'{name}'" for name in others))
+    fixes.append("strategies mas and serial keep only chunks of the rows on chip")
+    return (f"no tiling of {wl.describe()} fits the '{cfg.name}' configuration with strategy "
+            f"{strategy}: {line}; " + "; ".join(fixes))
 
 
 def _least_demanding(wl: Workload, cfg: HwConfig) -> Tiling:

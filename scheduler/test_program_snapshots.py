@@ -12,7 +12,7 @@ from tools.program_snapshots import RECORD, WORKLOADS, build_all, first_differen
 def test_record_covers_every_workload():
     recorded = set(np.load(RECORD).files)
     assert len(WORKLOADS) >= 10
-    assert {key(c, n, s) for c, n, _ in WORKLOADS for s in ("layerwise", "flat", "mas")} \
+    assert {key(c, n, s) for c, n, _ in WORKLOADS for s in ("layerwise", "flat", "serial", "mas")} \
         <= recorded
 
 

@@ -1,9 +1,10 @@
 """What a strategy is: the choices that make one dataflow differ from another.
 
 A strategy says how many S and P buffers it needs, whether it keeps K, V and scores on chip
-between passes, whether every buffer is locked and released (overwrite control, run with
-CTRL.STRICT), which queues must never run at the same time, whether S and P go through DRAM,
-and in which order the instruction templates (scheduler/emit.py) run over the plan's items.
+between passes or whole score rows (FLAT), whether every buffer is locked and released
+(overwrite control, run with CTRL.STRICT), which queues must never run at the same time,
+whether S and P go through DRAM, and in which order the instruction templates
+(scheduler/emit.py) run over the plan's items.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Strategy:
     keep_on_chip: ClassVar[bool] = True  # K, V and max-pass scores stay between passes
     serialize: ClassVar[tuple[isa.Queue, ...]] = ()
     dram_intermediates: ClassVar[bool] = False   # S, P and 1/l through DRAM
+    full_rows: ClassVar[bool] = False    # S and P hold a block's rows against all keys (FLAT)
 
     @classmethod
     def emit(cls, em: AttentionEmitter) -> None:

@@ -11,7 +11,7 @@ from scheduler.strategies.base import Strategy
 
 class Mas(Strategy):
     name = "mas"
-    rank = 2
+    rank = 3
     summary = "MAS-Attention: matrix and vector units concurrent, buffers locked and released"
     score_buffers = 2
     overwrite_control = True

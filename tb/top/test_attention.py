@@ -1,8 +1,9 @@
 """The attention regression: every strategy x sequence lengths x configurations x causal.
 
-One cocotb test per case runs layerwise, flat and mas on the same Gaussian inputs and checks
-that each NPU output equals the integer golden model bit for bit (and the instruction-level
-model byte for byte), that the three strategies are bit-identical, and reports accuracy
+One cocotb test per case runs layerwise, flat (FLAT), serial (the ablation) and mas on the
+same Gaussian inputs and checks that each NPU output equals the integer golden model bit for
+bit (and the instruction-level model byte for byte), that the strategies are bit-identical,
+and reports accuracy
 against float64. `make sim` prints a summary table (tb/conftest.py) with measured and
 predicted cycles.
 

@@ -30,6 +30,6 @@ def test_attention_with_unique_x(monkeypatch):
     from tb.top.test_attention import CASE_ENV
     monkeypatch.setenv("NPU_X_UNIQUE", "1")
     case = dict(seq_q=33, seq_kv=70, head_dim=32, heads=2, causal=True,
-                strategies=["layerwise", "flat", "mas"])
+                strategies=["layerwise", "flat", "serial", "mas"])
     # bit-exact against the golden model and the instruction-level model, strategies equal
     run_on_npu("tb.top.test_attention", "tiny", run_tag="xunique", **{CASE_ENV: json.dumps(case)})
