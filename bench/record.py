@@ -12,8 +12,10 @@ class Metrics:
     """Figures derived from a record and the roofline (bench/report.derive)."""
 
     roofline: dict                         # bench.roofline.Roofline.to_dict()
-    speedup_vs_flat: float | None
+    speedup_vs_flat: float | None          # against the faithful FLAT
     energy_reduction_vs_flat: float | None
+    speedup_vs_serial: float | None        # against the serialization ablation
+    energy_reduction_vs_serial: float | None
     matrix_util: float
     vector_util: float
     dma_in_util: float

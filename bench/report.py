@@ -12,13 +12,13 @@ from scheduler import STRATEGIES
 
 
 def derive(records: list[BenchRecord]) -> list[BenchRecord]:
-    """Sets the metrics of every record: speedup and energy reduction vs flat, utilizations
-    and the gap to the roofline. The roofline is recomputed from the workload (so
+    """Sets the metrics of every record: speedup and energy reduction vs flat (FLAT) and vs
+    serial (the ablation), utilizations and the gap to the roofline. The roofline is recomputed from the workload (so
     --report-only follows bench/roofline.py)."""
     from bench.roofline import roofline
     from hwdef import load_config
     from scheduler import Workload
-    flat = {(r.config, r.workload_name): r for r in records if r.strategy == "flat"}
+    base_of = {(r.config, r.workload_name, r.strategy): r for r in records}
     for r in records:
         cfg = load_config(r.config)
         line = roofline(Workload(**r.workload), cfg).to_dict()
@@ -27,15 +27,18 @@ def derive(records: list[BenchRecord]) -> list[BenchRecord]:
             from bench.trace import overlaps, read_trace
             r.overlaps = overlaps(read_trace(trace))
         c, cycles = r.counters, r.cycles
-        base = flat.get((r.config, r.workload_name))
+        flat = base_of.get((r.config, r.workload_name, "flat"))
+        serial = base_of.get((r.config, r.workload_name, "serial"))
         # Where the gap comes from: matrix work the program issues beyond the roofline's
         # (recomputed Q·Kᵀ, padding to whole array tiles), how close the run comes to its own
         # issued matrix work, and DRAM traffic beyond reading Q, K, V and writing O once.
         issued = r.macs / cfg.array_dim ** 2
         r.metrics = Metrics(
             roofline=line,
-            speedup_vs_flat=base.cycles / cycles if base else None,
-            energy_reduction_vs_flat=1 - r.energy_pj / base.energy_pj if base else None,
+            speedup_vs_flat=flat.cycles / cycles if flat else None,
+            energy_reduction_vs_flat=1 - r.energy_pj / flat.energy_pj if flat else None,
+            speedup_vs_serial=serial.cycles / cycles if serial else None,
+            energy_reduction_vs_serial=1 - r.energy_pj / serial.energy_pj if serial else None,
             matrix_util=c["MATRIX_BUSY"] / cycles, vector_util=c["VECTOR_BUSY"] / cycles,
             dma_in_util=c["DMA_IN_BUSY"] / cycles,
             overlap_of_vector=(c["MATRIX_VECTOR_OVERLAP"] / c["VECTOR_BUSY"]
@@ -61,7 +64,8 @@ def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") ->
     (out / "results.json").write_text(json.dumps(
         [r.to_dict(notes=r.workload_name == keep_notes) for r in records], indent=1))
     columns = ["config", "workload_name", "strategy", "tiling", "cycles", "predicted",
-               "speedup_vs_flat", "energy_uj", "energy_reduction_vs_flat", "matrix_util",
+               "speedup_vs_flat", "energy_uj", "energy_reduction_vs_flat", "speedup_vs_serial",
+               "energy_reduction_vs_serial", "matrix_util",
                "vector_util", "overlap_of_vector", "roofline_bound", "roofline_limit",
                "roofline_fraction", "macs_over_needed", "issued_matrix_cycles",
                "issued_matrix_fraction", "dram_over_minimum", "dram_energy_share",
@@ -77,7 +81,8 @@ def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") ->
             writer.writerow([
                 r.config, r.workload_name, r.strategy, r.tiling, r.cycles,
                 r.predicted, m.speedup_vs_flat, r.energy_pj / 1e6,
-                m.energy_reduction_vs_flat, m.matrix_util, m.vector_util,
+                m.energy_reduction_vs_flat, m.speedup_vs_serial, m.energy_reduction_vs_serial,
+                m.matrix_util, m.vector_util,
                 m.overlap_of_vector, round(m.roofline["bound"]), m.roofline["limit"],
                 m.roofline_fraction, m.macs_over_needed,
                 m.issued_matrix_cycles, m.issued_matrix_fraction,
@@ -102,18 +107,30 @@ def _pct(x):
     return "" if x is None else f"{100 * x:.0f}%"
 
 
+def _speedup(x, base: bool) -> str:
+    return "" if x is None or base else f"{x:.2f}x"
+
+
+def _energy_change(reduction, base: bool) -> str:
+    return "" if reduction is None or base else f"{-100 * reduction:+.1f}%"
+
+
 def markdown(records: list[BenchRecord]) -> str:
     head = ("| config | workload | strategy | cycles | speedup vs flat | energy (µJ) | "
-            "energy vs flat | matrix util | vector util | roofline bound | of roofline |")
+            "energy vs flat | speedup vs serial | energy vs serial | DRAM bytes | matrix util | "
+            "vector util | roofline bound | of roofline |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in _ordered(records):
         m = _metrics(r)
-        sp, er = m.speedup_vs_flat, m.energy_reduction_vs_flat
+        c = r.counters
+        flat, serial = r.strategy == "flat", r.strategy == "serial"
         lines.append(
             f"| {r.config} | {r.workload_name} | {r.strategy} | "
-            f"{r.cycles:,} | {'' if sp is None else f'{sp:.2f}x'} | "
-            f"{r.energy_pj / 1e6:.1f} | "
-            f"{'' if er is None or r.strategy == 'flat' else f'{-100 * er:+.1f}%'} | "
+            f"{r.cycles:,} | {_speedup(m.speedup_vs_flat, flat)} | "
+            f"{r.energy_pj / 1e6:.1f} | {_energy_change(m.energy_reduction_vs_flat, flat)} | "
+            f"{_speedup(m.speedup_vs_serial, serial)} | "
+            f"{_energy_change(m.energy_reduction_vs_serial, serial)} | "
+            f"{c['DRAM_READ_BYTES'] + c['DRAM_WRITE_BYTES']:,} | "
             f"{_pct(m.matrix_util)} | {_pct(m.vector_util)} | "
             f"{m.roofline['bound']:,.0f} ({m.roofline['limit']}) | "
             f"{_pct(m.roofline_fraction)} |")
@@ -147,7 +164,7 @@ def plot_cycles_vs_n(records: list[BenchRecord], path: Path) -> None:
     configs = sorted({r.config for r in records})
     fig, axes = plt.subplots(1, len(configs), figsize=(5.5 * len(configs), 4), squeeze=False)
     for ax, cfg in zip(axes[0], configs):
-        for strategy, marker in zip(STRATEGIES, "os^"):
+        for strategy, marker in zip(STRATEGIES, "osv^D"):
             pts = sorted((r.workload["seq_q"], r.cycles) for r in records
                          if r.config == cfg and r.strategy == strategy
                          and r.workload["heads"] * r.workload["batch"] == 1
