@@ -10,12 +10,13 @@
 //   LFSR seeded from seed_i at reset; its first beat is not presented before acceptance +
 //   latency. B responses get a latency from the same generator after the burst's last W beat.
 // * Bandwidth: bytes_per_cycle_i is the budget of the whole channel, shared by reads and
-//   writes (an LPDDR channel is half-duplex). It refills one credit counter every cycle (capped
-//   at max(one beat, bytes_per_cycle_i) while the channel idles); a beat, R or W, is granted
-//   while the credit is positive and takes DataBits/8 from it, so the credit may go into debt
-//   and the long-run rate is exactly bytes_per_cycle_i bytes per cycle whatever its ratio to
-//   the beat. When both directions want the channel their beats alternate. WREADY is a slot
-//   granted a cycle ahead to a master that holds WVALID; a slot it leaves unused is refunded.
+//   writes (an LPDDR channel is half-duplex). It refills one credit counter every cycle; a
+//   beat, R or W, is granted while the credit is not negative and takes DataBits/8 from it, so
+//   the credit goes into debt and the long-run rate is exactly bytes_per_cycle_i bytes per
+//   cycle whatever its ratio to the beat. An idle channel saves up no more than one cycle's
+//   refill less a byte (no burst after a pause; the cap never bites while beats flow). When
+//   both directions want the channel their beats alternate. WREADY is a slot granted a cycle
+//   ahead to a master that holds WVALID; a slot it leaves unused is refunded.
 //   0 = unlimited: a beat per cycle in each direction, no credit (the model before the limit).
 // * A burst reaching beyond MemBytes is answered SLVERR as a whole: its reads return zeros,
 //   its writes change nothing.
@@ -199,7 +200,7 @@ module npu_dram_model #(
       stats_o.rd_pending      <= '0;
       stats_o.wr_pending      <= '0;
     end else begin
-      int          bpc, cap;
+      int          bpc;
       logic        rvalid, bvalid, limited, r_grant, w_grant, w_first;
       burst_t      b;
       logic [31:0] addr;
@@ -207,9 +208,8 @@ module npu_dram_model #(
       now = now + 64'd1;
       bpc     = int'(bytes_per_cycle_i);
       limited = bpc != 0;
-      cap     = (bpc > int'(StrbBits)) ? bpc : int'(StrbBits);
       if (limited) begin
-        credit = (credit + bpc > cap) ? cap : credit + bpc;
+        credit = (credit + bpc > bpc - 1) ? bpc - 1 : credit + bpc;
         if (rsp.w_ready && !req.w_valid) credit += int'(StrbBits);   // unused W slot
       end
 
@@ -238,7 +238,7 @@ module npu_dram_model #(
       // W's turn, W's beat is set aside first (it is granted below, after this cycle's W).
       w_first = w_turn && req.w_valid && (aw_q.size() > 0 || req.aw_valid);
       r_grant = !rvalid && ar_q.size() > 0 && ar_q[0].due <= now &&
-                (!limited || credit - (w_first ? int'(StrbBits) : 0) > 0);
+                (!limited || credit - (w_first ? int'(StrbBits) : 0) >= 0);
       if (r_grant) begin
         if (limited) credit -= int'(StrbBits);
         rvalid = 1'b1;
@@ -281,7 +281,7 @@ module npu_dram_model #(
       rsp.aw_ready <= aw_q.size() < QueueDepth;
       // WREADY next cycle while a write burst is open; with a limit, for a master that holds
       // WVALID (it keeps it until the beat is accepted) and while the credit lasts.
-      w_grant = aw_q.size() > 0 && (!limited || (req.w_valid && credit > 0));
+      w_grant = aw_q.size() > 0 && (!limited || (req.w_valid && credit >= 0));
       if (limited) begin
         if (w_grant) credit -= int'(StrbBits);
         if (r_grant != w_grant) w_turn = r_grant;   // the other direction first next time
