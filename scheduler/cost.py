@@ -14,7 +14,8 @@ cycle in each direction, `dram_unlimited_latency`). The configuration's DRAM is 
 shared by reads and writes (docs/dma.md): each DMA instruction's transfer (its beats x line
 bytes / bytes per cycle) is booked on a channel timeline that both DMA queues share, in the
 first free cycles from when its data can move (a load's after the read latency, a store's at
-once; the store's write response follows its last beat). The unlimited DRAM has no channel.
+once; the store's write response follows its last beat). Instruction fetch reads the same
+channel: each instruction's word is booked when it starts. The unlimited DRAM has no channel.
 
 `CostParams()` is the unlimited DRAM: the tiling search (search.py) ranks its candidates with
 it, so a schedule's program does not depend on the DRAM it will run with; `build_schedule`
@@ -190,6 +191,7 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
             taken[wait] = k + 1
     dispatch = float(START_CYCLES)
     channel = Channel()
+    bytes_per_cycle = _dram(cfg, p)[0]
     for insn in insns:
         q = insn.queue
         spans = intervals.setdefault(q, [])
@@ -202,7 +204,9 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
         for prod in producers[insn.index]:
             start = max(start, end[prod] + 1)
         cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
-        if not cost and insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
+        if not cost and bytes_per_cycle:
+            channel.book(start, isa.INSN_BYTES / bytes_per_cycle)     # its fetch, about then
+        if not cost and bytes_per_cycle and insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
             d = _dma(cfg, insn, p)
             if d.channel:
                 # A load's beats move after the read latency, a store's at once (its write
