@@ -13,7 +13,8 @@
 ##   make clean   remove simulation builds (distclean: the virtual environment too)
 ##
 ## Variables: CONFIG=tiny|default|small (synth, sim PROGRAM=..., sim SEQ=...),
-## JOBS=<pytest workers>, SEED=<cocotb seed>.
+## JOBS=<pytest workers>, SEED=<cocotb seed>, DRAM=unlimited (sim: a beat per cycle each way
+## and 20 cycles latency instead of the configuration's DRAM of hwdef/configs.toml).
 ##
 ##   make sim SEQ=300 [STRATEGY=mas] [SEQ_KV=..] [DIM=64] [HEADS=1] [CAUSAL=1] [CONFIG=default]
 ##                one attention case on the RTL: every strategy unless STRATEGY is given,
@@ -67,9 +68,11 @@ synth: bootstrap
 # The arguments are checked first (runner/check_sim_args.py, the firmware_gen command line's
 # own checks): a bad value is one `error:` line before Verilator builds anything.
 SIM_CONFIG = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG),default)
-PROGRAM_ENV = NPU_PROGRAM='$(subst ','\'',$(abspath $(PROGRAM)))' NPU_SIM_CONFIG='$(CONFIG)'
+DRAM_ENV = NPU_DRAM='$(subst ','\'',$(DRAM))'
+PROGRAM_ENV = NPU_PROGRAM='$(subst ','\'',$(abspath $(PROGRAM)))' NPU_SIM_CONFIG='$(CONFIG)' \
+	$(DRAM_ENV)
 SEQ_ENV = NPU_SEQ='$(SEQ)' NPU_SEQ_KV='$(SEQ_KV)' NPU_DIM='$(DIM)' NPU_HEADS='$(HEADS)' \
-	NPU_CAUSAL='$(CAUSAL)' NPU_STRATEGY='$(STRATEGY)' NPU_SIM_CONFIG='$(SIM_CONFIG)'
+	NPU_CAUSAL='$(CAUSAL)' NPU_STRATEGY='$(STRATEGY)' NPU_SIM_CONFIG='$(SIM_CONFIG)' $(DRAM_ENV)
 
 sim: $(STAMP)
 ifdef PROGRAM
@@ -79,8 +82,8 @@ else ifdef SEQ
 	@$(SEQ_ENV) $(PY) -m runner.check_sim_args
 	$(SEQ_ENV) $(PY) -m pytest -q tb/top/test_attention.py
 else
-	@NPU_SIM_CONFIG='$(SIM_CONFIG)' $(PY) -m runner.check_sim_args
-	$(PY) -m pytest -n $(JOBS) -m sim tb
+	@NPU_SIM_CONFIG='$(SIM_CONFIG)' $(DRAM_ENV) $(PY) -m runner.check_sim_args
+	$(DRAM_ENV) $(PY) -m pytest -n $(JOBS) -m sim tb
 endif
 
 # Everything: generated-file drift, lint and synthesis of every block, Python unit tests and

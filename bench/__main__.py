@@ -4,6 +4,7 @@ the roofline for layer-wise, FLAT and MAS.
     python -m bench                      # full suite, default and small configurations
     python -m bench --quick              # two small workloads (a smoke run of the flow)
     python -m bench --configs default --workloads bert-512 --strategies flat,mas
+    python -m bench --dram unlimited     # the DRAM model before the bandwidth limit
 
 Each (configuration, workload, strategy) is one simulation of the bench build (toggle coverage,
 64 MiB DRAM model, activity trace), run two at a time; every output is checked bit for bit
@@ -28,13 +29,14 @@ from bench.sim import CaseRun, run_baseline, run_case
 from bench.toggles import read_toggles, subtract
 from bench.trace import overlaps, perfetto, plot_timelines, read_trace, write_perfetto
 from bench.workloads import CONFIGS, suite
-from hwdef import load_config
+from hwdef import DRAM_MODES, load_config
 from scheduler import STRATEGIES
 
 TIMELINE_WORKLOAD = "vit-197"
 
 
-def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline) -> BenchRecord:
+def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline,
+            dram: str = "config") -> BenchRecord:
     sched, outcome = run.schedule, run.outcome
     cfg = load_config(config)
     if outcome.coverage_path is None:
@@ -58,7 +60,8 @@ def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline) -> Ben
         bit_exact=run.check.bit_exact, cosine=run.check.cosine, wall_s=run.wall_s,
         run_dir=str(outcome.run_dir),
         overlaps=overlaps(read_trace(outcome.trace_path)) if outcome.trace_path else {},
-        queue_notes=sched.queue_notes)
+        queue_notes=sched.queue_notes, dram=dram,
+        dram_bytes_per_cycle=cfg.dram_model(dram)[0], dram_latency=cfg.dram_model(dram)[1])
 
 
 def main(argv=None) -> int:
@@ -67,6 +70,9 @@ def main(argv=None) -> int:
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--workloads", default="", help="comma-separated names (default: all)")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
+    ap.add_argument("--dram", choices=DRAM_MODES, default="config",
+                    help="the configuration's DRAM (hwdef/configs.toml) or the unlimited "
+                         "model (a beat per cycle each way, 20 cycles); every record says which")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--report-only", action="store_true",
@@ -87,8 +93,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"bench: {len(cases)} runs ({len(configs)} configurations x {len(workloads)} "
-          f"workloads x {len(strategies)} strategies), {args.jobs} at a time; results in {out}",
-          flush=True)
+          f"workloads x {len(strategies)} strategies), {args.jobs} at a time, DRAM "
+          f"{args.dram}; results in {out}", flush=True)
     start = time.time()
     # The reset-only baseline of each configuration also builds it (once; reruns reuse it).
     baselines = {}
@@ -108,11 +114,13 @@ def main(argv=None) -> int:
         runs = {}
         for config, wl, strategy in cases:
             tag = f"{config}-{wl.name}-{strategy}"
-            runs[pool.submit(run_case, config, wl, strategy, tag, True)] = (config, wl, strategy)
+            runs[pool.submit(run_case, config, wl, strategy, tag, True, args.dram)] = \
+                (config, wl, strategy)
         for done, finished in enumerate(as_completed(runs), start=1):
             config, wl, strategy = runs[finished]
             try:
-                rec = _record(config, wl, strategy, finished.result(), baselines[config])
+                rec = _record(config, wl, strategy, finished.result(), baselines[config],
+                              args.dram)
             except Exception as exc:   # report and go on: one failure must not hide the rest
                 failures.append(f"{config} {wl.name} {strategy}: {exc}")
                 print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} "

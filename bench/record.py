@@ -50,6 +50,12 @@ class BenchRecord:
     wall_s: float
     run_dir: str
     overlaps: dict[str, int] = field(default_factory=dict)   # unit pairs busy together
+    # The DRAM model it was measured with (hwdef DRAM_MODES), its bandwidth in bytes per cycle
+    # shared by reads and writes (0: a beat per cycle each way) and latency. Records written
+    # before these fields were measured with the unlimited model at 20 cycles.
+    dram: str = "unlimited"
+    dram_bytes_per_cycle: int = 0
+    dram_latency: int = 20
     queue_notes: dict[str, list[str]] = field(default_factory=dict)
     metrics: Metrics | None = None
 

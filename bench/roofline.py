@@ -9,8 +9,10 @@
 * vector work: the five passes of the numerics contract over every visible score (row max,
   subtract, scale, exp2, row sum) plus the d-wide output scaling per row; throughput one
   vector of Lanes elements per cycle.
-* DRAM bytes: Q, K, V read once and O written once; bandwidth one AXI beat (a scratchpad line)
-  per cycle.
+* DRAM bytes: Q, K, V read once and O written once; bandwidth the configuration's DRAM
+  (`dram_bytes_per_cycle`, one channel for reads and writes, hwdef/configs.toml), or with
+  dram="unlimited" one AXI beat (a scratchpad line) per cycle, as the unlimited DRAM model
+  reads (it also writes a beat per cycle at the same time, which the bound leaves out).
 
 Recomputation, padding, instruction overheads and dependencies are not in the bound: the gap
 is what a schedule leaves on the table. `macs` and `dram_bytes` are the work behind the matrix
@@ -59,10 +61,18 @@ def visible_scores(wl: Workload) -> int:
     return int(np.clip(rows + 1 + causal_offset(wl.seq_q, wl.seq_kv), 0, wl.seq_kv).sum())
 
 
-def roofline(wl: Workload, cfg: HwConfig) -> Roofline:
+def dram_bandwidth(cfg: HwConfig, dram: str = "config") -> int:
+    """Bytes per cycle of the DRAM term: the configuration's DRAM, or a line per cycle for the
+    unlimited model (hwdef DRAM_MODES)."""
+    bytes_per_cycle, _ = cfg.dram_model(dram)
+    return bytes_per_cycle or cfg.line_bytes
+
+
+def roofline(wl: Workload, cfg: HwConfig, dram: str = "config") -> Roofline:
     heads, d = wl.heads_total, wl.head_dim
     scores = visible_scores(wl) * heads
     matrix = 2 * scores * d / cfg.array_dim ** 2
     vector = (VECTOR_PASSES * scores + heads * wl.seq_q * d) / cfg.vector_lanes
     dram_bytes = heads * (2 * wl.seq_q * d + 2 * wl.seq_kv * d)
-    return Roofline(matrix, vector, dram_bytes / cfg.line_bytes, 2 * scores * d, dram_bytes)
+    return Roofline(matrix, vector, dram_bytes / dram_bandwidth(cfg, dram), 2 * scores * d,
+                    dram_bytes)

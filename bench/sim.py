@@ -56,12 +56,14 @@ def run_baseline(config: str) -> Outcome:
 
 
 def run_case(config: str, bench_wl: BenchWorkload, strategy: str, tag: str,
-             trace: bool = False) -> CaseRun:
+             trace: bool = False, dram: str = "config") -> CaseRun:
+    """*dram*: the DRAM model (hwdef DRAM_MODES) of the run and of the prediction."""
     start = time.perf_counter()
     (q, k, v), wl = bench_inputs(bench_wl)
-    sched = build_schedule(wl, load_config(config), strategy, dram_bytes=BENCH_DRAM_BYTES)
+    sched = build_schedule(wl, load_config(config), strategy, dram_bytes=BENCH_DRAM_BYTES,
+                           dram=dram)
     job = Job.for_schedule(sched, q, k, v, check_with_model=False, trace=trace,
-                           toggle_coverage=True, mem_bytes=BENCH_DRAM_BYTES)
+                           toggle_coverage=True, mem_bytes=BENCH_DRAM_BYTES, dram=dram)
     outcome = run_rtl(job, tag=tag)
     if not outcome.ok:
         raise AssertionError(f"NPU stopped with {outcome.error} at 0x{outcome.error_pc:x} "

@@ -85,6 +85,19 @@ def test_roofline_counts_visible_scores(nq, nk, causal):
     assert r.bound == max(r.matrix_cycles, r.vector_cycles, r.dram_cycles)
 
 
+@pytest.mark.parametrize("config, bytes_per_cycle", [("default", 16), ("small", 8), ("tiny", 4)])
+def test_roofline_dram_term_uses_the_configured_bandwidth(config, bytes_per_cycle):
+    """Q, K, V read once and O written once, at the configuration's DRAM bandwidth; the
+    unlimited model moves a line per cycle."""
+    cfg, wl = load_config(config), Workload(64, 200, 32, heads=2)
+    minimum = 2 * (2 * 64 * 32 + 2 * 200 * 32)
+    r, free = roofline(wl, cfg), roofline(wl, cfg, "unlimited")
+    assert r.dram_bytes == free.dram_bytes == minimum
+    assert r.dram_cycles == pytest.approx(minimum / bytes_per_cycle)
+    assert free.dram_cycles == pytest.approx(minimum / cfg.line_bytes)
+    assert (r.matrix_cycles, r.vector_cycles) == (free.matrix_cycles, free.vector_cycles)
+
+
 def _record(strategy, cycles, energy):
     return BenchRecord(
         config="default", workload_name="w", strategy=strategy,
@@ -121,6 +134,12 @@ def test_report_tables_and_plots(tmp_path):
     # results.json reads back into the same records (metrics are derived anew)
     again = [BenchRecord.from_dict(r) for r in json.loads((tmp_path / "results.json").read_text())]
     assert [r.to_dict() for r in report.derive(again)] == [r.to_dict() for r in records]
+    # a record says which DRAM it was measured with; older ones had the unlimited model
+    old = records[0].to_dict()
+    for key in ("dram", "dram_bytes_per_cycle", "dram_latency"):
+        old.pop(key)
+    assert (BenchRecord.from_dict(old).dram, BenchRecord.from_dict(old).dram_latency) == \
+        ("unlimited", 20)
 
 
 @pytest.mark.sim
@@ -137,6 +156,7 @@ def test_bench_run_on_the_rtl():
     for strategy in ("serial", "mas"):
         run = run_case("tiny", bw, strategy, f"pytest-{strategy}", trace=True)
         rec = _record("tiny", bw, strategy, run, baseline)
+        assert (rec.dram, rec.dram_bytes_per_cycle, rec.dram_latency) == ("config", 4, 20)
         iv = read_trace(run.outcome.trace_path)
         for unit, cycles in busy_cycles(iv).items():
             assert cycles == rec.counters[f"{unit}_BUSY"], unit

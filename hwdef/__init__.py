@@ -7,7 +7,9 @@ or checked against this package.
 
 from hwdef.params import (
     ACC_BITS,
+    CLOCK_HZ,
     DATA_BITS,
+    DRAM_MODES,
     EXP2_FRAC_BITS,
     EXP2_OUT_FRAC_BITS,
     EXP2_SEGMENT_BITS,
@@ -23,7 +25,9 @@ from hwdef.params import (
 
 __all__ = [
     "ACC_BITS",
+    "CLOCK_HZ",
     "DATA_BITS",
+    "DRAM_MODES",
     "EXP2_FRAC_BITS",
     "EXP2_OUT_FRAC_BITS",
     "EXP2_SEGMENT_BITS",

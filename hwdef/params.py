@@ -42,6 +42,13 @@ SOFTMAX_EXP2_SHIFT = 7
 AXI_MAX_BURST_BEATS = 256
 AXI_BOUNDARY_BYTES = 4096  # a burst never crosses a 4 KiB boundary
 
+# The NPU clock the DRAM bandwidth (bytes per cycle) and the energy figures are stated at.
+CLOCK_HZ = 1_000_000_000
+
+# DRAM models a run can use (HwConfig.dram_model): the configuration's DRAM, or the model
+# without a bandwidth limit (a beat per cycle in each direction) for comparison.
+DRAM_MODES = ("config", "unlimited")
+
 
 class VecOp(enum.IntEnum):
     """Operations of the vector ALU array (4-bit encoding, shared with the RTL)."""
@@ -138,7 +145,9 @@ class HwConfig:
     fetch_burst_beats: int
     fetch_max_bursts: int
     dram_bytes: int
+    dram_bytes_per_cycle: int
     dram_latency: int
+    dram_unlimited_latency: int
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -179,7 +188,9 @@ class HwConfig:
                                 "pointers wrap, DMA-out needs 3 slots for full rate, bursts "
                                 "divide 4 KiB)")
         for name, low, high in (("dma_max_bursts", 1, 15), ("fetch_max_bursts", 1, 15),
-                                ("axi_id_bits", 1, 8), ("dram_latency", 1, 1 << 16)):
+                                ("axi_id_bits", 1, 8), ("dram_latency", 1, 0xFFFF),
+                                ("dram_unlimited_latency", 1, 0xFFFF),
+                                ("dram_bytes_per_cycle", 1, 0xFFFF)):
             value = getattr(self, name)
             if not low <= value <= high:
                 problems.append(f"{name}={value} must be between {low} and {high}")
@@ -234,11 +245,33 @@ class HwConfig:
     def acc_addr_bits(self) -> int:
         return _clog2(self.acc_lines)
 
+    @property
+    def dram_gbytes_per_s(self) -> float:
+        """The DRAM bandwidth at the stated clock (CLOCK_HZ), GB/s."""
+        return self.dram_bytes_per_cycle * CLOCK_HZ / 1e9
+
+    @property
+    def dram_bytes_per_mac(self) -> float:
+        """DRAM bytes per multiply-accumulate the array can do per cycle (docs/energy.md)."""
+        return self.dram_bytes_per_cycle / self.array_dim ** 2
+
+    def dram_model(self, mode: str = "config") -> tuple[int, int]:
+        """(bytes per cycle, latency) of the simulation DRAM in *mode* (DRAM_MODES): the
+        configuration's, or "unlimited" (0 bytes per cycle: a beat per cycle in each
+        direction, dram_unlimited_latency)."""
+        if mode == "config":
+            return self.dram_bytes_per_cycle, self.dram_latency
+        if mode == "unlimited":
+            return 0, self.dram_unlimited_latency
+        raise ConfigError(f"DRAM model {mode!r}: use one of {', '.join(DRAM_MODES)}")
+
     def summary(self) -> str:
         return (f"{self.name}: {self.array_dim}x{self.array_dim} int8 array, "
                 f"{self.vector_lanes} lanes, scratchpad {self.spad_bytes // 1024} KiB "
                 f"({self.spad_banks} banks x {self.spad_bank_lines} lines x {self.line_bytes} B), "
-                f"accumulators {self.acc_bytes / 1024:g} KiB")
+                f"accumulators {self.acc_bytes / 1024:g} KiB, DRAM "
+                f"{self.dram_bytes_per_cycle} B/cycle ({self.dram_gbytes_per_s:g} GB/s), "
+                f"latency {self.dram_latency} cycles")
 
     # --- what the RTL sees -----------------------------------------------------------------
     def sv_params(self, block: str) -> dict[str, int]:
@@ -311,7 +344,9 @@ class HwConfig:
             "FetchBurstBeats": self.fetch_burst_beats,
             "FetchMaxBursts": self.fetch_max_bursts,
             "DramBytes": self.dram_bytes,
+            "DramBytesPerCycle": self.dram_bytes_per_cycle,
             "DramLatency": self.dram_latency,
+            "DramUnlimitedLatency": self.dram_unlimited_latency,
         }
 
 

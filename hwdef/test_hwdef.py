@@ -87,7 +87,7 @@ def _tiny_fields(**change) -> dict:
 MICROARCHITECTURE_KEYS = ("queue_depth", "dma_max_bursts", "dma_store_fifo_depth",
                           "spad_reader_bits", "axi_id_bits", "axi_id_fetch", "axi_id_load",
                           "axi_id_store", "fetch_burst_beats", "fetch_max_bursts", "dram_bytes",
-                          "dram_latency")
+                          "dram_bytes_per_cycle", "dram_latency", "dram_unlimited_latency")
 
 
 @pytest.mark.parametrize("name", ["tiny", "default", "small"])
@@ -98,7 +98,7 @@ def test_microarchitecture_constants_are_todays_values(name):
             cfg.spad_reader_bits) == (8, 4, 4, 2)
     assert (cfg.axi_id_bits, cfg.axi_id_fetch, cfg.axi_id_load, cfg.axi_id_store) == (2, 0, 1, 2)
     assert (cfg.fetch_burst_beats, cfg.fetch_max_bursts) == (4, 2)
-    assert (cfg.dram_bytes, cfg.dram_latency) == (16 * 1024 * 1024, 20)
+    assert (cfg.dram_bytes, cfg.dram_unlimited_latency) == (16 * 1024 * 1024, 20)
     consts = cfg.sv_package_constants()
     for key in MICROARCHITECTURE_KEYS:   # package constant = CamelCase of the TOML key
         assert consts[gen_sv._camel(key)] == getattr(cfg, key), key
@@ -113,11 +113,31 @@ def test_microarchitecture_constants_are_todays_values(name):
     ("dma_store_fifo_depth", 3), ("spad_reader_bits", 1), ("spad_reader_bits", 9),
     ("axi_id_bits", 0), ("axi_id_store", 4), ("axi_id_fetch", -1), ("fetch_burst_beats", 3),
     ("fetch_burst_beats", 512), ("fetch_max_bursts", 0), ("dram_bytes", 3000),
-    ("dram_latency", 0),
+    ("dram_latency", 0), ("dram_latency", 1 << 16), ("dram_bytes_per_cycle", 0),
+    ("dram_bytes_per_cycle", 1 << 16), ("dram_unlimited_latency", 0),
 ])
 def test_bad_microarchitecture_constant_names_its_key(key, value):
     with pytest.raises(ConfigError, match=rf"\b{key}\b"):
         HwConfig(**_tiny_fields(**{key: value}))
+
+
+@pytest.mark.parametrize("name, bytes_per_cycle, latency", [
+    ("tiny", 4, 20), ("default", 16, 100), ("small", 8, 100)])
+def test_dram_of_each_configuration(name, bytes_per_cycle, latency):
+    """docs/energy.md: default has a 32-bit LPDDR4X-4266 interface (17.1 GB/s, 16 B per 1 GHz
+    cycle), small one x16 channel (8 B), tiny a quarter line; the unlimited model is the one
+    before the limit (a beat per cycle each way, 20 cycles)."""
+    cfg = load_config(name)
+    assert cfg.dram_model() == (cfg.dram_bytes_per_cycle, cfg.dram_latency) \
+        == (bytes_per_cycle, latency)
+    assert cfg.dram_model("unlimited") == (0, 20)
+    assert cfg.dram_gbytes_per_s == bytes_per_cycle       # at 1 GHz
+    assert cfg.dram_bytes_per_mac == bytes_per_cycle / cfg.array_dim ** 2
+    assert cfg.dram_bytes_per_cycle <= cfg.line_bytes      # never more than a beat per cycle
+    consts = cfg.sv_package_constants()
+    assert (consts["DramBytesPerCycle"], consts["DramLatency"]) == (bytes_per_cycle, latency)
+    with pytest.raises(ConfigError, match="DRAM model 'fast': use one of config, unlimited"):
+        cfg.dram_model("fast")
 
 
 def test_same_fetch_and_load_ids_are_rejected():

@@ -4,7 +4,7 @@
     NPU_PROGRAM=/nonexistent python -m runner.check_sim_args         # error: ..., exit 1
 
 The Makefile's `sim` target runs this first, with the environment it then gives pytest: a bad
-SEQ, SEQ_KV, DIM, HEADS, CAUSAL, STRATEGY, CONFIG, SEED or PROGRAM is reported as one
+SEQ, SEQ_KV, DIM, HEADS, CAUSAL, STRATEGY, CONFIG, DRAM, SEED or PROGRAM is reported as one
 `error: ...` line naming the make variable, before Verilator builds anything (a failure inside
 the simulation only shows `SystemExit: 1`, the reason buried in sim_build/.../sim.log). The
 checks are the command line's own (firmware_gen.__main__: integer parsing, workload, scales,
@@ -21,14 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from firmware_gen.__main__ import ascii_int, attention_workload, input_path, one_line
-from hwdef import ConfigError, config_names, isa, load_config
+from hwdef import DRAM_MODES, ConfigError, config_names, isa, load_config
 from runner.program_file import program_words
 from scheduler import STRATEGIES, ScheduleError
 
 # make variable -> environment variable the Makefile hands to pytest
 MAKE_VARIABLES = {"PROGRAM": "NPU_PROGRAM", "SEQ": "NPU_SEQ", "SEQ_KV": "NPU_SEQ_KV",
                   "DIM": "NPU_DIM", "HEADS": "NPU_HEADS", "CAUSAL": "NPU_CAUSAL",
-                  "STRATEGY": "NPU_STRATEGY", "CONFIG": "NPU_SIM_CONFIG", "SEED": "SEED"}
+                  "STRATEGY": "NPU_STRATEGY", "CONFIG": "NPU_SIM_CONFIG", "SEED": "SEED",
+                  "DRAM": "NPU_DRAM"}
 
 
 class SimArgsError(ValueError):
@@ -68,6 +69,14 @@ def check_seed(env: Mapping[str, str]) -> None:
     seed = _integer(env, "SEED")
     if seed is not None and seed < 0:
         raise SimArgsError(f"SEED={seed}: must be >= 0")
+
+
+def check_dram(env: Mapping[str, str]) -> None:
+    """DRAM=config (the configuration's DRAM, the default) or DRAM=unlimited."""
+    mode = _value(env, "DRAM")
+    if mode and mode not in DRAM_MODES:
+        raise SimArgsError(f"DRAM={isa.quote(mode)}: unknown DRAM model; use "
+                           f"{' or '.join(DRAM_MODES)}")
 
 
 def attention_case(env: Mapping[str, str]) -> AttentionCase:
@@ -113,6 +122,7 @@ def program_case(env: Mapping[str, str]) -> tuple[str, str]:
 def check(env: Mapping[str, str]) -> None:
     """Everything the chosen `make sim` mode reads; raises SimArgsError."""
     check_seed(env)
+    check_dram(env)
     if _value(env, "PROGRAM"):
         program_case(env)
     elif _value(env, "SEQ"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwdef import isa, load_config
+from hwdef import DRAM_MODES, isa, load_config
 
 
 @dataclass
@@ -24,10 +24,12 @@ class Job:
     watchdog: int = 0
     timeout_cycles: int = 2_000_000
     check_with_model: bool = True            # RTL backend: score every output against the model
-    dram_latency: int | None = None          # DRAM model latency (None: the configuration's)
+    dram: str = "config"                     # DRAM model (hwdef DRAM_MODES): the configuration's
+    #                                          DRAM, or "unlimited" (a beat per cycle each way)
+    dram_latency: int | None = None          # DRAM model latency (None: the mode's)
     dram_latency_max: int | None = None      # latency drawn per burst from [dram_latency, this]
-    dram_bytes_per_cycle: int = 0            # DRAM model bandwidth per direction (0: a beat a
-    #                                          cycle)
+    dram_bytes_per_cycle: int | None = None  # bandwidth of the channel reads and writes share
+    #                                          (None: the mode's; 0: a beat per cycle each way)
     dram_seed: int = 1                       # the DRAM model's latency draw
     mem_bytes: int | None = None             # DRAM model size, a build parameter (likewise)
     trace: bool = False                      # RTL: log every change of the engines' busy bits
@@ -40,8 +42,13 @@ class Job:
 
     def __post_init__(self) -> None:
         cfg = load_config(self.config)       # an unknown name fails here, before any build
+        if self.dram not in DRAM_MODES:
+            raise ValueError(f"dram {self.dram!r}: use one of {', '.join(DRAM_MODES)}")
+        bytes_per_cycle, latency = cfg.dram_model(self.dram)
         if self.dram_latency is None:
-            self.dram_latency = cfg.dram_latency
+            self.dram_latency = latency
+        if self.dram_bytes_per_cycle is None:
+            self.dram_bytes_per_cycle = bytes_per_cycle
         if self.mem_bytes is None:
             self.mem_bytes = cfg.dram_bytes
         if self.dram_latency_max is None:
@@ -64,7 +71,7 @@ class Job:
         lat_min, lat_max = int(self.dram_latency), int(self.dram_latency_max)  # type: ignore
         if not 0 <= lat_min <= lat_max < 1 << 16:
             raise ValueError(f"dram_latency {lat_min}..{lat_max}: need 0 <= min <= max < 65536")
-        if not 0 <= self.dram_bytes_per_cycle < 1 << 16:
+        if not 0 <= int(self.dram_bytes_per_cycle) < 1 << 16:  # type: ignore[arg-type]
             raise ValueError(f"dram_bytes_per_cycle {self.dram_bytes_per_cycle}: need 0..65535")
         regions = dict(self.outputs)
         if self.dram_window is not None:

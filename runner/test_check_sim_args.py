@@ -40,6 +40,9 @@ EXAMPLE = str(REPO / "firmware_gen" / "examples" / "tiny_matmul_relu.s")
     ({"NPU_PROGRAM": str(REPO / "Makefile")}, "Makefile:"),
     ({"NPU_PROGRAM": EXAMPLE, "NPU_SIM_CONFIG": "bogus"}, "CONFIG='bogus'"),
     ({"NPU_SIM_CONFIG": "bogus"}, "CONFIG='bogus'"),
+    ({"NPU_SEQ": "30", "NPU_DRAM": "fast"},
+     "DRAM='fast': unknown DRAM model; use config or unlimited"),
+    ({"NPU_DRAM": "Unlimited"}, "DRAM='Unlimited'"),
 ], ids=lambda v: "-".join(f"{k}={v}" for k, v in v.items()) if isinstance(v, dict) else "")
 def test_bad_arguments_name_the_variable(env, message):
     with pytest.raises(SimArgsError) as info:

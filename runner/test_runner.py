@@ -74,12 +74,28 @@ def test_job_and_outcome_round_trip(tmp_path):
     ({"dram_window": (0, 1 << 30)}, "dram_window (0x0, 1073741824 bytes): outside"),
     ({"image": np.zeros(4, np.int8)}, "job image: expected a 1-D uint8 array"),
     ({"config": "huge"}, "unknown configuration 'huge'"),
+    ({"dram": "fast"}, "dram 'fast': use one of config, unlimited"),
+    ({"dram_bytes_per_cycle": 1 << 16}, "dram_bytes_per_cycle 65536: need 0..65535"),
 ])
 def test_bad_jobs_are_refused_before_any_run(change, message):
     job = _bad_program()
     fields = {f: getattr(job, f) for f in vars(job)}
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Job(**dict(fields, **change))
+
+
+def test_job_takes_the_configurations_dram_unless_told():
+    """Every run uses the configuration's DRAM (hwdef); "unlimited" is the model before the
+    bandwidth limit; explicit fields (the random programs draw their own) win, 0 = unlimited."""
+    image = np.zeros(64, np.uint8)
+    assert (Job("default", image).dram_bytes_per_cycle, Job("default", image).dram_latency) \
+        == (16, 100)
+    assert (Job("small", image).dram_bytes_per_cycle, Job("tiny", image).dram_bytes_per_cycle) \
+        == (8, 4)
+    free = Job("default", image, dram="unlimited")
+    assert (free.dram_bytes_per_cycle, free.dram_latency, free.dram_latency_max) == (0, 20, 20)
+    own = Job("default", image, dram_bytes_per_cycle=0, dram_latency=7)
+    assert (own.dram_bytes_per_cycle, own.dram_latency) == (0, 7)
 
 
 def test_unknown_backend_is_refused():

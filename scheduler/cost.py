@@ -5,12 +5,26 @@ the RTL's blocks (docs/matmul_engine.md, docs/vector_engine.md, docs/dma.md). `p
 plays the program the way the NPU runs it: instructions are dispatched in program order into
 queues of the configuration's `queue_depth`, each queue runs its instructions one at a time,
 and an instruction starts only after the producers it waits on (its semaphores) have finished.
-The result is the predicted cycle count that `make sim` prints beside the measured one. DRAM
-latency and bursts in flight are the configuration's too (hwdef/configs.toml).
+The result is the predicted cycle count that `make sim` prints beside the measured one. Bursts
+in flight are the configuration's too (hwdef/configs.toml).
+
+The DRAM is one of hwdef's DRAM_MODES (`CostParams.dram`): "config", the configuration's DRAM
+(its bandwidth and latency), or "unlimited", the model before the bandwidth limit (a beat per
+cycle in each direction, `dram_unlimited_latency`). The configuration's DRAM is one channel
+shared by reads and writes (docs/dma.md): each DMA instruction's transfer (its beats x line
+bytes / bytes per cycle) is booked on a channel timeline that both DMA queues share, in the
+first free cycles from when its data can move (a load's after the read latency, a store's at
+once; the store's write response follows its last beat). Instruction fetch reads the same
+channel: each instruction's word is booked when it starts. The unlimited DRAM has no channel.
+
+`CostParams()` is the unlimited DRAM: the tiling search (search.py) ranks its candidates with
+it, so a schedule's program does not depend on the DRAM it will run with; `build_schedule`
+predicts the chosen program with the DRAM it is given (default: the configuration's).
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from hwdef import HwConfig, isa
@@ -23,11 +37,21 @@ START_CYCLES = 30        # fetch of the first instructions after START
 
 @dataclass(frozen=True)
 class CostParams:
-    dram_latency: int | None = None  # cycles from AR to the first R beat (None: hwdef's)
+    dram: str = "unlimited"          # hwdef.DRAM_MODES: the DRAM below defaults to this one's
+    dram_latency: int | None = None  # cycles from AR to the first R beat (None: the mode's)
+    dram_bytes_per_cycle: int | None = None  # the shared channel (None: the mode's; 0: none)
     matmul_fixed: float = 3.6        # x Dim: checks, first weight tile, drain (570-cycle case)
     weight_tile_min: float = 1.4     # x Dim: cycles per weight tile when rows are few
     vector_fixed: int = 7            # handshake to done (RECIP: +6)
     dma_fixed: int = 8
+
+
+def _dram(cfg: HwConfig, p: CostParams) -> tuple[int, int]:
+    """(bytes per cycle, latency) of the DRAM *p* describes."""
+    bytes_per_cycle, latency = cfg.dram_model(p.dram)
+    if p.dram_bytes_per_cycle is not None:
+        bytes_per_cycle = p.dram_bytes_per_cycle
+    return bytes_per_cycle, latency if p.dram_latency is None else p.dram_latency
 
 
 def _bursts(row_bytes: int, line_bytes: int) -> int:
@@ -36,7 +60,7 @@ def _bursts(row_bytes: int, line_bytes: int) -> int:
 
 
 def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> float:
-    f, lb, dim = insn.fields, cfg.line_bytes, cfg.array_dim
+    f, dim = insn.fields, cfg.array_dim
     if insn.mnemonic == "MATMUL":
         tiles = f["k_tiles"] * f["n_tiles"]
         per_tile = max(f["rows"], p.weight_tile_min * dim)
@@ -50,16 +74,75 @@ def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> floa
         extra = 2 * (f["release_a"] + (f["lock_readers"] > 0))
         return nvec * _vector_bank_load(cfg, f, op, per_row) + fixed + extra
     if insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
-        rows, rb = f["rows"], f["row_bytes"]
-        beats = rows * -(-rb // lb)
-        bursts = rows * _bursts(rb, lb)
-        latency = cfg.dram_latency if p.dram_latency is None else p.dram_latency
-        latency_bound = bursts * latency / cfg.dma_max_bursts
-        pad = 0
-        if insn.mnemonic == "DMA_LOAD":
-            pad = max(0, f["pad_rows"] * -(-f["pad_bytes"] // lb) - beats)
-        return p.dma_fixed + latency + max(beats, latency_bound) + pad
+        d = _dma(cfg, insn, p)
+        return p.dma_fixed + d.latency + d.stream + d.pad
     return 1
+
+
+@dataclass(frozen=True)
+class _Dma:
+    latency: int
+    stream: float      # cycles the data moves on an idle channel
+    pad: int           # padding lines a load writes after its data
+    channel: float     # channel cycles its beats take (0: unlimited DRAM, no shared channel)
+
+
+def _dma(cfg: HwConfig, insn: Insn, p: CostParams) -> _Dma:
+    """A DMA instruction's phases: the data moves one beat per cycle, at the latency bound of
+    its bursts in flight, or at the channel's bandwidth, whichever is slowest."""
+    f, lb = insn.fields, cfg.line_bytes
+    rows, rb = f["rows"], f["row_bytes"]
+    beats = rows * -(-rb // lb)
+    bursts = rows * _bursts(rb, lb)
+    bpc, latency = _dram(cfg, p)
+    latency_bound = bursts * latency / cfg.dma_max_bursts
+    channel = beats * lb / bpc if bpc else 0.0
+    pad = 0
+    if insn.mnemonic == "DMA_LOAD":
+        pad = max(0, f["pad_rows"] * -(-f["pad_bytes"] // lb) - beats)
+    return _Dma(latency, max(beats, latency_bound, channel), pad, channel)
+
+
+class Channel:
+    """The DRAM channel's timeline: disjoint busy intervals, sorted. `book` gives a transfer
+    the first free cycles from its ready time (split over gaps if need be)."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+
+    def book(self, ready: float, length: float) -> float:
+        """Occupy *length* free cycles from *ready* on; returns the end of the last one."""
+        i = bisect.bisect_right(self.ends, ready)    # first interval ending after ready
+        t, left = ready, length
+        pieces = []
+        while left > 0:
+            gap_end = self.starts[i] if i < len(self.starts) else float("inf")
+            if t < gap_end:
+                take = min(left, gap_end - t)
+                pieces.append((t, t + take))
+                left -= take
+                t += take
+            if left > 0:
+                t = max(t, self.ends[i])
+                i += 1
+        for s, e in pieces:
+            self._insert(s, e)
+        return t
+
+    def _insert(self, s: float, e: float) -> None:
+        i = bisect.bisect_left(self.starts, s)
+        # merge with the neighbours it touches
+        if i > 0 and self.ends[i - 1] >= s:
+            i -= 1
+            s = self.starts[i]
+            e = max(e, self.ends[i])
+            del self.starts[i], self.ends[i]
+        while i < len(self.starts) and self.starts[i] <= e:
+            e = max(e, self.ends[i])
+            del self.starts[i], self.ends[i]
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
 
 
 def _vector_bank_load(cfg: HwConfig, f: dict, op: VecOp, per_row: int) -> float:
@@ -107,6 +190,8 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
             producers[insn.index].append(signals[wait][k])
             taken[wait] = k + 1
     dispatch = float(START_CYCLES)
+    channel = Channel()
+    bytes_per_cycle = _dram(cfg, p)[0]
     for insn in insns:
         q = insn.queue
         spans = intervals.setdefault(q, [])
@@ -119,6 +204,17 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
         for prod in producers[insn.index]:
             start = max(start, end[prod] + 1)
         cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
+        if not cost and bytes_per_cycle:
+            channel.book(start, isa.INSN_BYTES / bytes_per_cycle)     # its fetch, about then
+        if not cost and bytes_per_cycle and insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
+            d = _dma(cfg, insn, p)
+            if d.channel:
+                # A load's beats move after the read latency, a store's at once (its write
+                # response follows the last beat); both wait for free channel cycles.
+                load = insn.mnemonic == "DMA_LOAD"
+                ready = start + p.dma_fixed + (d.latency if load else 0)
+                moved = max(ready + d.stream, channel.book(ready, d.channel))
+                cycles = max(cycles, moved + (d.pad if load else d.latency) - start)
         end.append(start + cycles)
         if timeline is not None:
             timeline.append((start, start + cycles))

@@ -15,7 +15,7 @@ import numpy as np
 from firmware_gen.program import Program
 from hwdef import HwConfig, isa
 from npu_model import semantics
-from scheduler.cost import Prediction, predict
+from scheduler.cost import CostParams, Prediction, predict
 from scheduler.layout import Tensor
 from scheduler.program import AttentionProgram, check_dram, dram_hint
 from scheduler.search import Candidate, search
@@ -32,8 +32,9 @@ class Schedule:
     strategy: str
     tiling: Tiling
     built: AttentionProgram        # how the program was made: geometry, layout, plan
-    prediction: Prediction
+    prediction: Prediction         # cycles with the DRAM below
     candidates: list[Candidate] = field(default_factory=list)
+    dram: str = "config"           # the DRAM model the prediction is for (hwdef.DRAM_MODES)
 
     @property
     def program(self) -> Program:
@@ -145,9 +146,11 @@ class Schedule:
 
 
 def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | None = None,
-                   dram_bytes: int | None = None) -> Schedule:
-    """Search the tiling (unless given), build the program and predict its cycles.
+                   dram_bytes: int | None = None, dram: str = "config") -> Schedule:
+    """Search the tiling (unless given), build the program and predict its cycles on *dram*
+    (hwdef.DRAM_MODES: the configuration's DRAM, or "unlimited"; the program is the same).
     *dram_bytes*: the DRAM it must fit (default: the configuration's DRAM model)."""
+    cfg.dram_model(dram)                          # an unknown mode fails before any search
     if dram_bytes is None:
         dram_bytes = cfg.dram_bytes
     get_strategy(strategy)
@@ -162,5 +165,5 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
             f"{wl.describe()} with {strategy} needs {program.dram_bytes} bytes of DRAM "
             f"(tensors and program), the DRAM has {dram_bytes}; fewer heads or shorter "
             f"sequences would fit" + dram_hint(program.strategy))
-    return Schedule(wl, cfg, strategy, tiling, program, predict(cfg, program.insns),
-                    candidates)
+    return Schedule(wl, cfg, strategy, tiling, program,
+                    predict(cfg, program.insns, CostParams(dram=dram)), candidates, dram)

@@ -62,8 +62,9 @@ def summary_table(rows) -> str:
                    else "")
         err = 100.0 * (r["predicted"] - r["cycles"]) / max(r["cycles"], 1)
         result = "bit-exact" if r["bit_exact"] else f"FAIL ({r['mismatches']} bytes)"
+        config = r["config"] + (" (DRAM unlimited)" if r.get("dram") == "unlimited" else "")
         out.append(
-            f"| {r['config']} | {wl['seq_q']} | {wl['seq_kv']} | {wl['head_dim']} | "
+            f"| {config} | {wl['seq_q']} | {wl['seq_kv']} | {wl['head_dim']} | "
             f"{wl['heads'] * wl['batch']} | {'yes' if wl['causal'] else 'no'} | "
             f"{r['strategy']} | {r['tiling']} | "
             f"{result} | "

@@ -40,7 +40,9 @@ package npu_pkg;
   localparam int unsigned FetchBurstBeats = 4;
   localparam int unsigned FetchMaxBursts = 2;
   localparam int unsigned DramBytes = 16777216;
-  localparam int unsigned DramLatency = 20;
+  localparam int unsigned DramBytesPerCycle = 16;
+  localparam int unsigned DramLatency = 100;
+  localparam int unsigned DramUnlimitedLatency = 20;
 
   // ---- vector ALU array operations ----
   localparam int unsigned VecOpBits = 4;

@@ -219,6 +219,44 @@ async def test_throughput(dut):
 
 
 @cocotb.test()
+async def test_shared_bandwidth(dut):
+    """The DRAM model's bandwidth is one budget for reads and writes (half-duplex): a load of n
+    beats alone takes n beats' worth of it; a load and a store of n beats each, running
+    together, both take about twice that, their beats alternating. Exact on average also for
+    a rate that does not divide the beat (3 B/cycle), the credit going into debt."""
+    tb, rng = await setup(dut, "shared_bandwidth")
+    lb = tb.lb
+    n = min(32, tb.lines // 4)
+    await tb.fill_dram(rng, SRC_BASE, 2 * n * lb)
+    for bpc in (lb // 4, 3):
+        tb.set_dram(0, 0, bpc)
+        per = lb / bpc                                  # cycles per beat
+        first = load_fields(dram_addr=SRC_BASE, rows=1, row_bytes=n * lb, spad_addr=0)
+        c0 = await tb.snap()
+        await tb.load(first, f"bpc {bpc} alone")
+        c1 = await tb.snap()
+        alone = c1["load_busy_cycles_o"] - c0["load_busy_cycles_o"]
+        assert abs(alone - n * per) <= per + 12, f"bpc {bpc}: load alone {alone} cycles"
+        second = load_fields(dram_addr=SRC_BASE + n * lb, rows=1, row_bytes=n * lb,
+                             spad_addr=n)
+        sf = store_fields(dram_addr=DST_BASE, rows=1, row_bytes=n * lb, spad_addr=0)
+        t_load = cocotb.start_soon(tb.load(second, f"bpc {bpc} load with a store"))
+        t_store = cocotb.start_soon(tb.store(sf, f"bpc {bpc} store with a load"))
+        await t_load
+        await t_store
+        c2 = await tb.snap()
+        both = (c2["load_busy_cycles_o"] - c1["load_busy_cycles_o"],
+                c2["store_busy_cycles_o"] - c1["store_busy_cycles_o"])
+        tb.log.info("bpc %d: %d beats alone in %d cycles; with a store of %d beats: load %d, "
+                    "store %d cycles", bpc, n, alone, n, *both)
+        assert all(1.8 * n * per <= b <= 2 * n * per + 2 * per + 20 for b in both), \
+            f"bpc {bpc}: load and store together took {both} cycles ({n} beats each)"
+        await tb.check_spad(0, 2 * n + 1, f"bpc {bpc}")
+        await tb.check_dram(DST_BASE - lb, DST_BASE + (n + 1) * lb, f"bpc {bpc}")
+    await tb.check_clean()
+
+
+@cocotb.test()
 async def test_errors(dut):
     """Every operand error is reported with its code and value before any access; SLVERR gives
     AXI_ERROR without hanging, writes nothing where the burst failed, and the engines work

@@ -9,9 +9,15 @@
 // * Read latency: every burst gets a latency drawn uniformly from [lat_min_i, lat_max_i] by an
 //   LFSR seeded from seed_i at reset; its first beat is not presented before acceptance +
 //   latency. B responses get a latency from the same generator after the burst's last W beat.
-// * Bandwidth: bytes_per_cycle_i (0 = unlimited) feeds a credit counter per direction capped
-//   at one beat; a beat (R or W) needs DataBits/8 credits, so a beat moves every
-//   DataBits/8/bytes_per_cycle_i cycles on average.
+// * Bandwidth: bytes_per_cycle_i is the budget of the whole channel, shared by reads and
+//   writes (an LPDDR channel is half-duplex). It refills one credit counter every cycle; a
+//   beat, R or W, is granted while the credit is not negative and takes DataBits/8 from it, so
+//   the credit goes into debt and the long-run rate is exactly bytes_per_cycle_i bytes per
+//   cycle whatever its ratio to the beat. An idle channel saves up no more than one cycle's
+//   refill less a byte (no burst after a pause; the cap never bites while beats flow). When
+//   both directions want the channel their beats alternate. WREADY is a slot granted a cycle
+//   ahead to a master that holds WVALID; a slot it leaves unused is refunded.
+//   0 = unlimited: a beat per cycle in each direction, no credit (the model before the limit).
 // * A burst reaching beyond MemBytes is answered SLVERR as a whole: its reads return zeros,
 //   its writes change nothing.
 // * Protocol checks (counted in stats_o.protocol_errors): AxSIZE not full width, AxBURST not INCR, a
@@ -105,7 +111,8 @@ module npu_dram_model #(
   burst_t      aw_q[$];
   burst_t      b_q[$];
   logic [63:0] now;
-  int unsigned rd_credit, wr_credit;
+  int          credit;       // the channel's budget in bytes (negative: a debt)
+  logic        w_turn;       // both directions want the channel: W goes first
   int unsigned r_beat, w_beat;
   logic [31:0] lfsr;
   logic [31:0] proto_errs;
@@ -167,8 +174,8 @@ module npu_dram_model #(
       aw_q.delete();
       b_q.delete();
       now               = '0;
-      rd_credit         = 0;
-      wr_credit         = 0;
+      credit            = 0;
+      w_turn            = 1'b0;
       r_beat            = 0;
       w_beat            = 0;
       lfsr              = (seed_i == '0) ? 32'h1 : seed_i;
@@ -193,16 +200,18 @@ module npu_dram_model #(
       stats_o.rd_pending      <= '0;
       stats_o.wr_pending      <= '0;
     end else begin
-      int unsigned bpc;
-      logic        rvalid, bvalid;
+      int          bpc;
+      logic        rvalid, bvalid, limited, r_grant, w_grant, w_first;
       burst_t      b;
       logic [31:0] addr;
 
       now = now + 64'd1;
-      bpc = (bytes_per_cycle_i == '0 || 32'(bytes_per_cycle_i) >= StrbBits)
-            ? StrbBits : 32'(bytes_per_cycle_i);
-      rd_credit = (rd_credit + bpc > StrbBits) ? StrbBits : rd_credit + bpc;
-      wr_credit = (wr_credit + bpc > StrbBits) ? StrbBits : wr_credit + bpc;
+      bpc     = int'(bytes_per_cycle_i);
+      limited = bpc != 0;
+      if (limited) begin
+        credit = (credit + bpc > bpc - 1) ? bpc - 1 : credit + bpc;
+        if (rsp.w_ready && !req.w_valid) credit += int'(StrbBits);   // unused W slot
+      end
 
       // ---- read address -------------------------------------------------------------------
       if (req.ar_valid && rsp.ar_ready) begin
@@ -225,8 +234,13 @@ module npu_dram_model #(
           r_beat = 0;
         end
       end
-      if (!rvalid && ar_q.size() > 0 && ar_q[0].due <= now && rd_credit >= StrbBits) begin
-        rd_credit -= StrbBits;
+      // A new R beat (RVALID next cycle) takes a beat of credit; when W holds a beat and it is
+      // W's turn, W's beat is set aside first (it is granted below, after this cycle's W).
+      w_first = w_turn && req.w_valid && (aw_q.size() > 0 || req.aw_valid);
+      r_grant = !rvalid && ar_q.size() > 0 && ar_q[0].due <= now &&
+                (!limited || credit - (w_first ? int'(StrbBits) : 0) >= 0);
+      if (r_grant) begin
+        if (limited) credit -= int'(StrbBits);
         rvalid = 1'b1;
         addr = ar_q[0].addr + 32'(r_beat * StrbBits);
         rsp.r.id   <= ar_q[0].id;
@@ -251,7 +265,6 @@ module npu_dram_model #(
           end
         end
         stats_o.wr_bytes <= stats_o.wr_bytes + popcount(req.w.strb);
-        wr_credit = (wr_credit >= StrbBits) ? wr_credit - StrbBits : 0;
         w_beat++;
         if (req.w.last != (w_beat == 32'(aw_q[0].beats))) begin
           proto_errs = proto_errs + 32'd1;
@@ -266,8 +279,14 @@ module npu_dram_model #(
         end
       end
       rsp.aw_ready <= aw_q.size() < QueueDepth;
-      // Ready in the next cycle if that cycle's credit (after its refill) covers a beat.
-      rsp.w_ready  <= aw_q.size() > 0 && wr_credit + bpc >= StrbBits;
+      // WREADY next cycle while a write burst is open; with a limit, for a master that holds
+      // WVALID (it keeps it until the beat is accepted) and while the credit lasts.
+      w_grant = aw_q.size() > 0 && (!limited || (req.w_valid && credit >= 0));
+      if (limited) begin
+        if (w_grant) credit -= int'(StrbBits);
+        if (r_grant != w_grant) w_turn = r_grant;   // the other direction first next time
+      end
+      rsp.w_ready  <= w_grant;
 
       // ---- write response -----------------------------------------------------------------
       bvalid = rsp.b_valid;

@@ -53,6 +53,7 @@ class AttentionRun:
     cosine: float
     max_abs_lsb: float
     wall_s: float
+    dram: str = "config"                # the DRAM model (hwdef DRAM_MODES)
     counters: dict = field(default_factory=dict)
     output: np.ndarray | None = field(default=None, repr=False)
 
@@ -102,8 +103,8 @@ class AttentionTestBase(NpuBaseTest):
         """*use_model*: also run the instruction-level model (byte-for-byte scoreboard); the
         comparison with the integer golden attention is always made."""
         start = time.perf_counter()
-        sched = build_schedule(wl, self.cfg, strategy, tiling,
-                               **({"dram_bytes": dram_bytes} if dram_bytes else {}))
+        sched = build_schedule(wl, self.cfg, strategy, tiling, dram_bytes=dram_bytes,
+                               dram=self.dram_mode)
         self.schedule = sched
         self.logger.info(sched.summary())
         report = await self.run_schedule(sched, q, k, v, use_model)
@@ -119,7 +120,7 @@ class AttentionTestBase(NpuBaseTest):
             cycles=report.counters["CYCLES"], predicted=sched.prediction.cycles,
             bit_exact=bad == 0, mismatches=bad, cosine=check.cosine,
             max_abs_lsb=check.max_abs_lsb, wall_s=time.perf_counter() - start,
-            counters=dict(report.counters), output=out)
+            dram=self.dram_mode, counters=dict(report.counters), output=out)
         self.runs.append(run)
         self.logger.info(
             "%s: %d cycles (predicted %d, %+.1f%%), matrix busy %d, vector busy %d, overlap "

@@ -19,6 +19,7 @@ A test builds a program with firmware_gen, calls `env.run(...)`, and gets the re
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -320,12 +321,16 @@ class NpuBaseTest(pyuvm.uvm_test):
         # The DRAM model's size is a build parameter (the benchmark builds a larger one).
         self.dram_size = int(built_params().get("MemBytes", self.cfg.dram_bytes))
         self.dram = DramBackdoor(self.dut, self.dut.clk, self.cfg.line_bytes, self.dram_size)
+        # The DRAM model runs default to (hwdef DRAM_MODES): the configuration's, or
+        # "unlimited" with `make sim DRAM=unlimited` (checked by runner/check_sim_args.py).
+        self.dram_mode = os.environ.get("NPU_DRAM") or "config"
 
     async def reset(self, lat_min: int | None = None, lat_max: int | None = None,
-                    bytes_per_cycle: int = 0, seed: int = 1, cycles: int = 5) -> None:
-        """Reset the NPU and set the DRAM model (latency default: the configuration's). The
-        DRAM model shares rst_ni: its queues of accepted bursts are emptied too (its memory
-        is kept; `start_run` defines it before every run)."""
+                    bytes_per_cycle: int | None = None, seed: int = 1,
+                    cycles: int = 5) -> None:
+        """Reset the NPU and set the DRAM model (default: `dram_mode`'s latency and
+        bandwidth). The DRAM model shares rst_ni: its queues of accepted bursts are emptied
+        too (its memory is kept; `start_run` defines it before every run)."""
         dut = self.dut
         self.configure_dram(lat_min, lat_max, bytes_per_cycle, seed)
         dut.dram_load_req_i.value = 0
@@ -339,11 +344,14 @@ class NpuBaseTest(pyuvm.uvm_test):
         await ClockCycles(dut.clk, 2)
 
     def configure_dram(self, lat_min: int | None = None, lat_max: int | None = None,
-                       bytes_per_cycle: int = 0, seed: int = 1) -> None:
-        """The DRAM model's latency range (default: the configuration's), bandwidth and the
-        seed of its latency draws (taken at the next reset)."""
+                       bytes_per_cycle: int | None = None, seed: int = 1) -> None:
+        """The DRAM model's latency range, bandwidth (bytes per cycle, shared by reads and
+        writes; 0: a beat per cycle each way) and the seed of its latency draws (taken at the
+        next reset). Latency and bandwidth default to `dram_mode`'s."""
         dut = self.dut
-        lat_min = self.cfg.dram_latency if lat_min is None else lat_min
+        mode_bytes, mode_latency = self.cfg.dram_model(self.dram_mode)
+        lat_min = mode_latency if lat_min is None else lat_min
+        bytes_per_cycle = mode_bytes if bytes_per_cycle is None else bytes_per_cycle
         dut.dram_lat_min_i.value = lat_min
         dut.dram_lat_max_i.value = lat_min if lat_max is None else lat_max
         dut.dram_bytes_per_cycle_i.value = bytes_per_cycle

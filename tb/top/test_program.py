@@ -32,7 +32,8 @@ def program_job(path: str, config: str, seed: int):
     rng = np.random.default_rng((seed ^ zlib.crc32(Path(path).name.encode())) & 0xFFFFFFFF)
     data = np.zeros(OUT + OUT_BYTES, dtype=np.uint8)
     data[DATA:DATA + DATA_BYTES] = rng.integers(0, 256, DATA_BYTES, dtype=np.uint8)
-    return Job.for_program(config, words, 0, data, outputs={"output area": (OUT, OUT_BYTES)})
+    return Job.for_program(config, words, 0, data, outputs={"output area": (OUT, OUT_BYTES)},
+                           dram=os.environ.get("NPU_DRAM") or "config")
 
 
 def _cases():

@@ -1,0 +1,73 @@
+"""The cost model's DRAM: one channel shared by both DMA queues (the configuration's DRAM), none
+for the unlimited model, which predicts as before the bandwidth limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwdef import isa, load_config
+from scheduler import Workload, build_schedule
+from scheduler.cost import Channel, CostParams, insn_cycles, predict
+from scheduler.sync import Insn
+
+
+def _dma(index: int, mnemonic: str, beats: int, cfg, position: int = 0) -> Insn:
+    lb = cfg.line_bytes
+    fields = dict(dram_addr=0, dram_stride=beats * lb, rows=1, row_bytes=beats * lb,
+                  spad_addr=0, spad_pitch=1)
+    if mnemonic == "DMA_LOAD":
+        fields.update(pad_rows=1, pad_bytes=beats * lb)
+        queue = isa.Queue.DMA_IN
+    else:
+        queue = isa.Queue.DMA_OUT
+    return Insn(index, mnemonic, fields, queue, position)
+
+
+def test_channel_books_free_cycles_from_ready():
+    ch = Channel()
+    assert ch.book(10, 5) == 15                 # [10, 15)
+    assert ch.book(0, 4) == 4                   # before it
+    assert ch.book(2, 10) == 19                 # [4, 10) and [15, 19): split over the gaps
+    assert (ch.starts, ch.ends) == ([0], [19])  # merged into one busy interval
+    assert ch.book(30, 1) == 31
+
+
+def test_load_and_store_share_the_channel():
+    """A load and a store of 64 beats each at 16 B/cycle on default: 256 channel cycles each.
+    Alone, either streams at the bandwidth; together, they take the sum (half-duplex); the
+    unlimited DRAM runs them side by side at a beat per cycle each."""
+    cfg = load_config("default")
+    load, store = _dma(0, "DMA_LOAD", 64, cfg), _dma(1, "DMA_STORE", 64, cfg)
+    config = CostParams(dram="config")
+    alone = predict(cfg, [load], config).cycles
+    both = predict(cfg, [load, store], config).cycles
+    assert insn_cycles(cfg, load, config) == 8 + 100 + 256
+    assert both >= alone + 256 - 8 - 2
+    unlimited = predict(cfg, [load, store], CostParams(dram="unlimited")).cycles
+    assert unlimited == predict(cfg, [load], CostParams()).cycles + 1   # dispatched a cycle later
+    assert unlimited < alone
+
+
+def test_bandwidth_override_and_zero_means_unlimited():
+    cfg = load_config("small")
+    load = _dma(0, "DMA_LOAD", 32, cfg)
+    assert insn_cycles(cfg, load, CostParams(dram="config")) == 8 + 100 + 32 * 64 / 8
+    assert insn_cycles(cfg, load, CostParams(dram="config", dram_bytes_per_cycle=32)) == \
+        8 + 100 + 32 * 64 / 32
+    assert insn_cycles(cfg, load, CostParams(dram="config", dram_bytes_per_cycle=0)) == \
+        8 + 100 + 32
+    assert insn_cycles(cfg, load, CostParams()) == 8 + 20 + 32     # the unlimited model
+
+
+@pytest.mark.parametrize("config", ["default", "small"])
+def test_unlimited_prediction_is_the_searchs(config):
+    """build_schedule predicts with the DRAM it is given; the program is the same, and the
+    unlimited prediction is the one the tiling search ranked (before the bandwidth limit)."""
+    cfg, wl = load_config(config), Workload(128, 128, 64)
+    real = build_schedule(wl, cfg, "mas")
+    ideal = build_schedule(wl, cfg, "mas", dram="unlimited")
+    assert real.words == ideal.words and (real.dram, ideal.dram) == ("config", "unlimited")
+    assert ideal.prediction == predict(cfg, ideal.instructions)
+    assert real.prediction.cycles > ideal.prediction.cycles
+    with pytest.raises(Exception, match="DRAM model 'fast'"):
+        build_schedule(wl, cfg, "mas", dram="fast")
