@@ -25,6 +25,7 @@ class Metrics:
     issued_matrix_cycles: float
     issued_matrix_fraction: float
     dram_over_minimum: float
+    dram_only_cycles: float                # the run's DRAM bytes at the configured bandwidth
     dram_energy_share: float
 
 
@@ -64,8 +65,8 @@ class BenchRecord:
         return self.counters["CYCLES"]
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return self.config, self.workload_name, self.strategy
+    def key(self) -> tuple[str, str, str, str]:
+        return self.config, self.workload_name, self.strategy, self.dram
 
     def to_dict(self, notes: bool = True) -> dict:
         out = asdict(self)

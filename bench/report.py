@@ -15,20 +15,21 @@ def derive(records: list[BenchRecord]) -> list[BenchRecord]:
     """Sets the metrics of every record: speedup and energy reduction vs flat (FLAT) and vs
     serial (the ablation), utilizations and the gap to the roofline. The roofline is recomputed from the workload (so
     --report-only follows bench/roofline.py)."""
-    from bench.roofline import roofline
+    from bench.roofline import dram_bandwidth, roofline
     from hwdef import load_config
     from scheduler import Workload
-    base_of = {(r.config, r.workload_name, r.strategy): r for r in records}
+    base_of = {r.key: r for r in records}
     for r in records:
         cfg = load_config(r.config)
-        line = roofline(Workload(**r.workload), cfg).to_dict()
+        line = roofline(Workload(**r.workload), cfg, r.dram).to_dict()
         trace = Path(r.run_dir) / "trace.txt"
         if not r.overlaps and r.run_dir and trace.is_file():
             from bench.trace import overlaps, read_trace
             r.overlaps = overlaps(read_trace(trace))
         c, cycles = r.counters, r.cycles
-        flat = base_of.get((r.config, r.workload_name, "flat"))
-        serial = base_of.get((r.config, r.workload_name, "serial"))
+        flat = base_of.get((r.config, r.workload_name, "flat", r.dram))
+        serial = base_of.get((r.config, r.workload_name, "serial", r.dram))
+        moved = c["DRAM_READ_BYTES"] + c["DRAM_WRITE_BYTES"]
         # Where the gap comes from: matrix work the program issues beyond the roofline's
         # (recomputed Q·Kᵀ, padding to whole array tiles), how close the run comes to its own
         # issued matrix work, and DRAM traffic beyond reading Q, K, V and writing O once.
@@ -46,15 +47,16 @@ def derive(records: list[BenchRecord]) -> list[BenchRecord]:
             roofline_fraction=line["bound"] / cycles,
             macs_over_needed=r.macs / line["macs"], issued_matrix_cycles=issued,
             issued_matrix_fraction=issued / cycles,
-            dram_over_minimum=(c["DRAM_READ_BYTES"] + c["DRAM_WRITE_BYTES"]) / line["dram_bytes"],
+            dram_over_minimum=moved / line["dram_bytes"],
+            dram_only_cycles=moved / dram_bandwidth(cfg, r.dram),
             dram_energy_share=r.energy.get("dram", 0.0) / r.energy_pj)
     return records
 
 
 def _ordered(records: list[BenchRecord]) -> list[BenchRecord]:
     order = {s: i for i, s in enumerate(STRATEGIES)}
-    return sorted(records, key=lambda r: (r.config, r.workload["seq_q"], r.workload_name,
-                                          order[r.strategy]))
+    return sorted(records, key=lambda r: (r.dram, r.config, r.workload["seq_q"],
+                                          r.workload_name, order[r.strategy]))
 
 
 def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") -> str:
@@ -68,7 +70,8 @@ def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") ->
                "energy_reduction_vs_serial", "matrix_util",
                "vector_util", "overlap_of_vector", "roofline_bound", "roofline_limit",
                "roofline_fraction", "macs_over_needed", "issued_matrix_cycles",
-               "issued_matrix_fraction", "dram_over_minimum", "dram_energy_share",
+               "issued_matrix_fraction", "dram_over_minimum", "dram_only_cycles",
+               "dram_energy_share", "dram", "dram_bytes_per_cycle",
                "dram_read_bytes", "dram_write_bytes", "spad_reads",
                "spad_writes", "bank_conflicts", "ow_waits", "matrix_stall", "vector_stall",
                "dma_in_stall", "overlap_dma_in_matrix", "overlap_dma_in_vector",
@@ -86,7 +89,8 @@ def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") ->
                 m.overlap_of_vector, round(m.roofline["bound"]), m.roofline["limit"],
                 m.roofline_fraction, m.macs_over_needed,
                 m.issued_matrix_cycles, m.issued_matrix_fraction,
-                m.dram_over_minimum, m.dram_energy_share, c["DRAM_READ_BYTES"],
+                m.dram_over_minimum, round(m.dram_only_cycles), m.dram_energy_share, r.dram,
+                r.dram_bytes_per_cycle, c["DRAM_READ_BYTES"],
                 c["DRAM_WRITE_BYTES"],
                 c["SPAD_READS"], c["SPAD_WRITES"], c["BANK_CONFLICTS"], c["OW_WAITS"],
                 c["MATRIX_STALL"], c["VECTOR_STALL"], c["DMA_IN_STALL"],
@@ -115,8 +119,13 @@ def _energy_change(reduction, base: bool) -> str:
     return "" if reduction is None or base else f"{-100 * reduction:+.1f}%"
 
 
+def _dram(r: BenchRecord) -> str:
+    return (f"{r.dram_bytes_per_cycle} B/cycle" if r.dram_bytes_per_cycle
+            else "unlimited")
+
+
 def markdown(records: list[BenchRecord]) -> str:
-    head = ("| config | workload | strategy | cycles | speedup vs flat | energy (µJ) | "
+    head = ("| DRAM | config | workload | strategy | cycles | speedup vs flat | energy (µJ) | "
             "energy vs flat | speedup vs serial | energy vs serial | DRAM bytes | matrix util | "
             "vector util | roofline bound | of roofline |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -125,7 +134,7 @@ def markdown(records: list[BenchRecord]) -> str:
         c = r.counters
         flat, serial = r.strategy == "flat", r.strategy == "serial"
         lines.append(
-            f"| {r.config} | {r.workload_name} | {r.strategy} | "
+            f"| {_dram(r)} | {r.config} | {r.workload_name} | {r.strategy} | "
             f"{r.cycles:,} | {_speedup(m.speedup_vs_flat, flat)} | "
             f"{r.energy_pj / 1e6:.1f} | {_energy_change(m.energy_reduction_vs_flat, flat)} | "
             f"{_speedup(m.speedup_vs_serial, serial)} | "
@@ -141,19 +150,22 @@ def gap_markdown(records: list[BenchRecord]) -> str:
     """The second table of summary.md: why a run is not at the roofline, and where its
     energy goes."""
     head = ("| config | workload | strategy | tiling | MACs issued / needed | issued matrix work "
-            "(cycles) | of issued work | DRAM bytes / minimum | DRAM share of energy |")
+            "(cycles) | of issued work | DRAM bytes / minimum | DRAM alone (cycles) | "
+            "DRAM share of energy |")
     lines = ["Where the gap to the roofline comes from. *MACs issued / needed*: matrix work "
              "the program issues (whole array tiles, Q·Kᵀ recomputed in two-pass blocks) over "
              "the roofline's; *of issued work*: the issued work at Dim² MACs per cycle over the "
              "run's cycles; *DRAM bytes / minimum*: bytes moved over reading Q, K, V and "
-             "writing O once.", "", head, "|" + "---|" * (head.count("|") - 1)]
+             "writing O once; *DRAM alone*: the cycles the bytes moved take at the DRAM's "
+             "bandwidth (the configuration's, or a line per cycle for the unlimited model).",
+             "", head, "|" + "---|" * (head.count("|") - 1)]
     for r in _ordered(records):
         m = _metrics(r)
         lines.append(
             f"| {r.config} | {r.workload_name} | {r.strategy} | {r.tiling} | "
             f"{m.macs_over_needed:.2f} | {m.issued_matrix_cycles:,.0f} | "
             f"{_pct(m.issued_matrix_fraction)} | {m.dram_over_minimum:.1f} | "
-            f"{_pct(m.dram_energy_share)} |")
+            f"{m.dram_only_cycles:,.0f} | {_pct(m.dram_energy_share)} |")
     return "\n".join(lines)
 
 

@@ -126,11 +126,19 @@ def test_report_tables_and_plots(tmp_path):
     table = report.write_tables(records, tmp_path)
     assert "| mas | 4,000 | 2.00x | 0.0 | -50.0% | 1.25x | -33.3% | 704 |" in table
     gaps = (tmp_path / "summary.md").read_text().split("Where the gap")[1]
-    assert "| mas | t | 1.50 | 3,072 | 77% | 0.0 | 98% |" in gaps
+    assert "| mas | t | 1.50 | 3,072 | 77% | 0.0 | 11 | 98% |" in gaps
     assert (tmp_path / "results.csv").read_text().count("\n") == 4
     report.plot_cycles_vs_n(records, tmp_path / "c.png")
     report.plot_energy_breakdown(records, tmp_path / "e.png", "w")
     assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "e.png").exists()
+    # a run on the configuration's DRAM: its own roofline and DRAM time, never compared with
+    # runs on the unlimited model
+    on_config = _record("mas", 4000, 49.0)
+    on_config.dram, on_config.dram_bytes_per_cycle = "config", 16
+    (derived,) = report.derive([on_config])
+    assert derived.metrics.dram_only_cycles == pytest.approx(704 / 16)
+    assert derived.metrics.roofline["dram_cycles"] == pytest.approx(4 * 64 * 64 / 16)
+    assert derived.metrics.speedup_vs_flat is None
     # results.json reads back into the same records (metrics are derived anew)
     again = [BenchRecord.from_dict(r) for r in json.loads((tmp_path / "results.json").read_text())]
     assert [r.to_dict() for r in report.derive(again)] == [r.to_dict() for r in records]
