@@ -149,12 +149,13 @@ def _report(records: list[BenchRecord], out: Path) -> None:
     if not records:
         return
     records = report.derive(records)
+    shown = report.plotted(records)
     focus = TIMELINE_WORKLOAD if any(r.workload_name == TIMELINE_WORKLOAD
-                                     for r in records) else records[0].workload_name
+                                     for r in shown) else shown[0].workload_name
     table = report.write_tables(records, out, keep_notes=focus)
-    report.plot_cycles_vs_n(records, out / "cycles_vs_n.png")
-    report.plot_energy_breakdown(records, out / "energy_breakdown.png", focus)
-    _timeline(records, out, focus)
+    report.plot_cycles_vs_n(shown, out / "cycles_vs_n.png")
+    report.plot_energy_breakdown(shown, out / "energy_breakdown.png", focus)
+    _timeline(shown, out, focus)
     print(table)
 
 

@@ -77,4 +77,9 @@ class BenchRecord:
     @classmethod
     def from_dict(cls, data: dict) -> BenchRecord:
         known = {f.name for f in fields(cls)} - {"metrics"}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        data = {k: v for k, v in data.items() if k in known}
+        if "dram" not in data and data.get("strategy") == "flat":
+            # Records from before the DRAM modes measured the strategy now called `serial`
+            # (FLAT itself came with them).
+            data["strategy"] = "serial"
+        return cls(**data)

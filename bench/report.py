@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from bench.record import BenchRecord, Metrics
@@ -15,13 +16,15 @@ def derive(records: list[BenchRecord]) -> list[BenchRecord]:
     """Sets the metrics of every record: speedup and energy reduction vs flat (FLAT) and vs
     serial (the ablation), utilizations and the gap to the roofline. The roofline is recomputed from the workload (so
     --report-only follows bench/roofline.py)."""
-    from bench.roofline import dram_bandwidth, roofline
+    from bench.roofline import roofline
     from hwdef import load_config
     from scheduler import Workload
     base_of = {r.key: r for r in records}
     for r in records:
         cfg = load_config(r.config)
-        line = roofline(Workload(**r.workload), cfg, r.dram).to_dict()
+        bound = roofline(Workload(**r.workload), cfg, r.dram)
+        # the DRAM term at the bandwidth the run had (hwdef may have changed since)
+        line = replace(bound, dram_cycles=bound.dram_bytes / _bandwidth(r, cfg)).to_dict()
         trace = Path(r.run_dir) / "trace.txt"
         if not r.overlaps and r.run_dir and trace.is_file():
             from bench.trace import overlaps, read_trace
@@ -48,9 +51,22 @@ def derive(records: list[BenchRecord]) -> list[BenchRecord]:
             macs_over_needed=r.macs / line["macs"], issued_matrix_cycles=issued,
             issued_matrix_fraction=issued / cycles,
             dram_over_minimum=moved / line["dram_bytes"],
-            dram_only_cycles=moved / dram_bandwidth(cfg, r.dram),
+            dram_only_cycles=moved / _bandwidth(r, cfg),
             dram_energy_share=r.energy.get("dram", 0.0) / r.energy_pj)
     return records
+
+
+def _bandwidth(r: BenchRecord, cfg) -> int:
+    """The DRAM bytes per cycle the record was measured with (0 stands for the unlimited
+    model's line per cycle)."""
+    return r.dram_bytes_per_cycle or cfg.line_bytes
+
+
+def plotted(records: list[BenchRecord]) -> list[BenchRecord]:
+    """The records of one DRAM model for the plots: the configuration's when there are any."""
+    modes = {r.dram for r in records}
+    mode = "config" if "config" in modes else min(modes, default="config")
+    return [r for r in records if r.dram == mode]
 
 
 def _ordered(records: list[BenchRecord]) -> list[BenchRecord]:

@@ -49,7 +49,7 @@ from firmware_gen.asm import (
 from hwdef import ConfigError, HwConfig, config_names, isa, load_config
 from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
 from scheduler.program import check_dram
-from scheduler.search import PROXY_ROWS, fitting_tilings, tiling_fits
+from scheduler.search import PROXY_ROWS, check_full_rows_fit, fitting_tilings, tiling_fits
 
 
 class UsageError(ValueError):
@@ -180,6 +180,7 @@ def attention_workload(cfg: HwConfig, strategy: str, **fields) -> Workload:
     wl = Workload(**fields)
     wl.validate(cfg)
     check_dram(wl, cfg, strategy)
+    check_full_rows_fit(wl, cfg, strategy)
     return wl
 
 
@@ -224,6 +225,9 @@ def _cmd_attention(args) -> int:
             raise ScheduleError(f"{flag} = {value}: must be >= 1")
     if args.value_buffers not in (None, 1, 2):
         raise ScheduleError(f"--value-buffers = {args.value_buffers}: must be 1 or 2")
+    if (args.value_keys or args.value_buffers) and args.strategy != "flat":
+        raise ScheduleError("--value-keys and --value-buffers are for --strategy flat (its V "
+                            "chunks); the other strategies use --chunk-keys for K and V")
     cfg = load_config(args.config)
     wl = attention_workload(
         cfg, args.strategy, seq_q=args.seq_len,

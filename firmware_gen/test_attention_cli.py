@@ -135,6 +135,12 @@ TINY = ["--strategy", "mas", "--config", "tiny"]
      ["unknown configuration 'huge'", "tiny", "default"]),
     (["--seq-len", "8", "--head-dim", "16", "--strategy", "fast", "--config", "tiny"],
      ["unknown strategy 'fast'", "layerwise, flat, serial, mas"]),
+    (["--seq-len", "16", "--head-dim", "16", *TINY, "--block-rows", "4", "--chunk-keys", "8",
+      "--value-keys", "16"], ["--value-keys and --value-buffers are for --strategy flat"]),
+    (["--seq-len", "16", "--head-dim", "16", "--strategy", "flat", "--config", "tiny",
+      "--value-buffers", "1"], ["--value-buffers needs a forced tiling"]),
+    (["--seq-len", "1024", "--head-dim", "16", "--strategy", "flat", "--config", "tiny"],
+     ["at most 448 keys fit on 'tiny'"]),
     # forced tilings that do not fit: the reason, then tilings that would
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--block-rows", "16", "--chunk-keys", "16"],
      ["Br=16 Bc=16", "128 accumulator rows", "the configuration has 32",

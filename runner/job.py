@@ -98,6 +98,7 @@ class Job:
         """An attention schedule (scheduler.Schedule) on int8 Q, K, V [batch*heads, rows, d];
         the output region is named "O"."""
         options.setdefault("timeout_cycles", sched.timeout_cycles)
+        options.setdefault("dram", sched.dram)
         return cls(config=sched.cfg.name, image=sched.image(q, k, v), prog_base=sched.prog_base,
                    outputs={"O": sched.output_region()}, strict=sched.strict,
                    dram_window=(0, sched.dram_bytes), **options)

@@ -120,15 +120,17 @@ def _full_row_sizes(geo: Geometry, tiling: Tiling) -> list:
     last Q·Kᵀ, the next O is written a block later), two K chunks, one or two V chunks, A,
     and the rows m, l, r."""
     br = geo.br
+    keys = geo.s_pitch * geo.lanes      # a whole row (all keys, padded): no chunk is longer
     sizes = [  # name, lines, partners (streamed together)
         ("s0", br * geo.s_pitch, ("x", "q0", "k0", "k1", "rows")),
         ("x", br * geo.s_pitch, ("s0", "rows")) if tiling.separate_x else None,
         ("p0", br * geo.p_pitch, ("v0", "v1", "s0", "x", "a")),
         ("a", br * geo.a_pitch, ("rows", "o0", "p0", "v0", "v1")),
-        ("k0", geo.bc * geo.row_lines, ("q0", "s0")),
-        ("k1", geo.bc * geo.row_lines, ("q0", "s0")),
-        ("v0", geo.bv * geo.row_lines, ("p0", "a")),
-        ("v1", geo.bv * geo.row_lines, ("p0", "a")) if tiling.value_buffers == 2 else None,
+        ("k0", min(geo.bc, keys) * geo.row_lines, ("q0", "s0")),
+        ("k1", min(geo.bc, keys) * geo.row_lines, ("q0", "s0")),
+        ("v0", min(geo.bv, keys) * geo.row_lines, ("p0", "a")),
+        ("v1", min(geo.bv, keys) * geo.row_lines, ("p0", "a")) if tiling.value_buffers == 2
+        else None,
         ("q0", br * geo.row_lines, ("k0", "k1", "s0")),
         ("o0", br * geo.row_lines, ("a", "rows")),
         ("rows", 3 * br, ("x", "s0", "a")),   # m, l, r: one line per row

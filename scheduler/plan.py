@@ -129,8 +129,9 @@ def min_instructions(wl: Workload, block_rows: int, chunk_keys: int,
         rows = min(block_rows, wl.seq_q - q0)
         seen = chunk_count(wl, chunk_keys, q0, rows)
         if value_keys:
-            # More chunks than buffers (two K, at most two V) are all reloaded every block:
-            # least-recently-used refill of a cyclic sweep never hits.
+            # A block sweeping more chunks than buffers (two K, at most two V) loads them all
+            # (least-recently-used refill of a cyclic sweep never hits), except chunks a block
+            # of at most two left behind; those were loaded by a block not counted here.
             values = chunk_count(wl, value_keys, q0, rows)
             per_head += (MIN_BLOCK_INSNS + MIN_FULL_ROW_INSNS + seen + values
                          + (seen if seen > 2 else 0) + (values if values > 2 else 0))
@@ -245,7 +246,11 @@ def plan_full_rows(wl: Workload, block_rows: int, chunk_keys: int, value_keys: i
             for j, (k0, keys) in enumerate(seen):
                 items.append(Item(block, "row", k0, keys, j == 0, j == len(seen) - 1,
                                   len(items), -1))
+            # the keys any row of the block sees (a block that sees none keeps one, masked)
             total = seen[-1][0] + seen[-1][1]
+            if wl.causal:
+                visible = q0 + block.rows + causal_offset(wl.seq_q, wl.seq_kv)
+                total = min(total, max(visible, 1))
             starts = range(0, total, value_keys)
             for j, k0 in enumerate(starts):
                 items.append(Item(block, "pv", k0, min(value_keys, total - k0), j == 0,

@@ -228,6 +228,24 @@ def _full_rows_nothing_fits(wl: Workload, cfg: HwConfig, strategy: str, results)
             f"{strategy}: {line}; " + "; ".join(fixes))
 
 
+def check_full_rows_fit(wl: Workload, cfg: HwConfig, strategy: str,
+                        dram_bytes: int | None = None) -> None:
+    """For a full-row strategy, raise the scheduler's error now (milliseconds, from the layout
+    and the programs' lower bound) if no tiling's buffers or no program can fit, instead of
+    after a search (or, for `make sim`, inside a simulation)."""
+    if not strategies.get(strategy).full_rows:
+        return
+    tilings = full_row_tilings(wl, cfg)
+    results = []
+    for tiling in tilings:
+        try:
+            check_dram(wl, cfg, strategy, dram_bytes, tiling)
+            return
+        except ScheduleError as exc:
+            results.append(Candidate(tiling, None, str(exc)))
+    raise ScheduleError(_full_rows_nothing_fits(wl, cfg, strategy, results))
+
+
 def _least_demanding(wl: Workload, cfg: HwConfig) -> Tiling:
     """The candidate needing the fewest accumulator rows and scratchpad lines: the shortest
     row block, one array-wide key chunk, S-X ping-pong in place."""

@@ -92,6 +92,24 @@ def test_flat_tilings_match_golden_on_the_model(cfg_name, wl, tiling):
     assert bad.size == 0, f"{len(bad)} outputs differ, first {bad[0]}"
 
 
+@pytest.mark.parametrize("config, wl, messages", [
+    ("tiny", Workload(1024, 1024, 16), ["one query row of 1024 keys takes 256 scratchpad lines",
+                                        "at most 448 keys fit on 'tiny'",
+                                        "1024 keys fit on configuration 'default', 'small'"]),
+    ("small", Workload(3072, 3072, 64), ["configuration's DRAM", "does not fit in 16777216 bytes",
+                                         "one head could fit with sequences of at most 1776"]),
+])
+def test_flat_that_cannot_fit_says_what_would(config, wl, messages):
+    """Checked in milliseconds from the layout and the programs' lower bound, before any
+    search (firmware_gen and make sim call this first)."""
+    from scheduler.search import check_full_rows_fit
+    with pytest.raises(ScheduleError) as err:
+        check_full_rows_fit(wl, load_config(config), "flat")
+    for message in messages:
+        assert message in str(err.value)
+    check_full_rows_fit(Workload(448, 448, 16), load_config("tiny"), "flat")   # fits
+
+
 def _conflicts(footprint, a, b) -> bool:
     ra, wa = footprint.of(a.mnemonic, a.fields)
     rb, wb = footprint.of(b.mnemonic, b.fields)

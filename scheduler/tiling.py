@@ -105,7 +105,7 @@ class Geometry:
         br, bc = tiling.block_rows, tiling.chunk_keys
         nk_pad = ceil_div(wl.seq_kv, dim) * dim
         step = lcm(dim, lb)
-        bv = tiling.value_keys or lcm(bc, step)
+        bv = tiling.value_keys or min(lcm(bc, step), nk_pad)
         if tiling.value_buffers not in (1, 2):
             raise ScheduleError(f"tiling {tiling.describe()}: 1 or 2 V buffers")
         if bc % lanes and bc < nk_pad:
@@ -116,9 +116,10 @@ class Geometry:
                                 f"multiple of {step} (array size {dim}, line {lb} bytes)")
         if br * (min(bc, nk_pad) + d_pad) // dim > cfg.acc_lines:
             raise ScheduleError(
-                f"tiling {tiling.describe()}: Q·Kᵀ ({br} x {bc // dim} tiles) and "
-                f"P·V ({br} x {d_pad // dim} tiles) need {br * (bc + d_pad) // dim} "
-                f"accumulator rows, the configuration has {cfg.acc_lines}")
+                f"tiling {tiling.describe()}: Q·Kᵀ ({br} x {min(bc, nk_pad) // dim} tiles) and "
+                f"P·V ({br} x {d_pad // dim} tiles) need "
+                f"{br * (min(bc, nk_pad) + d_pad) // dim} accumulator rows, the configuration "
+                f"has {cfg.acc_lines}")
         return cls(dim=dim, lanes=lanes, line_bytes=lb, br=br, bc=bc, d=wl.head_dim,
                    d_pad=d_pad, row_lines=ceil_div(d_pad, lb), s_pitch=ceil_div(nk_pad, lanes),
                    p_pitch=ceil_div(nk_pad, lb), a_pitch=d_pad // lanes,

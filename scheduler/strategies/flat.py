@@ -36,7 +36,8 @@ class Flat(Strategy):
             for item in rows:               # S[:, chunk] = Q·Kᵀ, chunk by chunk
                 em.load_k(item)
                 em.qk(item)
-            em.softmax_rows(block, rows[-1].k0 + rows[-1].keys)
+            pvs = [i for i in mine if i.kind == "pv"]
+            em.softmax_rows(block, pvs[-1].k0 + pvs[-1].keys)   # the keys the block sees
             if n + 1 < len(em.plan.blocks):  # Q is dead after the last Q·Kᵀ: load the next
                 em.load_q(em.plan.blocks[n + 1])
             for item in mine:
