@@ -14,8 +14,9 @@ from scheduler import STRATEGIES
 
 def derive(records: list[BenchRecord]) -> list[BenchRecord]:
     """Sets the metrics of every record: speedup and energy reduction vs flat (FLAT) and vs
-    serial (the ablation), utilizations and the gap to the roofline. The roofline is recomputed from the workload (so
-    --report-only follows bench/roofline.py)."""
+    serial (the ablation, on the same DRAM model), utilizations and the gap to the roofline.
+    The roofline is recomputed from the workload (so --report-only follows bench/roofline.py),
+    its DRAM term at the bandwidth the record was measured with."""
     from bench.roofline import roofline
     from hwdef import load_config
     from scheduler import Workload
