@@ -1,5 +1,5 @@
 """`make bench`: run the workload suite on the RTL and report cycles, utilization, energy and
-the roofline for layer-wise, FLAT and MAS.
+the roofline for every strategy: layer-wise, FLAT, the serial ablation and MAS.
 
     python -m bench                      # full suite, default and small configurations
     python -m bench --quick              # two small workloads (a smoke run of the flow)
@@ -160,7 +160,7 @@ def _report(records: list[BenchRecord], out: Path) -> None:
 
 
 def _timeline(records, out: Path, workload_name: str) -> None:
-    """Timeline picture of flat and mas (and layerwise) on one workload, full run and a zoom,
+    """Timeline picture of every strategy on one workload, full run and a zoom,
     and the Perfetto trace of the mas run."""
     runs = {r.strategy: r for r in records
             if r.workload_name == workload_name and r.config == records[0].config}
