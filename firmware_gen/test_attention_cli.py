@@ -157,7 +157,8 @@ TINY = ["--strategy", "mas", "--config", "tiny"]
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--s-o", "0"], ["s_o = 0"]),
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--s-o", "1e-9"], ["s_v / s_o"]),
 ], ids=["seq0", "seq5000", "dim256", "heads0", "tiny-dim128", "tiny-dim100", "config",
-        "strategy", "tiling-acc", "tiling-bc", "tiling-br0", "only-br", "only-bc", "in-place",
+        "strategy", "value-keys-not-flat", "value-buffers-unforced", "flat-too-long",
+        "tiling-acc", "tiling-bc", "tiling-br0", "only-br", "only-bc", "in-place",
         "s_o-zero", "s_o-tiny"])
 def test_errors_exit_1_with_a_specific_message(tmp_path, capsys, args, messages):
     out_dir = tmp_path / "out"
