@@ -1,7 +1,7 @@
 # MAS-NPU: edge NPU for exact attention. Every target bootstraps what it needs; a bare `make`
 # prints this help (`make help`).
 #
-##   make test    set up, lint, synthesize, and run every test (what CI runs)
+##   make test    set up, lint, synthesize, and run every test but the `long` ones (CI runs it)
 ##   make sim     RTL regressions in Verilator: block benches, top level, attention matrix
 ##   make lint    Verilator -Wall on every block, ruff and mypy on the Python
 ##   make synth   Yosys synthesis of every block, cell count per block
@@ -86,10 +86,11 @@ else
 	$(DRAM_ENV) $(PY) -m pytest -n $(JOBS) -m sim tb
 endif
 
-# Everything: generated-file drift, lint and synthesis of every block, Python unit tests and
-# all RTL regressions. pytest-xdist spreads the Verilator builds and Yosys runs over JOBS cores.
+# Everything but the `long` regressions (make sim runs those): generated-file drift, lint and
+# synthesis, Python unit tests and the RTL regressions. pytest-xdist spreads the Verilator
+# builds and Yosys runs over JOBS cores.
 test: bootstrap
-	$(PY) -m pytest -n $(JOBS) --durations=15
+	$(PY) -m pytest -n $(JOBS) -m "not long" --durations=15
 
 # Random programs (tb/crv/): N per configuration in batches, one Verilator build per
 # configuration; a failing program is minimized and written out as a re-runnable .s file.

@@ -22,7 +22,7 @@ from tb.crv.soak import minimize, run_programs
 REPORTS = Path(__file__).resolve().parents[2] / "sim_build" / "crv-coverage"
 # Programs per configuration in `make test` (the budget: docs/testplan.md); the soak runs more.
 SLICE = {"tiny": int(os.environ.get("NPU_CRV_TINY", 400)),
-         "default": int(os.environ.get("NPU_CRV_DEFAULT", 100))}
+         "default": int(os.environ.get("NPU_CRV_DEFAULT", 30))}
 SLICE_SEED = 2026
 
 # What the model says each deliberately illegal kind ends with (None: the generator predicts
