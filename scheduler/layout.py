@@ -68,9 +68,11 @@ def place_dram(wl: Workload, cfg: HwConfig, intermediates: bool,
 
 @dataclass(frozen=True)
 class Buffers:
-    """Scratchpad line addresses of every buffer; pairs are the two slots of a buffer. The
-    allocator (and the memory map's "scratchpad" entry) name them by their symbols in
-    docs/numerics.md: q, k, v, s, x, a, p, o and rows (m, l, m', l', r0, r1)."""
+    """Scratchpad line addresses of every buffer; pairs are the two slots of a buffer (both
+    equal where there is one). The allocator (and the memory map's "scratchpad" entry) name
+    them by their symbols in docs/numerics.md: q, k, v, s, x, a, p, o and rows (the per-row
+    scalars, one line per row each: m, l, m' and, unless r = 1/l overwrites l, r0 and r1;
+    full rows: m, l, r)."""
 
     queries: tuple[int, int]    # Q rows of a block (alternating per block)
     keys: tuple[int, int]       # K chunks (least recently used slot refilled)
@@ -79,21 +81,33 @@ class Buffers:
     shifted: int | None         # int32 S - m ping-pong buffer; None: in place in S
     pv: int                     # int32 A = P·V of a block
     weights: tuple[int, int]    # uint8 P (alternating per item that makes P)
-    outputs: tuple[int, int]    # int8 O rows (alternating per block)
+    outputs: tuple[int, int]    # int8 O rows (alternating per block, or one buffer)
     row_max: int                # m, one line per row
     row_sum: int                # l
     chunk_max: int | None       # a chunk's row maxima, folded into m (None: full rows)
     chunk_sum: int | None       # a chunk's row sums, added to l (None: full rows)
-    recip: tuple[int, int]      # r = 1/l (alternating per block)
+    recip: tuple[int, int]      # r = 1/l (alternating per block, or l itself)
     spad: dict = field(default_factory=dict, compare=False)   # name -> {addr, lines}
 
 
-def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int) -> Buffers:
-    """Allocate every buffer or raise ScheduleError saying how many regions were needed."""
+def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int,
+               lean: bool = False, recip_over_sum: bool = False) -> Buffers:
+    """Allocate every buffer or raise ScheduleError saying how many regions were needed.
+
+    The per-row scalars take one 64-byte line per row each, several regions at Br = 32. A
+    *lean* layout (mas and its ablation) saves them: a chunk's row max m' and its row sum l'
+    share one line (each is read by the vector instruction right after the one that writes it,
+    on the in-order vector queue); with *recip_over_sum* r = 1/l overwrites l (the strategy
+    promises that no later block rewrites l before O = A·r has read r; otherwise r alternates
+    between r0 and r1 per block); and O has one buffer (the next block's O = A·r comes after
+    the store of this one in program order, and the semaphores make it wait for that store).
+    Otherwise: m, l, m', l', r0, r1 and two O buffers."""
     if geo.full_rows:
         return _allocate(cfg, tiling, geo.br, _full_row_sizes(geo, tiling), ("m", "l", "r"))
     br, bc = geo.br, geo.bc
     two = score_buffers == 2
+    rows = (("m", "l", "m'") + (() if recip_over_sum else ("r0", "r1")) if lean
+            else ("m", "l", "m'", "l'", "r0", "r1"))
     sizes = [  # name, lines, partners (streamed together)
         ("s0", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")),
         ("s1", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")) if two else None,
@@ -108,11 +122,10 @@ def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int)
         ("q0", br * geo.row_lines, ("k0", "k1", "s0", "s1")),
         ("q1", br * geo.row_lines, ("k0", "k1", "s0", "s1")),
         ("o0", br * geo.row_lines, ("a", "rows")),
-        ("o1", br * geo.row_lines, ("a", "rows")),
-        ("rows", 6 * br, ("x", "s0", "s1", "a")),   # m, l, m', l', r0, r1: one line per row
+        None if lean else ("o1", br * geo.row_lines, ("a", "rows")),
+        ("rows", len(rows) * br, ("x", "s0", "s1", "a")),   # one line per row each
     ]
-    return _allocate(cfg, tiling, br, [s for s in sizes if s],
-                     ("m", "l", "m'", "l'", "r0", "r1"))
+    return _allocate(cfg, tiling, br, [s for s in sizes if s], rows)
 
 
 def _full_row_sizes(geo: Geometry, tiling: Tiling) -> list:
@@ -158,7 +171,8 @@ def _allocate(cfg: HwConfig, tiling: Tiling, br: int, wanted: list,
     return Buffers(queries=pair("q"), keys=pair("k"), values=pair("v"), scores=pair("s"),
                    shifted=at.get("x"), pv=at["a"], weights=pair("p"), outputs=pair("o"),
                    row_max=row["m"], row_sum=row["l"], chunk_max=row.get("m'"),
-                   chunk_sum=row.get("l'"),
-                   recip=(row["r0"], row["r1"]) if "r0" in row else (row["r"], row["r"]),
+                   chunk_sum=row.get("l'", row.get("m'")),
+                   recip=((row["r0"], row["r1"]) if "r0" in row else
+                          (row["r"], row["r"]) if "r" in row else (row["l"], row["l"])),
                    spad={name: {"addr": b.addr, "lines": b.lines}
                          for name, b in alloc.buffers.items()})

@@ -141,6 +141,12 @@ def min_instructions(wl: Workload, block_rows: int, chunk_keys: int,
     return per_head * wl.heads_total + 1
 
 
+def has_one_chunk_blocks(wl: Workload, block_rows: int, chunk_keys: int) -> bool:
+    """Whether some block sees all its keys in one chunk (a "single" item, no max pass)."""
+    return any(len(chunks(wl, chunk_keys, q0, min(block_rows, wl.seq_q - q0))) == 1
+               for q0 in range(0, wl.seq_q, block_rows))
+
+
 def plan_items(wl: Workload, block_rows: int, chunk_keys: int,
                keep_on_chip: bool) -> tuple[list[Block], list[Item]]:
     blocks: list[Block] = []

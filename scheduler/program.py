@@ -94,14 +94,16 @@ class AttentionProgram:
             check_dram(wl, cfg, strategy, dram_limit - dram_base, tiling)
             # the bound above is not exact: emission stops once the program cannot fit
             max_insns = (dram_limit - tensors_end) // isa.INSN_BYTES - 1     # HALT last
-        self.buffers: Buffers = place_spad(cfg, self.geometry, tiling,
-                                           self.strategy.score_buffers)
         self.plan: Plan = (
             plan_full_rows(wl, tiling.block_rows, tiling.chunk_keys, self.geometry.bv,
                            tiling.value_buffers)
             if self.strategy.full_rows else
             plan(wl, tiling.block_rows, tiling.chunk_keys, self.strategy.score_buffers,
                  self.strategy.keep_on_chip))
+        self.buffers: Buffers = place_spad(cfg, self.geometry, tiling,
+                                           self.strategy.score_buffers,
+                                           self.strategy.lean_layout,
+                                           self.strategy.recip_over_sum(wl, tiling))
         sync = SyncEmitter(cfg, self.strategy.serialize, max_insns)
         try:
             self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers,

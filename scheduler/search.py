@@ -23,13 +23,17 @@ from math import lcm
 
 from hwdef import HwConfig, config_names, isa, load_config
 from scheduler import strategies
-from scheduler.cost import predict
+from scheduler.cost import CostParams, predict
 from scheduler.layout import place_spad
 from scheduler.program import AttentionProgram, check_dram
 from scheduler.tiling import Geometry, Tiling
 from scheduler.workload import MIN_HEAD_DIM, ScheduleError, Workload
 
 PROXY_ROWS = 128
+# Candidates are ranked on the configuration's own DRAM (bandwidth and latency): the program
+# is then the same whichever DRAM model a run uses, and it is the best one for the DRAM the
+# configuration describes.
+RANKING = CostParams(dram="config")
 FULL_ROW_PROXY_BLOCKS = 4
 
 
@@ -127,11 +131,15 @@ def search(wl: Workload, cfg: HwConfig, strategy: str,
         try:
             if full_rows:
                 check_dram(wl, cfg, strategy, dram_bytes, tiling)
+            else:   # the proxy's rows may fit where the whole workload's do not
+                strat = strategies.get(strategy)
+                place_spad(cfg, Geometry.of(wl, cfg, tiling), tiling, strat.score_buffers,
+                           strat.lean_layout, strat.recip_over_sum(wl, tiling))
             prog = AttentionProgram(proxy, cfg, tiling, strategy)
         except ScheduleError as exc:
             results.append(Candidate(tiling, None, str(exc)))
             continue
-        results.append(Candidate(tiling, predict(cfg, prog.insns).cycles * scale))
+        results.append(Candidate(tiling, predict(cfg, prog.insns, RANKING).cycles * scale))
     legal = [c for c in results if c.cycles is not None]
     if not legal:
         raise ScheduleError((_full_rows_nothing_fits if full_rows else _nothing_fits)(

@@ -70,6 +70,41 @@ def test_program_matches_golden_on_the_model(cfg_name, wl, tiling):
     assert all(np.array_equal(o, outs["flat"]) for o in outs.values())
 
 
+@pytest.mark.parametrize("cfg_name, wl, tiling, over_sum", [
+    ("tiny", Workload(40, 40, 16), Tiling(4, 16), True),             # every block two passes
+    ("tiny", Workload(40, 40, 16, causal=True), Tiling(4, 16), False),   # early blocks: 1 chunk
+    ("tiny", Workload(12, 12, 16), Tiling(4, 16), False),            # every block one chunk
+    ("small", Workload(96, 96, 64, heads=2), Tiling(32, 16, False), True),
+], ids=["two-passes", "causal-single-first", "all-single", "small-Br32"])
+def test_lean_rows_hold_r_in_l_only_where_no_block_rewrites_l_first(cfg_name, wl, tiling,
+                                                                     over_sum):
+    """mas's lean layout (scheduler/layout.py): r = 1/l overwrites l unless a one-chunk block's
+    softmax (which writes l) comes between a block's RECIP and its O = A·r; m' and l' share a
+    line, O has one buffer. Both variants are bit-exact under strict overwrite control, and
+    the layouts that are not lean (layer-wise) keep their six lines per row and two O."""
+    sched, out, want = _run_model(cfg_name, wl, tiling, "mas")
+    buf = sched.built.buffers
+    assert (buf.recip == (buf.row_sum, buf.row_sum)) == over_sum, buf
+    assert buf.chunk_sum == buf.chunk_max and buf.outputs[0] == buf.outputs[1]
+    assert buf.spad["rows"]["lines"] == (3 if over_sum else 5) * tiling.block_rows
+    bad = np.argwhere(out != want)
+    assert bad.size == 0, f"{len(bad)} outputs differ, first {bad[0]}"
+    plain = tiling if cfg_name == "tiny" else Tiling(16, 32)    # Br = 32 is mas's alone
+    unfused = build_schedule(wl, load_config(cfg_name), "layerwise", plain).built.buffers
+    assert unfused.spad["rows"]["lines"] == 6 * plain.block_rows
+    assert len({*unfused.outputs, unfused.chunk_max, unfused.chunk_sum, *unfused.recip}) == 6
+
+
+def test_search_checks_the_whole_workload_fits_not_just_its_proxy():
+    """The search ranks long workloads on a 128-row proxy whose blocks all take two passes;
+    under a causal mask the whole workload's first blocks see one chunk, so mas needs r0 and
+    r1 there: a tiling that only the proxy's lean rows fit must not be picked."""
+    cfg = load_config("default")
+    wl = Workload(512, 512, 64, causal=True)
+    sched = build_schedule(wl, cfg, "mas")
+    assert sched.built.buffers.recip[0] != sched.built.buffers.row_sum
+
+
 FLAT_CASES = [  # config, workload, full-row tiling: V chunks wider than K chunks, one V buffer
     ("tiny", Workload(100, 100, 16, causal=True), Tiling(4, 16, False, 16, 1)),
     ("tiny", Workload(37, 53, 16, heads=2), Tiling(4, 8, True, 16, 1)),

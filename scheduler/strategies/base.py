@@ -13,6 +13,8 @@ from typing import ClassVar
 
 from hwdef import isa
 from scheduler.emit import AttentionEmitter
+from scheduler.tiling import Tiling
+from scheduler.workload import Workload
 
 
 class Strategy:
@@ -25,6 +27,15 @@ class Strategy:
     serialize: ClassVar[tuple[isa.Queue, ...]] = ()
     dram_intermediates: ClassVar[bool] = False   # S, P and 1/l through DRAM
     full_rows: ClassVar[bool] = False    # S and P hold a block's rows against all keys (FLAT)
+
+    lean_layout: ClassVar[bool] = False  # fewer per-row scalar lines, one O (place_spad)
+
+    @classmethod
+    def recip_over_sum(cls, wl: Workload, tiling: Tiling) -> bool:
+        """May r = 1/l overwrite l (lean layout)? Yes when every block's O = A·r comes before
+        the next block's first row sum in program order, as in every strategy that finishes
+        a block before it starts the softmax of the next."""
+        return cls.lean_layout
 
     @classmethod
     def emit(cls, em: AttentionEmitter) -> None:

@@ -6,7 +6,10 @@ by its last reader (overwrite control, CTRL.STRICT)."""
 from __future__ import annotations
 
 from scheduler.emit import AttentionEmitter
+from scheduler.plan import has_one_chunk_blocks
 from scheduler.strategies.base import Strategy
+from scheduler.tiling import Tiling
+from scheduler.workload import Workload
 
 
 class Mas(Strategy):
@@ -15,6 +18,13 @@ class Mas(Strategy):
     summary = "MAS-Attention: matrix and vector units concurrent, buffers locked and released"
     score_buffers = 2
     overwrite_control = True
+    lean_layout = True
+
+    @classmethod
+    def recip_over_sum(cls, wl: Workload, tiling: Tiling) -> bool:
+        # O = A·r of a block comes one step after its last softmax, behind the next item's
+        # softmax: a one-chunk ("single") block writes l there.
+        return not has_one_chunk_blocks(wl, tiling.block_rows, tiling.chunk_keys)
 
     @classmethod
     def emit(cls, em: AttentionEmitter) -> None:

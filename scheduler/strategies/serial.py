@@ -16,6 +16,7 @@ class Serial(Strategy):
     rank = 2
     summary = "ablation: mas's dataflow with the matrix and vector units serialized"
     serialize = (isa.Queue.MATRIX, isa.Queue.VECTOR)
+    lean_layout = True
 
     @classmethod
     def emit(cls, em: AttentionEmitter) -> None:
