@@ -17,9 +17,10 @@ first free cycles from when its data can move (a load's after the read latency, 
 once; the store's write response follows its last beat). Instruction fetch reads the same
 channel: each instruction's word is booked when it starts. The unlimited DRAM has no channel.
 
-`CostParams()` is the unlimited DRAM: the tiling search (search.py) ranks its candidates with
-it, so a schedule's program does not depend on the DRAM it will run with; `build_schedule`
-predicts the chosen program with the DRAM it is given (default: the configuration's).
+`CostParams()` is the unlimited DRAM; the tiling search (search.py) ranks its candidates with
+the configuration's (`search.RANKING`), whatever DRAM a run will use, so a schedule's program
+does not depend on it; `build_schedule` predicts the chosen program with the DRAM it is given
+(default: the configuration's).
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def min_instructions(wl: Workload, block_rows: int, chunk_keys: int,
 
 def has_one_chunk_blocks(wl: Workload, block_rows: int, chunk_keys: int) -> bool:
     """Whether some block sees all its keys in one chunk (a "single" item, no max pass)."""
-    return any(len(chunks(wl, chunk_keys, q0, min(block_rows, wl.seq_q - q0))) == 1
+    return any(chunk_count(wl, chunk_keys, q0, min(block_rows, wl.seq_q - q0)) == 1
                for q0 in range(0, wl.seq_q, block_rows))
 
 

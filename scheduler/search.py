@@ -152,10 +152,14 @@ def tiling_fits(wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str) -> b
     """Whether *tiling* fits the configuration (accumulator rows, scratchpad buffers). Buffer
     sizes depend on the tiling and the head dimension only (full rows: and the key count), so
     one block decides it quickly."""
-    if strategies.get(strategy).full_rows:
+    strat = strategies.get(strategy)
+    if strat.full_rows:
         return layout_fits(wl, cfg, tiling, True)
+    # Two chunks where the whole workload's blocks all take two passes: a lean layout is then
+    # as small as the whole workload's (r over l).
+    keys = tiling.chunk_keys * (2 if strat.recip_over_sum(wl, tiling) else 1)
     small = replace(wl, seq_q=min(wl.seq_q, tiling.block_rows), heads=1, batch=1,
-                    seq_kv=min(wl.seq_kv, max(tiling.chunk_keys, 1)))
+                    seq_kv=min(wl.seq_kv, max(keys, 1)))
     try:
         AttentionProgram(small, cfg, tiling, strategy)
     except (ScheduleError, isa.IsaError):
