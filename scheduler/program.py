@@ -20,7 +20,7 @@ from firmware_gen.program import Program
 from hwdef import HwConfig, isa
 from scheduler import strategies
 from scheduler.emit import AttentionEmitter
-from scheduler.layout import DRAM_ALIGN, Buffers, Tensor, place_dram, place_spad
+from scheduler.layout import DRAM_ALIGN, Buffers, Tensor, place_dram
 from scheduler.plan import Plan, min_instructions, plan, plan_full_rows
 from scheduler.sync import Insn, ProgramFull, SyncEmitter
 from scheduler.tiling import Geometry, Tiling, ceil_div
@@ -100,10 +100,7 @@ class AttentionProgram:
             if self.strategy.full_rows else
             plan(wl, tiling.block_rows, tiling.chunk_keys, self.strategy.score_buffers,
                  self.strategy.keep_on_chip))
-        self.buffers: Buffers = place_spad(cfg, self.geometry, tiling,
-                                           self.strategy.score_buffers,
-                                           self.strategy.lean_layout,
-                                           self.strategy.recip_over_sum(wl, tiling))
+        self.buffers: Buffers = self.strategy.place_spad(cfg, self.geometry, wl, tiling)
         sync = SyncEmitter(cfg, self.strategy.serialize, max_insns)
         try:
             self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers,

@@ -119,7 +119,8 @@ def search(wl: Workload, cfg: HwConfig, strategy: str,
     """The fastest legal tiling by the cost model, and every candidate tried. *dram_bytes*:
     the DRAM the program must fit (full-row tilings of long sequences can have programs of
     hundreds of thousands of instructions; those that cannot fit are not candidates)."""
-    full_rows = strategies.get(strategy).full_rows
+    strat = strategies.get(strategy)
+    full_rows = strat.full_rows
     proxy, scale = _proxy(wl)
     results: list[Candidate] = []
     for tiling in candidate_tilings(wl, cfg, strategy):
@@ -132,9 +133,7 @@ def search(wl: Workload, cfg: HwConfig, strategy: str,
             if full_rows:
                 check_dram(wl, cfg, strategy, dram_bytes, tiling)
             else:   # the proxy's rows may fit where the whole workload's do not
-                strat = strategies.get(strategy)
-                place_spad(cfg, Geometry.of(wl, cfg, tiling), tiling, strat.score_buffers,
-                           strat.lean_layout, strat.recip_over_sum(wl, tiling))
+                strat.place_spad(cfg, Geometry.of(wl, cfg, tiling), wl, tiling)
             prog = AttentionProgram(proxy, cfg, tiling, strategy)
         except ScheduleError as exc:
             results.append(Candidate(tiling, None, str(exc)))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hwdef import isa
+from hwdef import HwConfig, isa
 from scheduler.emit import AttentionEmitter
-from scheduler.tiling import Tiling
+from scheduler.layout import Buffers, place_spad
+from scheduler.tiling import Geometry, Tiling
 from scheduler.workload import Workload
 
 
@@ -36,6 +37,12 @@ class Strategy:
         the next block's first row sum in program order, as in every strategy that finishes
         a block before it starts the softmax of the next."""
         return cls.lean_layout
+
+    @classmethod
+    def place_spad(cls, cfg: HwConfig, geo: Geometry, wl: Workload, tiling: Tiling) -> Buffers:
+        """This strategy's scratchpad layout of *wl* (raises ScheduleError if it does not fit)."""
+        return place_spad(cfg, geo, tiling, cls.score_buffers, cls.lean_layout,
+                          cls.recip_over_sum(wl, tiling))
 
     @classmethod
     def emit(cls, em: AttentionEmitter) -> None:
