@@ -135,6 +135,7 @@ class HwConfig:
     acc_lines: int
     # Microarchitecture constants (configs.toml documents each one).
     queue_depth: int
+    matmul_inflight: int
     dma_max_bursts: int
     dma_store_fifo_depth: int
     spad_reader_bits: int
@@ -187,7 +188,8 @@ class HwConfig:
                 problems.append(f"{name}={value} must be a power of two >= {low} (FIFO "
                                 "pointers wrap, DMA-out needs 3 slots for full rate, bursts "
                                 "divide 4 KiB)")
-        for name, low, high in (("dma_max_bursts", 1, 15), ("fetch_max_bursts", 1, 15),
+        for name, low, high in (("matmul_inflight", 1, 2), ("dma_max_bursts", 1, 15),
+                                ("fetch_max_bursts", 1, 15),
                                 ("axi_id_bits", 1, 8), ("dram_latency", 1, 0xFFFF),
                                 ("dram_unlimited_latency", 1, 0xFFFF),
                                 ("dram_bytes_per_cycle", 1, 0xFFFF)):
@@ -288,7 +290,8 @@ class HwConfig:
         top = dict(ids, Dim=self.array_dim, AccLines=self.acc_lines, Lanes=self.vector_lanes,
                    Banks=self.spad_banks, BankLines=self.spad_bank_lines,
                    RegionLines=self.spad_region_lines, ReaderBits=self.spad_reader_bits,
-                   QueueDepth=self.queue_depth, DmaMaxBursts=self.dma_max_bursts,
+                   QueueDepth=self.queue_depth, MatmulInflight=self.matmul_inflight,
+                   DmaMaxBursts=self.dma_max_bursts,
                    DmaStoreFifoDepth=self.dma_store_fifo_depth,
                    FetchBurstBeats=self.fetch_burst_beats, FetchMaxBursts=self.fetch_max_bursts)
         engine = {"SpadLines": self.spad_lines, "LineBits": self.line_bits,
@@ -303,9 +306,9 @@ class HwConfig:
             "npu_matrix_unit": matmul,
             "npu_systolic_array": {"Dim": self.array_dim},
             "npu_vector_unit": vector,
-            "npu_matmul_engine": dict(matmul, **engine),
+            "npu_matmul_engine": dict(matmul, Inflight=self.matmul_inflight, **engine),
             # Bench wrappers (tb/sv/): an engine plus a 4-port scratchpad.
-            "npu_matmul_engine_tb": dict(matmul, **geometry),
+            "npu_matmul_engine_tb": dict(matmul, Inflight=self.matmul_inflight, **geometry),
             "npu_vector_engine": dict(vector, **engine),
             "npu_vector_engine_tb": dict(vector, **geometry),
             "npu_dma_load": dma,
@@ -335,6 +338,7 @@ class HwConfig:
             "AccAddrBits": self.acc_addr_bits,
             "SpadReaderBits": self.spad_reader_bits,
             "QueueDepth": self.queue_depth,
+            "MatmulInflight": self.matmul_inflight,
             "DmaMaxBursts": self.dma_max_bursts,
             "DmaStoreFifoDepth": self.dma_store_fifo_depth,
             "AxiIdBits": self.axi_id_bits,

@@ -84,8 +84,8 @@ def _tiny_fields(**change) -> dict:
     return fields
 
 
-MICROARCHITECTURE_KEYS = ("queue_depth", "dma_max_bursts", "dma_store_fifo_depth",
-                          "spad_reader_bits", "axi_id_bits", "axi_id_fetch", "axi_id_load",
+MICROARCHITECTURE_KEYS = ("queue_depth", "matmul_inflight", "dma_max_bursts",
+                          "dma_store_fifo_depth", "spad_reader_bits", "axi_id_bits", "axi_id_fetch", "axi_id_load",
                           "axi_id_store", "fetch_burst_beats", "fetch_max_bursts", "dram_bytes",
                           "dram_bytes_per_cycle", "dram_latency", "dram_unlimited_latency")
 
@@ -109,7 +109,8 @@ def test_microarchitecture_constants_are_todays_values(name):
 
 
 @pytest.mark.parametrize("key, value", [
-    ("queue_depth", 6), ("queue_depth", 1), ("dma_max_bursts", 0), ("dma_max_bursts", 16),
+    ("queue_depth", 6), ("queue_depth", 1), ("matmul_inflight", 0), ("matmul_inflight", 3),
+    ("dma_max_bursts", 0), ("dma_max_bursts", 16),
     ("dma_store_fifo_depth", 3), ("spad_reader_bits", 1), ("spad_reader_bits", 9),
     ("axi_id_bits", 0), ("axi_id_store", 4), ("axi_id_fetch", -1), ("fetch_burst_beats", 3),
     ("fetch_burst_beats", 512), ("fetch_max_bursts", 0), ("dram_bytes", 3000),

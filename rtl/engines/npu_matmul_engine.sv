@@ -2,11 +2,13 @@
 // (npu_matrix_unit, instantiated here), with three scratchpad ports: `a_` reads A rows, `b_`
 // reads B rows (weight tiles), `c_` writes emitted result rows and the lock marks.
 //
-// Control (docs/architecture.md, engine contract): an instruction is taken only when idle.
-// Its operand ranges are checked first (StCheck, four cycles sharing one small multiplier),
-// then, with emit, whether the emitted rows' line interval meets A's or B's (OPERAND_OVERLAP,
-// docs/isa.md "Operand aliasing"); a bad instruction pulses err_o with the error code and the
-// offending value and touches nothing. Otherwise three independent sequencers run (StRun):
+// Control (docs/architecture.md, engine contract; docs/matmul_engine.md, "Two in flight"):
+// the engine holds up to Inflight instructions (hwdef matmul_inflight). An instruction taken
+// into the check slot has its operand ranges checked first (StCheck, four cycles sharing one
+// small multiplier), then, with emit, whether the emitted rows' line interval meets A's or B's
+// (OPERAND_OVERLAP, docs/isa.md "Operand aliasing"); a bad instruction pulses err_o with the
+// error code and the offending value and touches nothing. Otherwise it is launched: three
+// independent sequencers run it, each on its own copy of the instruction:
 //
 //   A: for n < n_tiles, k < k_tiles, i < rows: read line a_addr + i*a_pitch + k/ASlots
 //      (bytes (k % ASlots)*Dim ..), tagged with the matrix unit's per-row controls
@@ -21,6 +23,18 @@
 //      written as Dim int32 words at line dst_addr + i*dst_pitch + n/CSlots, word slot
 //      (n % CSlots)*Dim, with byte strobes for those words only.
 //
+// Two in flight: the next instruction is taken and checked while the current one runs, and
+// launched into the A and B sequencers as soon as they have finished the current one (its
+// weight tiles then load and its rows stream while the current one's rows drain through the
+// array); the C sequencer takes it after the current one's last write and lock mark (a
+// one-entry queue). It waits instead while its A or B lines meet the current one's emitted
+// lines (a read after write through the scratchpad). Whatever can fail is kept in program
+// order, so a run is indistinguishable from one at a time except in time: an instruction's
+// release reads, emitted rows, lock marks and its own check error all wait until every older
+// instruction has retired (done_o), so an overwrite-control error or err_o always belongs to
+// the oldest instruction in flight. Instructions retire in order, one done_o pulse each.
+// Inflight = 1 is the one-at-a-time engine (the next instruction is taken after done_o).
+//
 // Read data comes back exactly one cycle after the grant without backpressure, so a read is
 // only issued when its FIFO is sure to have room for it (credit = free entries minus the read
 // in flight). The FIFOs also cut every combinational path between the scratchpad grants and
@@ -31,9 +45,10 @@
 // After the last A (B) read, release_a (release_b) sends one last_use read to each touched
 // region; after the last C write, lock_readers != 0 sends one zero-strobe write with
 // readers = lock_readers to each region the destination touched. done_o pulses the cycle
-// after the last of these was granted. Without emit, the instruction is done once every A
-// row has entered the matrix unit: its accumulator updates finish in the unit's in-order
-// pipeline before any later instruction's rows can see them.
+// after the last of these was granted (and the instruction's last A row entered the matrix
+// unit). Without emit, the instruction is done once every A row has entered the matrix unit:
+// its accumulator updates finish in the unit's in-order pipeline before any later
+// instruction's rows can see them.
 `include "npu_typedef.svh"
 `include "npu_ports.svh"
 
@@ -44,6 +59,7 @@ module npu_matmul_engine #(
   parameter int unsigned LineBits    = npu_pkg::LineBits,
   parameter int unsigned RegionLines = npu_pkg::SpadRegionLines,
   parameter int unsigned ReaderBits  = npu_pkg::SpadReaderBits,
+  parameter int unsigned Inflight    = npu_pkg::MatmulInflight,   // 1 or 2 (hwdef)
   localparam int unsigned AddrBits   = $clog2(SpadLines),
   localparam int unsigned StrbBits   = LineBits / 8,
   localparam int unsigned SpadReqBits = `NPU_SPAD_REQ_BITS(AddrBits, LineBits, ReaderBits),
@@ -118,32 +134,48 @@ module npu_matmul_engine #(
   localparam logic [7:0] ErrSpadRange = 8'(npu_isa_pkg::ErrSpadRange);
   localparam logic [7:0] ErrAccRange  = 8'(npu_isa_pkg::ErrAccRange);
   localparam logic [7:0] ErrOverlap   = 8'(npu_isa_pkg::ErrOperandOverlap);
-
+  // Check slot: free, checking, checked and waiting to launch, or failed and waiting until it
+  // is the oldest instruction (then err_o).
   typedef enum logic [1:0] {
     StIdle,
     StCheck,
-    StRun
+    StWait,
+    StFail
   } state_e;
 
   state_e                    state_q;
-  npu_isa_pkg::matmul_insn_t insn_q;
+  npu_isa_pkg::matmul_insn_t insn_q;       // the instruction in the check slot
+  logic                      slot_id_q;    // its id
   logic [1:0]                chk_step_q;
   logic                      chk_err_q;
   logic [7:0]                err_code_q;
   logic [31:0]               err_info_q;
   logic                      done_q, err_q;
 
-  // Per-instruction constants used by the sequencers.
+  // Instructions in flight (taken, not yet retired) carry a one-bit id, alternating in program
+  // order; ret_id_q is the oldest one's. Per id: launched into the sequencers, its last A row
+  // has entered the matrix unit, and its emitted lines (for the read-after-write check).
+  logic [1:0]                inflight_q;
+  logic                      take_id_q, ret_id_q;
+  logic [1:0]                launched_q, fed_q, dst_valid_q;
+  logic [2*AddrBits-1:0]     dst_first_q, dst_last_id_q;
+
+  // Per-instruction constants of the check slot.
   logic [12:0] rows_m1;
   logic [7:0]  k_m1, n_m1;
   assign rows_m1 = insn_q.rows - 13'd1;
   assign k_m1    = insn_q.k_tiles - 8'd1;
   assign n_m1    = insn_q.n_tiles - 8'd1;
 
-  logic start_run;   // StCheck -> StRun: initialise the sequencers
-  logic finish;      // StRun: every access of the instruction is done
+  logic take;        // an instruction enters the check slot
+  logic launch;      // the slot's instruction starts in the sequencers
+  logic retire;      // the oldest instruction is done (done_o next cycle)
+  logic report;      // the slot's failed instruction is the oldest (err_o next cycle)
+  logic a_busy, b_busy, c_busy;
+  logic a_id_q, b_id_q, c_id_q;
+  logic cq_valid_q, cq_id_q;
+  logic fed_fire, fed_id;
 
-  // ---------------------------------------------------------------------------------------
   // Range checks: one multiply per step, priority bad field > acc range > A > B > dst, then
   // operand aliasing: the emitted rows' interval [dst_addr, last dst line] against A's and
   // B's [addr, last line] (kept from steps 1 and 2; exact once their range checks passed).
@@ -155,7 +187,7 @@ module npu_matmul_engine #(
   logic                         chk_fail, chk_bad_field;
   logic [7:0]                   chk_code;
   logic [7:0]                   b_rows_tiles, b_col_tiles, b_col_m1;
-  logic [AddrBits-1:0]          a_last_q, b_last_q;
+  logic [AddrBits-1:0]          a_last_q, b_last_q, dst_last_q;
 
   assign b_rows_tiles = insn_q.transpose ? insn_q.n_tiles : insn_q.k_tiles;
   assign b_col_tiles  = insn_q.transpose ? insn_q.k_tiles : insn_q.n_tiles;
@@ -209,41 +241,95 @@ module npu_matmul_engine #(
     endcase
   end
 
-  // The last lines of A and B (steps 1 and 2) for the aliasing check of step 3.
+  // The last lines of A and B (steps 1 and 2) for the aliasing check of step 3, and the last
+  // destination line (step 3): the read-after-write check against an older instruction.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      a_last_q <= '0;
-      b_last_q <= '0;
+      a_last_q   <= '0;
+      b_last_q   <= '0;
+      dst_last_q <= '0;
     end else if (state_q == StCheck) begin
       if (chk_step_q == 2'd1) a_last_q <= AddrBits'(chk_value);
       if (chk_step_q == 2'd2) b_last_q <= AddrBits'(chk_value);
+      if (chk_step_q == 2'd3) dst_last_q <= AddrBits'(chk_value);
     end
   end
 
   assign mul_p = (MulXBits + MulYBits)'(mul_x) * (MulXBits + MulYBits)'(mul_y);
 
   // ---------------------------------------------------------------------------------------
-  // Control FSM
+  // Control: take, check, launch, retire
   // ---------------------------------------------------------------------------------------
-  assign start_run = (state_q == StCheck) && (chk_step_q == 2'd3) && !chk_err_q && !chk_fail;
+  logic chk_last, chk_pass, chk_bad, older;
+  logic [AddrBits-1:0] old_first, old_last, new_dst_last;
+  logic hazard;
+
+  assign chk_last = (state_q == StCheck) && (chk_step_q == 2'd3);
+  assign chk_pass = chk_last && !chk_err_q && !chk_fail;
+  assign chk_bad  = chk_last && (chk_err_q || chk_fail);
+
+  // An older instruction is in flight while the slot's is not the oldest. Its emitted lines
+  // must not meet the lines the slot's instruction reads.
+  assign older     = slot_id_q != ret_id_q;
+  assign old_first = dst_first_q[ret_id_q*AddrBits +: AddrBits];
+  assign old_last  = dst_last_id_q[ret_id_q*AddrBits +: AddrBits];
+  assign hazard    = older && dst_valid_q[ret_id_q] &&
+                     ((AddrBits'(insn_q.a_addr) <= old_last && old_first <= a_last_q) ||
+                      (AddrBits'(insn_q.b_addr) <= old_last && old_first <= b_last_q));
+  // The C queue is free whenever A and B are: at most two instructions are launched.
+  assign launch = (chk_pass || state_q == StWait) && !a_busy && !b_busy && !hazard;
+  assign new_dst_last = chk_last ? AddrBits'(chk_value) : dst_last_q;
+
+  // The oldest instruction is done once every sequencer has finished it.
+  assign retire = (inflight_q != '0) && launched_q[ret_id_q] && fed_q[ret_id_q] &&
+                  !(a_busy && a_id_q == ret_id_q) && !(b_busy && b_id_q == ret_id_q) &&
+                  !(c_busy && c_id_q == ret_id_q) && !(cq_valid_q && cq_id_q == ret_id_q);
+  assign report = (chk_bad || state_q == StFail) && !older;
+
+  assign take = insn_valid_i && insn_ready_o;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      state_q    <= StIdle;
-      insn_q     <= '0;
-      chk_step_q <= '0;
-      chk_err_q  <= 1'b0;
-      err_code_q <= '0;
-      err_info_q <= '0;
-      done_q     <= 1'b0;
-      err_q      <= 1'b0;
+      state_q       <= StIdle;
+      insn_q        <= '0;
+      slot_id_q     <= 1'b0;
+      chk_step_q    <= '0;
+      chk_err_q     <= 1'b0;
+      err_code_q    <= '0;
+      err_info_q    <= '0;
+      done_q        <= 1'b0;
+      err_q         <= 1'b0;
+      inflight_q    <= '0;
+      take_id_q     <= 1'b0;
+      ret_id_q      <= 1'b0;
+      launched_q    <= '0;
+      fed_q         <= '0;
+      dst_valid_q   <= '0;
+      dst_first_q   <= '0;
+      dst_last_id_q <= '0;
     end else begin
-      done_q <= 1'b0;
-      err_q  <= 1'b0;
+      done_q <= retire;
+      err_q  <= report;
+      inflight_q <= inflight_q + 2'(take) - 2'(retire) - 2'(report);
+      if (take) take_id_q <= !take_id_q;
+      if (retire || report) ret_id_q <= !ret_id_q;
+      if (retire) begin
+        launched_q[ret_id_q]  <= 1'b0;
+        dst_valid_q[ret_id_q] <= 1'b0;
+      end
+      if (fed_fire) fed_q[fed_id] <= 1'b1;
+      if (launch) begin
+        launched_q[slot_id_q]  <= 1'b1;
+        fed_q[slot_id_q]       <= 1'b0;
+        dst_valid_q[slot_id_q] <= insn_q.emit;
+        dst_first_q[slot_id_q*AddrBits +: AddrBits]   <= AddrBits'(insn_q.dst_addr);
+        dst_last_id_q[slot_id_q*AddrBits +: AddrBits] <= new_dst_last;
+      end
       unique case (state_q)
         StIdle: begin
-          if (insn_valid_i) begin
+          if (take) begin
             insn_q     <= insn_i;
+            slot_id_q  <= take_id_q;
             chk_step_q <= '0;
             chk_err_q  <= 1'b0;
             state_q    <= StCheck;
@@ -264,27 +350,19 @@ module npu_matmul_engine #(
             end
           end
           if (chk_step_q == 2'd3) begin
-            if (chk_err_q || chk_fail) begin
-              err_q   <= 1'b1;
-              state_q <= StIdle;
-            end else begin
-              state_q <= StRun;
-            end
+            if (chk_bad) state_q <= report ? StIdle : StFail;
+            else         state_q <= launch ? StIdle : StWait;
           end
         end
-        StRun: begin
-          if (finish) begin
-            done_q  <= 1'b1;
-            state_q <= StIdle;
-          end
-        end
+        StWait: if (launch) state_q <= StIdle;
+        StFail: if (report) state_q <= StIdle;
         default: state_q <= StIdle;
       endcase
     end
   end
 
-  assign insn_ready_o = (state_q == StIdle);
-  assign busy_o       = (state_q != StIdle);
+  assign insn_ready_o = (state_q == StIdle) && (32'(inflight_q) < Inflight);
+  assign busy_o       = inflight_q != '0;
   assign done_o       = done_q;
   assign err_o        = err_q;
   assign err_code_o   = err_code_q;
@@ -293,8 +371,11 @@ module npu_matmul_engine #(
   // ---------------------------------------------------------------------------------------
   // Matrix unit and skid FIFOs
   // ---------------------------------------------------------------------------------------
-  localparam int unsigned AMetaBits  = 1 + AccBits + 1 + 1;   // last, acc addr, accum, emit
+  // A entries carry the row's matrix-unit controls and its instruction's signedness, id and
+  // whether it is the instruction's last row; W entries carry their tile's transpose flag.
+  localparam int unsigned AMetaBits  = 1 + 1 + 1 + 1 + AccBits + 1 + 1;
   localparam int unsigned AEntryBits = AMetaBits + Dim * 8;
+  localparam int unsigned WEntryBits = 1 + Dim * 8;
   localparam int unsigned APtrBits   = $clog2(ADepth);
   localparam int unsigned WPtrBits   = $clog2(WDepth);
   localparam int unsigned CPtrBits   = $clog2(CDepth);
@@ -303,13 +384,14 @@ module npu_matmul_engine #(
   logic [AEntryBits-1:0] af_in_data, af_out_data;
   logic [APtrBits:0]     af_count;
   logic                  wf_in_valid, wf_out_valid, wf_out_ready;
-  logic [Dim*8-1:0]      wf_in_data, wf_out_data;
+  logic [WEntryBits-1:0] wf_in_data, wf_out_data;
   logic [WPtrBits:0]     wf_count;
   logic                  cf_in_valid, cf_in_ready, cf_out_valid, cf_out_ready;
   logic [Dim*32-1:0]     cf_in_data, cf_out_data;
   logic [CPtrBits:0]     cf_count;
 
   logic                  mu_a_ready, mu_w_ready, mu_busy, mu_stall;
+  logic                  mu_a_signed, mu_a_insn_last, mu_a_id;
   logic                  mu_a_last, mu_a_acc_write, mu_a_accum, mu_a_emit;
   logic [AccBits-1:0]    mu_a_acc_addr, mu_c_acc_addr;
   logic [15:0]           mu_c_tag;
@@ -333,7 +415,7 @@ module npu_matmul_engine #(
   );
 
   npu_fifo #(
-    .Width (Dim * 8),
+    .Width (WEntryBits),
     .Depth (WDepth)
   ) u_w_fifo (
     .clk_i,
@@ -364,7 +446,8 @@ module npu_matmul_engine #(
     .count_o     (cf_count)
   );
 
-  assign {mu_a_last, mu_a_acc_addr, mu_a_accum, mu_a_emit} = af_out_data[Dim*8 +: AMetaBits];
+  assign {mu_a_signed, mu_a_insn_last, mu_a_id, mu_a_last, mu_a_acc_addr, mu_a_accum,
+          mu_a_emit} = af_out_data[Dim*8 +: AMetaBits];
   assign mu_a_acc_write = 1'b1;   // every row writes its accumulator (acc_write = 1)
 
   npu_matrix_unit #(
@@ -376,12 +459,12 @@ module npu_matmul_engine #(
     .rst_ni,
     .w_valid_i          (wf_out_valid),
     .w_ready_o          (mu_w_ready),
-    .w_data_i           (wf_out_data),
-    .w_transpose_i      (insn_q.transpose),
+    .w_data_i           (wf_out_data[Dim*8-1:0]),
+    .w_transpose_i      (wf_out_data[Dim*8]),
     .a_valid_i          (af_out_valid),
     .a_ready_o          (mu_a_ready),
     .a_data_i           (af_out_data[Dim*8-1:0]),
-    .a_signed_i         (insn_q.a_signed),
+    .a_signed_i         (mu_a_signed),
     .a_last_i           (mu_a_last),
     .a_acc_addr_i       (mu_a_acc_addr),
     .a_acc_write_i      (mu_a_acc_write),
@@ -399,17 +482,21 @@ module npu_matmul_engine #(
 
   assign af_out_ready = mu_a_ready;
   assign wf_out_ready = mu_w_ready;
+  // An instruction's last row entering the matrix unit.
+  assign fed_fire = af_out_valid && mu_a_ready && mu_a_insn_last;
+  assign fed_id   = mu_a_id;
 
   // ---------------------------------------------------------------------------------------
   // A sequencer (port a)
   // ---------------------------------------------------------------------------------------
+  npu_isa_pkg::matmul_insn_t insn_a_q;
   logic                 a_run_q;        // data reads remain
   logic [12:0]          a_i_q;
   logic [7:0]           a_k_q, a_n_q;
   logic [AddrBits-1:0]  a_row_q;        // a_addr + i*a_pitch
   logic [AccBits-1:0]   a_acc_q, a_accn_q;
   logic                 a_inflight_q;   // a data read was granted last cycle
-  logic [ASlotBits-1:0] a_rsp_slot_q;
+  logic [ASlotBits-1:0] a_slot_q;
   logic [AMetaBits-1:0] a_rsp_meta_q;
   logic [AddrBits-1:0]  a_rel_addr;
   // Tracker control wires, not counted by toggle coverage (new with the shared tracker).
@@ -419,18 +506,24 @@ module npu_matmul_engine #(
   logic                 a_data_req, a_rel_req, a_data_gnt;
   logic [AddrBits-1:0]  a_data_addr;
   logic [ASlotBits-1:0] a_slot;
+  logic [12:0]          a_rows_m1;
+  logic [7:0]           a_k_m1, a_n_m1;
 
+  assign a_rows_m1   = insn_a_q.rows - 13'd1;
+  assign a_k_m1      = insn_a_q.k_tiles - 8'd1;
+  assign a_n_m1      = insn_a_q.n_tiles - 8'd1;
+  assign a_busy      = a_run_q || a_rel_pending;
   assign a_data_addr = a_row_q + AddrBits'(a_k_q >> ASlotShift);
   assign a_slot      = ASlotBits'(a_k_q & 8'(ASlots - 1));
   // Credit: entries queued + the read in flight + this read must fit the FIFO.
-  assign a_data_req  = (state_q == StRun) && a_run_q &&
-                       ((32'(af_count) + 32'(a_inflight_q)) < ADepth);
-  assign a_rel_req   = (state_q == StRun) && !a_run_q && a_rel_pending;
+  assign a_data_req  = a_run_q && ((32'(af_count) + 32'(a_inflight_q)) < ADepth);
+  // Release reads wait until every older instruction has retired (errors in program order).
+  assign a_rel_req   = !a_run_q && a_rel_pending && (a_id_q == ret_id_q);
   assign a_data_gnt  = a_data_req && a_rsp.ready;
 
   // A struct member inside an instance's port expression trips Yosys 0.23 (an assertion
   // while re-elaborating this module), hence the named mark wires.
-  assign a_rel_mark = a_data_gnt && insn_q.release_a;
+  assign a_rel_mark = a_data_gnt && insn_a_q.release_a;
 
   npu_region_tracker #(
     .SpadLines   (SpadLines),
@@ -438,7 +531,7 @@ module npu_matmul_engine #(
   ) u_a_rel (
     .clk_i,
     .rst_ni,
-    .clear_i       (start_run),
+    .clear_i       (launch),
     .mark_i        (a_rel_mark),
     .mark_region_i (RegionBits'(a_data_addr >> RegionShift)),
     .pop_i         (a_rel_req && a_rsp.ready),
@@ -456,6 +549,8 @@ module npu_matmul_engine #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
+      insn_a_q     <= '0;
+      a_id_q       <= 1'b0;
       a_run_q      <= 1'b0;
       a_i_q        <= '0;
       a_k_q        <= '0;
@@ -464,11 +559,13 @@ module npu_matmul_engine #(
       a_acc_q      <= '0;
       a_accn_q     <= '0;
       a_inflight_q <= 1'b0;
-      a_rsp_slot_q <= '0;
+      a_slot_q     <= '0;
       a_rsp_meta_q <= '0;
     end else begin
       a_inflight_q <= a_data_gnt;
-      if (start_run) begin
+      if (launch) begin
+        insn_a_q <= insn_q;
+        a_id_q   <= slot_id_q;
         a_run_q  <= 1'b1;
         a_i_q    <= '0;
         a_k_q    <= '0;
@@ -477,25 +574,28 @@ module npu_matmul_engine #(
         a_acc_q  <= AccBits'(insn_q.acc_addr);
         a_accn_q <= AccBits'(insn_q.acc_addr);
       end else if (a_data_gnt) begin
-        a_rsp_slot_q <= a_slot;
-        a_rsp_meta_q <= {a_i_q == rows_m1, a_acc_q, (a_k_q != '0) || insn_q.accumulate,
-                         insn_q.emit && (a_k_q == k_m1)};
-        if (a_i_q == rows_m1) begin
+        a_slot_q     <= a_slot;
+        a_rsp_meta_q <= {insn_a_q.a_signed,
+                         (a_i_q == a_rows_m1) && (a_k_q == a_k_m1) && (a_n_q == a_n_m1),
+                         a_id_q, a_i_q == a_rows_m1, a_acc_q,
+                         (a_k_q != '0) || insn_a_q.accumulate,
+                         insn_a_q.emit && (a_k_q == a_k_m1)};
+        if (a_i_q == a_rows_m1) begin
           a_i_q   <= '0;
-          a_row_q <= AddrBits'(insn_q.a_addr);
-          if (a_k_q == k_m1) begin
+          a_row_q <= AddrBits'(insn_a_q.a_addr);
+          if (a_k_q == a_k_m1) begin
             a_k_q    <= '0;
             a_n_q    <= a_n_q + 8'd1;
-            a_accn_q <= a_accn_q + AccBits'(insn_q.rows);
-            a_acc_q  <= a_accn_q + AccBits'(insn_q.rows);
-            if (a_n_q == n_m1) a_run_q <= 1'b0;
+            a_accn_q <= a_accn_q + AccBits'(insn_a_q.rows);
+            a_acc_q  <= a_accn_q + AccBits'(insn_a_q.rows);
+            if (a_n_q == a_n_m1) a_run_q <= 1'b0;
           end else begin
             a_k_q   <= a_k_q + 8'd1;
             a_acc_q <= a_accn_q;
           end
         end else begin
           a_i_q   <= a_i_q + 13'd1;
-          a_row_q <= a_row_q + AddrBits'(insn_q.a_pitch);
+          a_row_q <= a_row_q + AddrBits'(insn_a_q.a_pitch);
           a_acc_q <= a_acc_q + AccBits'(1);
         end
       end
@@ -506,7 +606,7 @@ module npu_matmul_engine #(
   always_comb begin
     a_slice = '0;
     for (int unsigned s = 0; s < ASlots; s++) begin
-      if (32'(a_rsp_slot_q) == s) a_slice = a_rsp.rdata[s*Dim*8 +: Dim*8];
+      if (32'(a_slot_q) == s) a_slice = a_rsp.rdata[s*Dim*8 +: Dim*8];
     end
   end
 
@@ -516,13 +616,15 @@ module npu_matmul_engine #(
   // ---------------------------------------------------------------------------------------
   // B sequencer (port b): weight rows, tile by tile in the order A uses them.
   // ---------------------------------------------------------------------------------------
+  npu_isa_pkg::matmul_insn_t insn_b_q;
   logic                  b_run_q;
   logic [IdxBits-1:0]    b_r_q;
   logic [7:0]            b_k_q, b_n_q, b_ct;
   logic [AddrBits-1:0]   b_line_q;       // line of B row (k*Dim + r) or (n*Dim + r)
   logic [AddrBits-1:0]   b_base_q;       // transpose: line of B row n*Dim
   logic                  b_inflight_q;
-  logic [ASlotBits-1:0]  b_rsp_slot_q;
+  logic [ASlotBits-1:0]  b_slot_q;
+  logic                  b_rsp_transpose_q;
   logic [AddrBits-1:0]   b_rel_addr;
   // Tracker control wires, not counted by toggle coverage (new with the shared tracker).
   /* verilator coverage_off */
@@ -530,16 +632,19 @@ module npu_matmul_engine #(
   /* verilator coverage_on */
   logic                  b_data_req, b_rel_req, b_data_gnt;
   logic [AddrBits-1:0]   b_data_addr, b_line_next;
+  logic [7:0]            b_k_m1, b_n_m1;
 
-  assign b_ct        = insn_q.transpose ? b_k_q : b_n_q;   // column tile of the row
+  assign b_k_m1      = insn_b_q.k_tiles - 8'd1;
+  assign b_n_m1      = insn_b_q.n_tiles - 8'd1;
+  assign b_busy      = b_run_q || b_rel_pending;
+  assign b_ct        = insn_b_q.transpose ? b_k_q : b_n_q;   // column tile of the row
   assign b_data_addr = b_line_q + AddrBits'(b_ct >> ASlotShift);
-  assign b_line_next = b_line_q + AddrBits'(insn_q.b_pitch);
-  assign b_data_req  = (state_q == StRun) && b_run_q &&
-                       ((32'(wf_count) + 32'(b_inflight_q)) < WDepth);
-  assign b_rel_req   = (state_q == StRun) && !b_run_q && b_rel_pending;
+  assign b_line_next = b_line_q + AddrBits'(insn_b_q.b_pitch);
+  assign b_data_req  = b_run_q && ((32'(wf_count) + 32'(b_inflight_q)) < WDepth);
+  assign b_rel_req   = !b_run_q && b_rel_pending && (b_id_q == ret_id_q);
   assign b_data_gnt  = b_data_req && b_rsp.ready;
 
-  assign b_rel_mark = b_data_gnt && insn_q.release_b;
+  assign b_rel_mark = b_data_gnt && insn_b_q.release_b;
 
   npu_region_tracker #(
     .SpadLines   (SpadLines),
@@ -547,7 +652,7 @@ module npu_matmul_engine #(
   ) u_b_rel (
     .clk_i,
     .rst_ni,
-    .clear_i       (start_run),
+    .clear_i       (launch),
     .mark_i        (b_rel_mark),
     .mark_region_i (RegionBits'(b_data_addr >> RegionShift)),
     .pop_i         (b_rel_req && b_rsp.ready),
@@ -565,17 +670,22 @@ module npu_matmul_engine #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      b_run_q      <= 1'b0;
-      b_r_q        <= '0;
-      b_k_q        <= '0;
-      b_n_q        <= '0;
-      b_line_q     <= '0;
-      b_base_q     <= '0;
-      b_inflight_q <= 1'b0;
-      b_rsp_slot_q <= '0;
+      insn_b_q          <= '0;
+      b_id_q            <= 1'b0;
+      b_run_q           <= 1'b0;
+      b_r_q             <= '0;
+      b_k_q             <= '0;
+      b_n_q             <= '0;
+      b_line_q          <= '0;
+      b_base_q          <= '0;
+      b_inflight_q      <= 1'b0;
+      b_slot_q          <= '0;
+      b_rsp_transpose_q <= 1'b0;
     end else begin
       b_inflight_q <= b_data_gnt;
-      if (start_run) begin
+      if (launch) begin
+        insn_b_q <= insn_q;
+        b_id_q   <= slot_id_q;
         b_run_q  <= 1'b1;
         b_r_q    <= '0;
         b_k_q    <= '0;
@@ -583,25 +693,26 @@ module npu_matmul_engine #(
         b_line_q <= AddrBits'(insn_q.b_addr);
         b_base_q <= AddrBits'(insn_q.b_addr);
       end else if (b_data_gnt) begin
-        b_rsp_slot_q <= ASlotBits'(b_ct & 8'(ASlots - 1));
+        b_slot_q          <= ASlotBits'(b_ct & 8'(ASlots - 1));
+        b_rsp_transpose_q <= insn_b_q.transpose;
         if (b_r_q == IdxBits'(Dim - 1)) begin
           b_r_q <= '0;
-          if (b_k_q == k_m1) begin
+          if (b_k_q == b_k_m1) begin
             b_k_q <= '0;
             b_n_q <= b_n_q + 8'd1;
-            if (b_n_q == n_m1) b_run_q <= 1'b0;
-            if (insn_q.transpose) begin
+            if (b_n_q == b_n_m1) b_run_q <= 1'b0;
+            if (insn_b_q.transpose) begin
               // Next n: the Dim rows after this tile's.
               b_line_q <= b_line_next;
               b_base_q <= b_line_next;
             end else begin
               // Next n: K rows again from the top, next column tile.
-              b_line_q <= AddrBits'(insn_q.b_addr);
+              b_line_q <= AddrBits'(insn_b_q.b_addr);
             end
           end else begin
             b_k_q <= b_k_q + 8'd1;
             // Transpose: the same Dim rows, next column tile; else the next Dim rows.
-            b_line_q <= insn_q.transpose ? b_base_q : b_line_next;
+            b_line_q <= insn_b_q.transpose ? b_base_q : b_line_next;
           end
         end else begin
           b_r_q    <= b_r_q + IdxBits'(1);
@@ -611,18 +722,23 @@ module npu_matmul_engine #(
     end
   end
 
+  logic [Dim*8-1:0] b_slice;
   always_comb begin
-    wf_in_data = '0;
+    b_slice = '0;
     for (int unsigned s = 0; s < ASlots; s++) begin
-      if (32'(b_rsp_slot_q) == s) wf_in_data = b_rsp.rdata[s*Dim*8 +: Dim*8];
+      if (32'(b_slot_q) == s) b_slice = b_rsp.rdata[s*Dim*8 +: Dim*8];
     end
   end
 
   assign wf_in_valid = b_inflight_q && b_rsp.rvalid;
+  assign wf_in_data  = {b_rsp_transpose_q, b_slice};
 
   // ---------------------------------------------------------------------------------------
-  // C sequencer (port c): emitted rows, then the lock marks.
+  // C sequencer (port c): emitted rows, then the lock marks. A launch while C still writes
+  // the older instruction's rows waits in a one-entry queue.
   // ---------------------------------------------------------------------------------------
+  npu_isa_pkg::matmul_insn_t insn_c_q, insn_cq_q;
+  logic                  c_start;        // C begins an instruction (from launch or queue)
   logic                  c_run_q;        // emitted rows remain to be written
   logic [12:0]           c_i_q;
   logic [7:0]            c_n_q;
@@ -632,20 +748,31 @@ module npu_matmul_engine #(
   /* verilator coverage_off */
   logic                  c_lock_mark, c_lock_pending;
   /* verilator coverage_on */
-  logic                  c_data_req, c_lock_req, c_data_gnt;
+  logic                  c_data_req, c_lock_req, c_data_gnt, c_turn;
   logic [AddrBits-1:0]   c_data_addr;
   logic [CSlotBits-1:0]  c_slot;
   logic [LineBits-1:0]   c_wdata;
   logic [StrbBits-1:0]   c_wstrb;
+  logic [12:0]           c_rows_m1;
+  logic [7:0]            c_n_m1;
+  npu_isa_pkg::matmul_insn_t c_next;
 
+  assign c_rows_m1   = insn_c_q.rows - 13'd1;
+  assign c_n_m1      = insn_c_q.n_tiles - 8'd1;
+  assign c_busy      = c_run_q || c_lock_pending;
+  // C starts the launched instruction at once when free, else the queued one when it is.
+  assign c_start     = !c_busy && (cq_valid_q || launch);
+  assign c_next      = cq_valid_q ? insn_cq_q : insn_q;
+  // Writes wait until every older instruction has retired (errors in program order).
+  assign c_turn      = c_id_q == ret_id_q;
   assign c_data_addr = c_row_q + AddrBits'(c_n_q >> CSlotShift);
   assign c_slot      = CSlotBits'(c_n_q & 8'(CSlots - 1));
-  assign c_data_req  = (state_q == StRun) && c_run_q && cf_out_valid;
-  assign c_lock_req  = (state_q == StRun) && !c_run_q && c_lock_pending;
+  assign c_data_req  = c_run_q && cf_out_valid && c_turn;
+  assign c_lock_req  = !c_run_q && c_lock_pending && c_turn;
   assign c_data_gnt  = c_data_req && c_rsp.ready;
   assign cf_out_ready = c_data_gnt;
 
-  assign c_lock_mark = c_data_gnt && insn_q.lock_readers != '0;
+  assign c_lock_mark = c_data_gnt && insn_c_q.lock_readers != '0;
 
   npu_region_tracker #(
     .SpadLines   (SpadLines),
@@ -653,7 +780,7 @@ module npu_matmul_engine #(
   ) u_c_lock (
     .clk_i,
     .rst_ni,
-    .clear_i       (start_run),
+    .clear_i       (c_start),
     .mark_i        (c_lock_mark),
     .mark_region_i (RegionBits'(c_data_addr >> RegionShift)),
     .pop_i         (c_lock_req && c_rsp.ready),
@@ -677,53 +804,62 @@ module npu_matmul_engine #(
   assign c_req.addr     = c_run_q ? c_data_addr : c_lock_addr;
   assign c_req.wdata    = c_run_q ? c_wdata : '0;
   assign c_req.wstrb    = c_run_q ? c_wstrb : '0;
-  assign c_req.readers  = c_run_q ? '0 : ReaderBits'(insn_q.lock_readers);
+  assign c_req.readers  = c_run_q ? '0 : ReaderBits'(insn_c_q.lock_readers);
   assign c_req.last_use = 1'b0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      c_run_q  <= 1'b0;
-      c_i_q    <= '0;
-      c_n_q    <= '0;
-      c_row_q  <= '0;
+      insn_c_q   <= '0;
+      insn_cq_q  <= '0;
+      cq_valid_q <= 1'b0;
+      cq_id_q    <= 1'b0;
+      c_id_q     <= 1'b0;
+      c_run_q    <= 1'b0;
+      c_i_q      <= '0;
+      c_n_q      <= '0;
+      c_row_q    <= '0;
     end else begin
-      if (start_run) begin
-        c_run_q  <= insn_q.emit;
-        c_i_q    <= '0;
-        c_n_q    <= '0;
-        c_row_q  <= AddrBits'(insn_q.dst_addr);
+      if (c_start) begin
+        insn_c_q   <= c_next;
+        c_id_q     <= cq_valid_q ? cq_id_q : slot_id_q;
+        c_run_q    <= c_next.emit;
+        c_i_q      <= '0;
+        c_n_q      <= '0;
+        c_row_q    <= AddrBits'(c_next.dst_addr);
       end else if (c_data_gnt) begin
-        if (c_i_q == rows_m1) begin
+        if (c_i_q == c_rows_m1) begin
           c_i_q   <= '0;
-          c_row_q <= AddrBits'(insn_q.dst_addr);
+          c_row_q <= AddrBits'(insn_c_q.dst_addr);
           c_n_q   <= c_n_q + 8'd1;
-          if (c_n_q == n_m1) c_run_q <= 1'b0;
+          if (c_n_q == c_n_m1) c_run_q <= 1'b0;
         end else begin
           c_i_q   <= c_i_q + 13'd1;
-          c_row_q <= c_row_q + AddrBits'(insn_q.dst_pitch);
+          c_row_q <= c_row_q + AddrBits'(insn_c_q.dst_pitch);
         end
+      end
+      // The queue: filled by a launch C cannot start, emptied when C takes it. (A launch
+      // needs A and B free, so it never meets a full queue.)
+      if (launch && (c_busy || cq_valid_q)) begin
+        insn_cq_q  <= insn_q;
+        cq_id_q    <= slot_id_q;
+        cq_valid_q <= 1'b1;
+      end else if (c_start && cq_valid_q) begin
+        cq_valid_q <= 1'b0;
       end
     end
   end
 
   // ---------------------------------------------------------------------------------------
-  // Completion and status
+  // Status
   // ---------------------------------------------------------------------------------------
-  // Without emit the last A row entering the matrix unit ends the instruction; with emit
-  // the last C write does (it implies every A row went through).
-  logic a_all_fed;
-  assign a_all_fed = !a_run_q && !a_inflight_q && !af_out_valid;
-  assign finish = !a_run_q && !a_rel_pending && !b_run_q && !b_rel_pending &&
-                  !c_run_q && !c_lock_pending && a_all_fed;
-
-  // Progress this cycle: a scratchpad grant, a beat into or out of the matrix unit, or the
-  // pipeline moving with rows in flight.
+  // Progress this cycle: a scratchpad grant, a beat into or out of the matrix unit, the
+  // pipeline moving with rows in flight, or the check slot working.
   logic progress;
   assign progress = (a_req.valid && a_rsp.ready) || (b_req.valid && b_rsp.ready) ||
                     (c_req.valid && c_rsp.ready) ||
                     (af_out_valid && mu_a_ready) || (wf_out_valid && mu_w_ready) ||
                     (cf_in_valid && cf_in_ready) || (mu_busy && !mu_stall) ||
-                    (state_q == StCheck);
+                    (state_q == StCheck) || launch || retire || report || c_start;
   assign stall_o = busy_o && !progress;
 
   // Unused: write ports' read responses, the C stream's address/tag (rows come back in
@@ -732,18 +868,26 @@ module npu_matmul_engine #(
   logic unused;
   assign unused = ^{c_rsp.rvalid, c_rsp.rdata, mu_c_acc_addr, mu_c_tag, af_in_ready,
                     wf_in_ready, cf_count, insn_q.reserved, insn_q.opcode, insn_q.wait_mask,
-                    insn_q.signal_mask};
+                    insn_q.signal_mask, insn_a_q, insn_b_q, insn_c_q};
 
 `ifndef SYNTHESIS
 `include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
-  `NPU_ASSERT_ENGINE_CONTRACT
-  `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StRun}, "illegal FSM state")
+  `NPU_ASSERT_ENGINE_CONTRACT_N(Inflight)
+  `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StWait, StFail},
+              "illegal FSM state")
   // The A and W skid FIFOs are filled on credits (read data cannot wait): never when full.
   `NPU_ASSERT(MmAFifoNoOverflow_A, af_in_valid |-> af_in_ready,
               "A read data arrived with the A FIFO full (credit error)")
   `NPU_ASSERT(MmWFifoNoOverflow_A, wf_in_valid |-> wf_in_ready,
               "B read data arrived with the W FIFO full (credit error)")
+  `NPU_ASSERT(MmInflightMax_A, 32'(inflight_q) <= Inflight, "more instructions than Inflight")
+  `NPU_ASSERT(MmLaunchQueueFree_A, launch |-> !(c_busy && cq_valid_q),
+              "a launch met a full C queue")
+  `NPU_ASSERT(MmRetireOrReport_A, !(retire && report), "retired and reported in one cycle")
+  // Read after write through the scratchpad: while an older instruction with emit is in
+  // flight, the launched one's A and B lines never meet its destination lines.
+  `NPU_ASSERT(MmLaunchNoHazard_A, launch |-> !hazard, "launched over a read-after-write")
 `endif
 
 endmodule

@@ -42,19 +42,19 @@
   end
 
 // The engine contract (docs/architecture.md "Engine contract", `NPU_ENGINE_PORTS), checked
-// inside an engine on its own ports: an offered instruction is held unchanged until taken; one
-// instruction at a time; exactly one done_o or err_o (never both) retires it; busy_o from the
-// cycle after the handshake until the retiring pulse (which may fall in the first idle cycle);
-// stall_o only while busy; err_o carries an error code.
-`define NPU_ASSERT_ENGINE_CONTRACT                                                     \
-  logic sva_insn_q;   /* an accepted instruction has not yet reported done_o / err_o */ \
+// inside an engine on its own ports: an offered instruction is held unchanged until taken; at
+// most Max instructions in flight (taken, not yet retired; Max = 1 for every engine but the
+// matrix engine with hwdef matmul_inflight = 2); exactly one done_o or err_o (never both)
+// retires the oldest; busy_o from the cycle after the first handshake until the last retiring
+// pulse (which may fall in the first idle cycle); stall_o only while busy; err_o carries an
+// error code.
+`define NPU_ASSERT_ENGINE_CONTRACT_N(Max)                                              \
+  logic [1:0] sva_insn_q;  /* accepted instructions not yet retired by done_o / err_o */ \
   always_ff @(posedge clk_i or negedge rst_ni) begin                                  \
     if (!rst_ni) begin                                                                \
-      sva_insn_q <= 1'b0;                                                             \
-    end else if (insn_valid_i && insn_ready_o) begin                                  \
-      sva_insn_q <= 1'b1;                                                             \
-    end else if (done_o || err_o) begin                                               \
-      sva_insn_q <= 1'b0;                                                             \
+      sva_insn_q <= '0;                                                               \
+    end else begin                                                                    \
+      sva_insn_q <= sva_insn_q + 2'(insn_valid_i && insn_ready_o) - 2'(done_o || err_o); \
     end                                                                               \
   end                                                                                 \
   `NPU_ASSERT(EngInsnHeld_A, insn_valid_i && !insn_ready_o |=> insn_valid_i,          \
@@ -62,20 +62,24 @@
   `NPU_ASSERT(EngInsnStable_A, insn_valid_i && !insn_ready_o |=> $stable(insn_i),     \
               "instruction changed before the engine took it")                       \
   `NPU_ASSERT(EngDoneErrExcl_A, !(done_o && err_o), "done_o and err_o together")      \
-  `NPU_ASSERT(EngRetireOnce_A, done_o || err_o |-> sva_insn_q,                        \
+  `NPU_ASSERT(EngRetireOnce_A, done_o || err_o |-> sva_insn_q != '0,                  \
               "done_o / err_o without an instruction to retire")                     \
-  `NPU_ASSERT(EngOneAtATime_A, insn_valid_i && insn_ready_o |-> !sva_insn_q || done_o || err_o, \
-              "a second instruction taken before the first retired")                 \
-  `NPU_ASSERT(EngBusyWithInsn_A, busy_o |-> sva_insn_q, "busy_o without an instruction") \
-  `NPU_ASSERT(EngBusyUntilRetired_A, sva_insn_q && !busy_o |-> done_o || err_o,       \
+  `NPU_ASSERT(EngAtMostMax_A, insn_valid_i && insn_ready_o |->                        \
+              32'(sva_insn_q) < (Max) || done_o || err_o,                             \
+              "an instruction taken beyond the engine's instructions in flight")     \
+  `NPU_ASSERT(EngBusyWithInsn_A, busy_o |-> sva_insn_q != '0, "busy_o without an instruction") \
+  `NPU_ASSERT(EngBusyUntilRetired_A, sva_insn_q != '0 && !busy_o |-> done_o || err_o, \
               "idle before the instruction retired")                                 \
   `NPU_ASSERT(EngStallBusy_A, stall_o |-> busy_o, "stall_o while not busy")            \
   `NPU_ASSERT(EngErrCode_A, err_o |-> err_code_o != 8'(npu_isa_pkg::ErrNone),         \
               "err_o with error code ErrNone")
 
+`define NPU_ASSERT_ENGINE_CONTRACT `NPU_ASSERT_ENGINE_CONTRACT_N(1)
+
 `else
 
 `define NPU_ASSERT_ENGINE_CONTRACT
+`define NPU_ASSERT_ENGINE_CONTRACT_N(Max)
 `define NPU_ASSERT_CLK(Name, Prop, Msg, Clk, RstN)
 `define NPU_ASSERT(Name, Prop, Msg)
 `define NPU_ASSERT_KNOWN(Name, Sig, Msg)

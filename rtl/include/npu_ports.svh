@@ -104,6 +104,7 @@
   /* Microarchitecture constants (hwdef/configs.toml). */               \
   parameter int unsigned ReaderBits        = npu_pkg::SpadReaderBits,   \
   parameter int unsigned QueueDepth        = npu_pkg::QueueDepth,       \
+  parameter int unsigned MatmulInflight    = npu_pkg::MatmulInflight,   \
   parameter int unsigned DmaMaxBursts      = npu_pkg::DmaMaxBursts,     \
   parameter int unsigned DmaStoreFifoDepth = npu_pkg::DmaStoreFifoDepth,\
   parameter int unsigned FetchBurstBeats   = npu_pkg::FetchBurstBeats,  \
@@ -116,6 +117,7 @@
 `define NPU_TOP_PARAM_MAP                                                              \
   .Dim(Dim), .AccLines(AccLines), .Lanes(Lanes), .Banks(Banks), .BankLines(BankLines), \
   .RegionLines(RegionLines), .ReaderBits(ReaderBits), .QueueDepth(QueueDepth),         \
+  .MatmulInflight(MatmulInflight),                                                     \
   .DmaMaxBursts(DmaMaxBursts), .DmaStoreFifoDepth(DmaStoreFifoDepth),                  \
   .FetchBurstBeats(FetchBurstBeats), .FetchMaxBursts(FetchMaxBursts), .IdBits(IdBits), \
   .IdFetch(IdFetch), .IdLoad(IdLoad), .IdStore(IdStore)

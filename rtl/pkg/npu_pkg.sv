@@ -31,6 +31,7 @@ package npu_pkg;
   localparam int unsigned AccAddrBits = 8;
   localparam int unsigned SpadReaderBits = 2;
   localparam int unsigned QueueDepth = 8;
+  localparam int unsigned MatmulInflight = 2;
   localparam int unsigned DmaMaxBursts = 4;
   localparam int unsigned DmaStoreFifoDepth = 4;
   localparam int unsigned AxiIdBits = 2;

@@ -7,8 +7,13 @@
 // non-zero; all of them are decremented in that cycle. Signals are applied when the engine
 // reports done (SYNC: when it leaves the queue; SYNC also waits until its engine is idle, so it
 // orders after every earlier instruction of its queue, like Ascend's set_flag).
+//
+// Instructions in flight: an engine holds one instruction at a time, except the matrix engine,
+// which takes up to MatmulInflight (hwdef matmul_inflight); their signal masks and PCs wait in
+// program order (head: the oldest), and the engine retires them in that order.
 module npu_dispatch #(
   parameter int unsigned QueueDepth = npu_pkg::QueueDepth,
+  parameter int unsigned MatmulInflight = npu_pkg::MatmulInflight,
   localparam int unsigned NumQueues = 4,
   localparam int unsigned InsnBits = npu_isa_pkg::InsnBits,
   localparam int unsigned NumSemaphores = npu_isa_pkg::NumSemaphores,
@@ -145,9 +150,21 @@ module npu_dispatch #(
   // vector, then a NOP at dispatch), and the resulting decrements/increments.
   // ---------------------------------------------------------------------------------------
   logic [SemBits-1:0]         sem_q [NumSemaphores];
+  localparam int unsigned MatrixQueue = 2;
   logic [NumQueues-1:0]       inflight_q;                     // engine runs an instruction of q
+  logic [NumQueues-1:0]       inflight_room;                  // ... and may take another one
+  logic [1:0]                 inflight_cnt_q [NumQueues];
+  // The oldest instruction in flight (head) and the one after it (matrix queue only).
   logic [NumSemaphores-1:0]   inflight_signal_q [NumQueues];
   logic [31:0]                inflight_pc_q [NumQueues];
+  logic [NumSemaphores-1:0]   inflight_signal2_q [NumQueues];
+  logic [31:0]                inflight_pc2_q [NumQueues];
+
+  for (genvar q = 0; q < NumQueues; q++) begin : g_inflight
+    localparam int unsigned MaxInflight = (q == MatrixQueue) ? MatmulInflight : 1;
+    assign inflight_q[q]    = inflight_cnt_q[q] != '0;
+    assign inflight_room[q] = 32'(inflight_cnt_q[q]) < MaxInflight;
+  end
 
   logic [NumQueues-1:0]       head_is_sync, head_start, head_blocked;
   logic [NumSemaphores-1:0]   head_wait [NumQueues];
@@ -175,7 +192,7 @@ module npu_dispatch #(
       // error gating here: an error stops the hand-over below and freezes the semaphores.)
       head_start[q] = state_q != StIdle && q_out_valid[q] && ok &&
                       (head_is_sync[q] ? (!inflight_q[q] && !eng_busy_i[q])
-                                       : (eng_ready_i[q] && !inflight_q[q]));
+                                       : (eng_ready_i[q] && inflight_room[q]));
       if (head_start[q]) taken = taken | head_wait[q];
     end
     ok = 1'b1;
@@ -233,24 +250,36 @@ module npu_dispatch #(
     assign sem_values_o[s*SemBits +: SemBits] = sem_q[s];
   end
 
-  // In-flight bookkeeping per engine.
+  // In-flight bookkeeping per engine: push on hand-over, pop the head on done / error.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      inflight_q <= '0;
       for (int q = 0; q < NumQueues; q++) begin
-        inflight_signal_q[q] <= '0;
-        inflight_pc_q[q]     <= '0;
+        inflight_cnt_q[q]     <= '0;
+        inflight_signal_q[q]  <= '0;
+        inflight_pc_q[q]      <= '0;
+        inflight_signal2_q[q] <= '0;
+        inflight_pc2_q[q]     <= '0;
       end
     end else if (start_i) begin
-      inflight_q <= '0;
+      for (int q = 0; q < NumQueues; q++) inflight_cnt_q[q] <= '0;
     end else begin
       for (int q = 0; q < NumQueues; q++) begin
-        if (eng_valid_o[q]) begin
-          inflight_q[q]        <= 1'b1;
-          inflight_signal_q[q] <= head_signal[q];
-          inflight_pc_q[q]     <= head_pc[q];
-        end else if (eng_done_i[q] || eng_err_i[q]) begin
-          inflight_q[q] <= 1'b0;
+        logic push, pop;
+        push = eng_valid_o[q];
+        pop  = (eng_done_i[q] || eng_err_i[q]) && inflight_q[q];
+        inflight_cnt_q[q] <= inflight_cnt_q[q] + 2'(push) - 2'(pop);
+        if (pop) begin
+          inflight_signal_q[q] <= inflight_signal2_q[q];
+          inflight_pc_q[q]     <= inflight_pc2_q[q];
+        end
+        if (push) begin
+          if (inflight_cnt_q[q] == 2'd0 || (pop && inflight_cnt_q[q] == 2'd1)) begin
+            inflight_signal_q[q] <= head_signal[q];
+            inflight_pc_q[q]     <= head_pc[q];
+          end else begin
+            inflight_signal2_q[q] <= head_signal[q];
+            inflight_pc2_q[q]     <= head_pc[q];
+          end
         end
       end
     end
@@ -421,8 +450,9 @@ module npu_dispatch #(
   `NPU_ASSERT_KNOWN(DispEngValidKnown_A, eng_valid_o, "engine valid unknown after reset")
   `NPU_ASSERT_KNOWN(DispDoneErrKnown_A, {done_o, error_o}, "done / error unknown after reset")
   for (genvar q = 0; q < NumQueues; q++) begin : g_queue_sva
-    // An instruction is only offered to an idle engine, so it is never withdrawn or changed.
-    `NPU_ASSERT(DispEngOfferIdle_A, eng_valid_o[q] |-> eng_ready_i[q] && !inflight_q[q],
+    // An instruction is only offered to an engine that takes it, so it is never withdrawn or
+    // changed, and never beyond the engine's instructions in flight.
+    `NPU_ASSERT(DispEngOfferIdle_A, eng_valid_o[q] |-> eng_ready_i[q] && inflight_room[q],
                 "instruction offered to an engine that cannot take it")
     `NPU_ASSERT(DispEngDoneErrExcl_A, !(eng_done_i[q] && eng_err_i[q]),
                 "an engine reported done and error together")

@@ -217,7 +217,10 @@ module npu_top #(
   logic                          queue_full;
   logic [3:0]                    retired;
 
-  npu_dispatch #(.QueueDepth(QueueDepth)) u_dispatch (
+  npu_dispatch #(
+    .QueueDepth     (QueueDepth),
+    .MatmulInflight (MatmulInflight)
+  ) u_dispatch (
     .clk_i,
     .rst_ni,
     .start_i          (start),
@@ -350,6 +353,7 @@ module npu_top #(
   npu_matmul_engine #(
     .Dim         (Dim),
     .AccLines    (AccLines),
+    .Inflight    (MatmulInflight),
     `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_matmul_engine (
     .clk_i,

@@ -9,10 +9,11 @@ Two ways to use it, so that a bench keeps its cost:
 
 * stepped by a bench's clocked loop: `offer()` queues an instruction, `drive()` (after the
   rising edge) presents it, `sample(cycle)` (in ReadOnly) records the handshake, busy / stall
-  cycles and the completion in an `EngineOp`, and checks the protocol every cycle: insn_ready_o
-  is !busy_o, busy_o stays high while an instruction is in flight, done_o and err_o are single
-  pulses (never together, never without an instruction), stall_o only in flight, no
-  instruction is accepted while one is in flight.
+  cycles and the completion in an `EngineOp`, and checks the protocol every cycle: at most
+  `max_inflight` instructions in flight (1: insn_ready_o is !busy_o, no instruction is accepted
+  while one is in flight; the matrix engine takes hwdef's matmul_inflight), busy_o stays high
+  while an instruction is in flight, done_o and err_o are single pulses (never together, never
+  without an instruction) that retire the oldest, stall_o only in flight.
 * on its own: `issue()` polls only until the handshake, `watch()` waits on edges of done_o /
   err_o (no Python per cycle while the engine works), `result()` returns the next completion.
 """
@@ -71,8 +72,9 @@ class EngineOp:
 
 
 class EngineHostPort:
-    def __init__(self, dut, prefix: str = "", clk=None) -> None:
+    def __init__(self, dut, prefix: str = "", clk=None, max_inflight: int = 1) -> None:
         self.dut = dut
+        self.max_inflight = max_inflight
         self.clk = clk if clk is not None else dut.clk_i
         sig = lambda name: getattr(dut, prefix + name)   # noqa: E731
         self._valid, self._insn, self._ready = sig("insn_valid_i"), sig("insn_i"), \
@@ -84,11 +86,16 @@ class EngineHostPort:
         self._busy, self._stall = sig("busy_o"), sig("stall_o")
         self.offers: deque[EngineOp] = deque()
         self.offer_cur: EngineOp | None = None
-        self.active: EngineOp | None = None
+        self.inflight: deque[EngineOp] = deque()   # oldest first
         self.results: Queue[Completion] = Queue()
         self._driven: dict[str, int] = {}
         self._valid.value = 0
         self._insn.value = 0
+
+    @property
+    def active(self) -> EngineOp | None:
+        """The oldest instruction in flight (None when idle)."""
+        return self.inflight[0] if self.inflight else None
 
     # ---- stepped by a clocked loop ----------------------------------------------------------
     def offer(self, mnemonic: str, fields: dict) -> EngineOp:
@@ -116,7 +123,11 @@ class EngineHostPort:
         done, err = int(self._done.value), int(self._err.value)
         stall = int(self._stall.value)
         active = self.active
-        assert ready == (not busy), f"cycle {cycle}: insn_ready_o {ready} busy_o {busy}"
+        if self.max_inflight == 1:
+            assert ready == (not busy), f"cycle {cycle}: insn_ready_o {ready} busy_o {busy}"
+        retiring = int(bool(done or err))
+        assert not ready or len(self.inflight) - retiring < self.max_inflight, \
+            f"cycle {cycle}: insn_ready_o with {len(self.inflight)} instructions in flight"
         assert not (done and err), f"cycle {cycle}: done_o and err_o together"
         if engine_requests:
             assert active is not None, \
@@ -136,11 +147,12 @@ class EngineHostPort:
             active.code = self._code.value.to_unsigned()
             active.info = self._info.value.to_unsigned()
             active.finished.set()
-            finished, self.active = active, None
+            finished = self.inflight.popleft()
         if self.offer_cur is not None and ready:
-            assert self.active is None, f"cycle {cycle}: accepted while busy"
+            assert len(self.inflight) < self.max_inflight, f"cycle {cycle}: accepted while busy"
             self.offer_cur.t_accept = cycle
-            self.active, self.offer_cur = self.offer_cur, None
+            self.inflight.append(self.offer_cur)
+            self.offer_cur = None
         return finished
 
     # ---- on its own ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 module npu_matmul_engine_tb #(
   parameter int unsigned Dim         = npu_pkg::ArrayDim,
   parameter int unsigned AccLines    = npu_pkg::AccLines,
+  parameter int unsigned Inflight    = npu_pkg::MatmulInflight,
   `NPU_SPAD_PARAMS,
   localparam int unsigned SpadLines  = Banks * BankLines,
   localparam int unsigned Ports      = 4
@@ -41,6 +42,7 @@ module npu_matmul_engine_tb #(
 
   npu_matmul_engine #(
     .Dim         (Dim),
+    .Inflight    (Inflight),
     .AccLines    (AccLines),
     `NPU_ENGINE_SPAD_PARAM_MAP
   ) u_engine (

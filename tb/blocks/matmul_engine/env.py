@@ -70,7 +70,8 @@ class MatmulEngineEnv(BlockEnv):
         self.scoreboard = MatmulEngineScoreboard(self.dim, self.region_lines)
         self.host = SpadPortDriver(dut, "host_", step=self.step)
         self.ports = SpadPortMonitor(dut, ENGINE_PORTS, PORTS)
-        self.engine = EngineHostPort(dut)
+        # The build's instructions in flight (hwdef matmul_inflight, the wrapper's Inflight).
+        self.engine = EngineHostPort(dut, max_inflight=cfg.matmul_inflight)
         self.mirror = np.zeros((self.lines, self.lb), dtype=np.uint8)
         self.cycle = 0
         self.strict = 0
