@@ -41,7 +41,9 @@ class CostParams:
     dram: str = "unlimited"          # hwdef.DRAM_MODES: the DRAM below defaults to this one's
     dram_latency: int | None = None  # cycles from AR to the first R beat (None: the mode's)
     dram_bytes_per_cycle: int | None = None  # the shared channel (None: the mode's; 0: none)
-    matmul_fixed: float = 3.6        # x Dim: checks, first weight tile, drain (570-cycle case)
+    matmul_head: int = 9             # + Dim: take to first row in the array (checks, launch,
+                                     # the first weight tile's Dim rows, FIFO stages)
+    matmul_tail: int = 2             # + 2 Dim with emit: last row to done (drain, C write)
     weight_tile_min: float = 1.4     # x Dim: cycles per weight tile when rows are few
     vector_fixed: int = 7            # handshake to done (RECIP: +6)
     dma_fixed: int = 8
@@ -61,12 +63,9 @@ def _bursts(row_bytes: int, line_bytes: int) -> int:
 
 
 def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> float:
-    f, dim = insn.fields, cfg.array_dim
+    f = insn.fields
     if insn.mnemonic == "MATMUL":
-        tiles = f["k_tiles"] * f["n_tiles"]
-        per_tile = max(f["rows"], p.weight_tile_min * dim)
-        regions = 2 * (f["release_a"] + f["release_b"] + (f["lock_readers"] > 0))
-        return p.matmul_fixed * dim + tiles * per_tile + regions
+        return sum(matmul_phases(cfg, insn, p))
     if insn.mnemonic == "VECTOR":
         op = VecOp(f["op"])
         per_row = sem.vectors_per_row(f["row_len"], cfg.vector_lanes)
@@ -78,6 +77,20 @@ def insn_cycles(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> floa
         d = _dma(cfg, insn, p)
         return p.dma_fixed + d.latency + d.stream + d.pad
     return 1
+
+
+def matmul_phases(cfg: HwConfig, insn: Insn, p: CostParams = CostParams()) -> tuple[float, ...]:
+    """A MATMUL's (head, stream, tail): from taken to its first row entering the array, its
+    rows streaming (one per cycle, or the weight tile loads when a tile has few rows), and from
+    the last row to done (the drain through the array and the C write with emit; the release
+    reads and lock marks). With two in flight (hwdef matmul_inflight) the head and tail overlap
+    the neighbours' streams (`predict`)."""
+    f, dim = insn.fields, cfg.array_dim
+    tiles = f["k_tiles"] * f["n_tiles"]
+    per_tile = max(f["rows"], p.weight_tile_min * dim)
+    regions = 2 * (f["release_a"] + f["release_b"] + (f["lock_readers"] > 0))
+    tail = p.matmul_tail + (2 * dim if f["emit"] else 0) + regions
+    return dim + p.matmul_head, tiles * per_tile, tail
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,8 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     dispatch = float(START_CYCLES)
     channel = Channel()
     bytes_per_cycle = _dram(cfg, p)[0]
+    stream_end = 0.0      # the matrix engine's last row of the previous MATMUL
+    prev_rows = 0         # ... and its rows per weight tile
     for insn in insns:
         q = insn.queue
         spans = intervals.setdefault(q, [])
@@ -200,11 +215,27 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
             dispatch = max(dispatch, spans[-cfg.queue_depth][0])   # wait for a free queue slot
         dispatch += 1
         start = dispatch
-        if spans:
-            start = max(start, spans[-1][1] + 1)
+        # An engine takes an instruction while fewer than its maximum are in flight: one, or
+        # the matrix engine's matmul_inflight.
+        depth = cfg.matmul_inflight if q == isa.Queue.MATRIX else 1
+        if len(spans) >= depth:
+            start = max(start, spans[-depth][1] + 1)
         for prod in producers[insn.index]:
             start = max(start, end[prod] + 1)
         cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
+        if not cost and insn.mnemonic == "MATMUL" and depth > 1:
+            # Two in flight: this one's rows follow the previous one's last row as soon as its
+            # own checks and first weight tile are done; that tile loads once the previous
+            # one's last tile has started (its second-to-last freed a weight buffer).
+            head, stream, tail = matmul_phases(cfg, insn, p)
+            first = start + head
+            if spans:
+                last_tile = max(prev_rows, p.weight_tile_min * cfg.array_dim)
+                first = max(first, stream_end + 1,
+                            stream_end - last_tile + cfg.array_dim + p.matmul_head)
+            stream_end = first + stream
+            cycles = stream_end + tail - start
+            prev_rows = insn.fields["rows"]
         if not cost and bytes_per_cycle:
             channel.book(start, isa.INSN_BYTES / bytes_per_cycle)     # its fetch, about then
         if not cost and bytes_per_cycle and insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
@@ -219,12 +250,26 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
         end.append(start + cycles)
         if timeline is not None:
             timeline.append((start, start + cycles))
-        busy[q] = busy.get(q, 0) + cycles
+        # Busy: the union of the queue's instructions in flight (they overlap on the matrix
+        # engine with two in flight).
+        busy[q] = busy.get(q, 0) + max(0.0, start + cycles - max(start, spans[-1][1]
+                                                                   if spans else start))
         spans.append((start, start + cycles))
     total = max(end, default=0) + 2
-    overlap = overlap_cycles(intervals.get(isa.Queue.MATRIX, []),
+    overlap = overlap_cycles(union(intervals.get(isa.Queue.MATRIX, [])),
                              intervals.get(isa.Queue.VECTOR, []))
     return Prediction(int(total), {q.name: int(v) for q, v in busy.items()}, int(overlap))
+
+
+def union(spans: list) -> list:
+    """Sorted (start, end) intervals merged where they overlap or touch."""
+    out: list[tuple[float, float]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
 
 
 def overlap_cycles(a: list, b: list) -> float:

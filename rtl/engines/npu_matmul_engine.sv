@@ -24,11 +24,12 @@
 //      (n % CSlots)*Dim, with byte strobes for those words only.
 //
 // Two in flight: the next instruction is taken and checked while the current one runs, and
-// launched into the A and B sequencers as soon as they have finished the current one (its
-// weight tiles then load and its rows stream while the current one's rows drain through the
-// array); the C sequencer takes it after the current one's last write and lock mark (a
+// launched into the B and then the A sequencer as soon as each has finished the current one
+// (its weight tiles then load and its rows stream while the current one's rows drain through
+// the array); the C sequencer takes it after the current one's last write and lock mark (a
 // one-entry queue). It waits instead while its A or B lines meet the current one's emitted
-// lines (a read after write through the scratchpad). Whatever can fail is kept in program
+// lines (a read after write through the scratchpad). B takes it first, as soon as it has read
+// the current one's last weight tile, so the next first tile is loaded when A gets there. Whatever can fail is kept in program
 // order, so a run is indistinguishable from one at a time except in time: an instruction's
 // release reads, emitted rows, lock marks and its own check error all wait until every older
 // instruction has retired (done_o), so an overwrite-control error or err_o always belongs to
@@ -134,12 +135,13 @@ module npu_matmul_engine #(
   localparam logic [7:0] ErrSpadRange = 8'(npu_isa_pkg::ErrSpadRange);
   localparam logic [7:0] ErrAccRange  = 8'(npu_isa_pkg::ErrAccRange);
   localparam logic [7:0] ErrOverlap   = 8'(npu_isa_pkg::ErrOperandOverlap);
-  // Check slot: free, checking, checked and waiting to launch, or failed and waiting until it
-  // is the oldest instruction (then err_o).
-  typedef enum logic [1:0] {
+  // Check slot: free, checking, checked and waiting to launch into B (then into A), or failed
+  // and waiting until it is the oldest instruction (then err_o).
+  typedef enum logic [2:0] {
     StIdle,
     StCheck,
-    StWait,
+    StWaitB,
+    StWaitA,
     StFail
   } state_e;
 
@@ -168,7 +170,8 @@ module npu_matmul_engine #(
   assign n_m1    = insn_q.n_tiles - 8'd1;
 
   logic take;        // an instruction enters the check slot
-  logic launch;      // the slot's instruction starts in the sequencers
+  logic launch_b;    // the slot's instruction starts in the B sequencer
+  logic launch;      // ... and in the A sequencer (and C, or C's queue): it leaves the slot
   logic retire;      // the oldest instruction is done (done_o next cycle)
   logic report;      // the slot's failed instruction is the oldest (err_o next cycle)
   logic a_busy, b_busy, c_busy;
@@ -276,8 +279,12 @@ module npu_matmul_engine #(
   assign hazard    = older && dst_valid_q[ret_id_q] &&
                      ((AddrBits'(insn_q.a_addr) <= old_last && old_first <= a_last_q) ||
                       (AddrBits'(insn_q.b_addr) <= old_last && old_first <= b_last_q));
-  // The C queue is free whenever A and B are: at most two instructions are launched.
-  assign launch = (chk_pass || state_q == StWait) && !a_busy && !b_busy && !hazard;
+  // B starts first: its weight rows run a tile ahead of A, so the next instruction's first
+  // tile loads while the current one's last tile streams. A follows once it has finished the
+  // current one. (The hazard cannot change in between: the older instruction stays.) The C
+  // queue is free whenever A is: at most two instructions are launched.
+  assign launch_b = (chk_pass || state_q == StWaitB) && !b_busy && !hazard;
+  assign launch   = (launch_b || state_q == StWaitA) && !a_busy;
   assign new_dst_last = chk_last ? AddrBits'(chk_value) : dst_last_q;
 
   // The oldest instruction is done once every sequencer has finished it.
@@ -350,11 +357,17 @@ module npu_matmul_engine #(
             end
           end
           if (chk_step_q == 2'd3) begin
-            if (chk_bad) state_q <= report ? StIdle : StFail;
-            else         state_q <= launch ? StIdle : StWait;
+            if (chk_bad)       state_q <= report ? StIdle : StFail;
+            else if (launch)   state_q <= StIdle;
+            else if (launch_b) state_q <= StWaitA;
+            else               state_q <= StWaitB;
           end
         end
-        StWait: if (launch) state_q <= StIdle;
+        StWaitB: begin
+          if (launch)        state_q <= StIdle;
+          else if (launch_b) state_q <= StWaitA;
+        end
+        StWaitA: if (launch) state_q <= StIdle;
         StFail: if (report) state_q <= StIdle;
         default: state_q <= StIdle;
       endcase
@@ -652,7 +665,7 @@ module npu_matmul_engine #(
   ) u_b_rel (
     .clk_i,
     .rst_ni,
-    .clear_i       (launch),
+    .clear_i       (launch_b),
     .mark_i        (b_rel_mark),
     .mark_region_i (RegionBits'(b_data_addr >> RegionShift)),
     .pop_i         (b_rel_req && b_rsp.ready),
@@ -683,7 +696,7 @@ module npu_matmul_engine #(
       b_rsp_transpose_q <= 1'b0;
     end else begin
       b_inflight_q <= b_data_gnt;
-      if (launch) begin
+      if (launch_b) begin
         insn_b_q <= insn_q;
         b_id_q   <= slot_id_q;
         b_run_q  <= 1'b1;
@@ -859,7 +872,7 @@ module npu_matmul_engine #(
                     (c_req.valid && c_rsp.ready) ||
                     (af_out_valid && mu_a_ready) || (wf_out_valid && mu_w_ready) ||
                     (cf_in_valid && cf_in_ready) || (mu_busy && !mu_stall) ||
-                    (state_q == StCheck) || launch || retire || report || c_start;
+                    (state_q == StCheck) || launch_b || launch || retire || report || c_start;
   assign stall_o = busy_o && !progress;
 
   // Unused: write ports' read responses, the C stream's address/tag (rows come back in
@@ -874,7 +887,7 @@ module npu_matmul_engine #(
 `include "npu_assert.svh"
   // ---- Assertions -------------------------------------------------------------------------
   `NPU_ASSERT_ENGINE_CONTRACT_N(Inflight)
-  `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StWait, StFail},
+  `NPU_ASSERT(MmStateValid_A, state_q inside {StIdle, StCheck, StWaitB, StWaitA, StFail},
               "illegal FSM state")
   // The A and W skid FIFOs are filled on credits (read data cannot wait): never when full.
   `NPU_ASSERT(MmAFifoNoOverflow_A, af_in_valid |-> af_in_ready,
@@ -887,7 +900,8 @@ module npu_matmul_engine #(
   `NPU_ASSERT(MmRetireOrReport_A, !(retire && report), "retired and reported in one cycle")
   // Read after write through the scratchpad: while an older instruction with emit is in
   // flight, the launched one's A and B lines never meet its destination lines.
-  `NPU_ASSERT(MmLaunchNoHazard_A, launch |-> !hazard, "launched over a read-after-write")
+  `NPU_ASSERT(MmLaunchNoHazard_A, launch_b || (launch && state_q != StWaitA) |-> !hazard,
+              "launched over a read-after-write")
 `endif
 
 endmodule
