@@ -85,9 +85,10 @@ def _tiny_fields(**change) -> dict:
 
 
 MICROARCHITECTURE_KEYS = ("queue_depth", "matmul_inflight", "dma_max_bursts",
-                          "dma_store_fifo_depth", "spad_reader_bits", "axi_id_bits", "axi_id_fetch", "axi_id_load",
-                          "axi_id_store", "fetch_burst_beats", "fetch_max_bursts", "dram_bytes",
-                          "dram_bytes_per_cycle", "dram_latency", "dram_unlimited_latency")
+                          "dma_store_fifo_depth", "spad_reader_bits", "axi_id_bits",
+                          "axi_id_fetch", "axi_id_load", "axi_id_store", "fetch_burst_beats",
+                          "fetch_max_bursts", "dram_bytes", "dram_bytes_per_cycle",
+                          "dram_latency", "dram_unlimited_latency")
 
 
 @pytest.mark.parametrize("name", ["tiny", "default", "small"])
