@@ -4,7 +4,8 @@ The run uses the bench's own Verilator build of npu_tb_top: toggle coverage on (
 counts per module, written to coverage.dat when the simulation ends) and a larger DRAM model
 (layer-wise keeps S and P in DRAM). Each run is its own simulation, so its coverage.dat holds
 exactly one NPU run; a reset-only run of the same build is the baseline that is subtracted.
-With a trace the wrapper also logs every change of the engines' busy bits.
+With a trace the wrapper also logs every instruction handed to an engine and retired by it,
+and every change of the engines' busy bits (bench/trace.py).
 
 Inputs are Gaussian, quantized to int8, from a generator seeded by the workload's name: every
 strategy and configuration of a workload sees the same Q, K and V, and a rerun the same

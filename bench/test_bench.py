@@ -13,7 +13,7 @@ from bench.energy import EnergyModel
 from bench.record import BenchRecord
 from bench.roofline import roofline, visible_scores
 from bench.toggles import read_toggles, subtract
-from bench.trace import busy_cycles, overlaps, perfetto, read_trace
+from bench.trace import busy_cycles, lanes, overlaps, perfetto, read_busy, read_trace, union
 from hwdef import load_config
 from npu_model.attention import key_mask
 from scheduler import Workload
@@ -46,10 +46,54 @@ def test_toggles_are_summed_per_component(tmp_path):
 
 
 def test_trace_intervals_and_perfetto(tmp_path):
+    """Per-instruction intervals from the hand-over and retire lines: the matrix engine's two
+    in flight overlap (its busy bit never drops between them) and are still one interval each,
+    labelled in queue order on two Perfetto tracks; busy cycles and overlaps count the union,
+    which is where the busy bits are set. A retire pulse in the last busy cycle (DMA-in here)
+    or in the first idle one (the matrix engine) both end the interval where busy ends; a run
+    stopped by an error closes what is still in flight at its end."""
+    path = tmp_path / "trace.txt"
+    path.write_text("start 100\ntake 100 0\n101 0001\ntake 104 2\n105 0101\n"
+                    "take 110 2\n"                      # a second MATMUL while the first runs
+                    "retire 115 0\n116 0100\n"
+                    "retire 120 2\n"                    # the first retires, busy stays set
+                    "126 0000\nretire 126 2\ntake 126 3\n127 1000\n130 0000\nretire 130 3\n"
+                    "take 132 2\n133 0100\ndone 140\n")
+    iv = read_trace(path)
+    assert iv["DMA_IN"] == [(1, 16)]
+    assert iv["MATRIX"] == [(5, 20), (11, 26), (33, 40)]
+    assert iv["VECTOR"] == [(27, 30)]
+    assert iv["DMA_OUT"] == []
+    busy = read_busy(path)
+    assert busy["MATRIX"] == [(5, 26), (33, 40)]
+    assert all(union(iv[unit]) == busy[unit] for unit in iv)
+    assert busy_cycles(iv)["MATRIX"] == 28 and busy_cycles(iv)["DMA_IN"] == 15
+    assert overlaps(iv)["DMA_IN&MATRIX"] == 11 and overlaps(iv)["MATRIX&VECTOR"] == 0
+    assert lanes(iv["MATRIX"]) == [0, 1, 0]
+    trace = perfetto(iv, {"MATRIX": ["qk", "pv", "qk2"], "VECTOR": ["softmax"]})
+    names = {e["tid"]: e["args"]["name"] for e in trace["traceEvents"]
+             if e["name"] == "thread_name"}
+    slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    by_track = {}
+    for e in slices:
+        by_track.setdefault(names[e["tid"]], []).append(e["name"])
+    assert by_track["MATRIX"] == ["qk", "qk2"] and by_track["MATRIX (2)"] == ["pv"]
+    assert by_track["VECTOR"] == ["softmax"]
+    json.dumps(trace)
+    with pytest.raises(ValueError, match="no instruction in flight"):
+        bad = tmp_path / "bad.txt"
+        bad.write_text("start 0\nretire 5 2\ndone 9\n")
+        read_trace(bad)
+
+
+def test_trace_without_take_and_retire_lines(tmp_path):
+    """A trace written before the hand-over / retire lines (busy bits only) still reads: one
+    interval per busy interval."""
     path = tmp_path / "trace.txt"
     path.write_text("start 100\n100 0001\n110 0101\n120 0100\n121 0000\n122 0100\n"
                     "130 1000\n140 0000\ndone 150\n")
     iv = read_trace(path)
+    assert iv == read_busy(path)
     assert iv["DMA_IN"] == [(0, 20)]
     assert iv["MATRIX"] == [(10, 21), (22, 30)]
     assert iv["VECTOR"] == [(30, 40)]
@@ -58,7 +102,6 @@ def test_trace_intervals_and_perfetto(tmp_path):
     trace = perfetto(iv, {"MATRIX": ["qk", "pv"], "VECTOR": ["softmax"]})
     slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert [e["name"] for e in slices if e["tid"] == 3] == ["qk", "pv"]
-    json.dumps(trace)
 
 
 def test_energy_model_terms():
@@ -154,7 +197,10 @@ def test_report_tables_and_plots(tmp_path):
 def test_bench_run_on_the_rtl():
     """A small case through the whole bench path: toggle-coverage build, reset baseline,
     activity trace; the trace's busy cycles equal the RTL's counters, toggles are counted for
-    the compute units, every intervals is labelled with its instruction."""
+    the compute units, every interval is labelled with its instruction (one per instruction
+    of its queue, also where the matrix engine holds two and its busy bit stays set); the
+    instructions' union is where the busy bits are set, and two MATMULs overlap exactly where
+    the wrapper counted two in flight (Outcome.observed)."""
     from bench.__main__ import _record
     from bench.sim import run_baseline, run_case
     from bench.workloads import BenchWorkload
@@ -166,10 +212,18 @@ def test_bench_run_on_the_rtl():
         rec = _record("tiny", bw, strategy, run, baseline)
         assert (rec.dram, rec.dram_bytes_per_cycle, rec.dram_latency) == ("config", 4, 20)
         iv = read_trace(run.outcome.trace_path)
+        busy = read_busy(run.outcome.trace_path)
         for unit, cycles in busy_cycles(iv).items():
             assert cycles == rec.counters[f"{unit}_BUSY"], unit
+            assert union(iv[unit]) == busy[unit], unit
         for unit, notes in rec.queue_notes.items():
             assert len(iv[unit]) == len(notes), unit
+        # Two in flight: a hand-over before the older one's retire cycle (its interval's end)
+        # counts from the cycle after the hand-over to that retire cycle.
+        matrix = iv["MATRIX"]
+        dual = sum(max(0, older[1] - younger[0] + 1) for older, younger in zip(matrix, matrix[1:]))
+        assert dual == run.outcome.observed["MM_DUAL_CYCLES"]
+        assert dual > 0, f"{strategy}: no two MATMULs in flight"
         assert rec.overlaps["MATRIX&VECTOR"] == rec.counters["MATRIX_VECTOR_OVERLAP"]
         assert rec.bit_exact
         assert rec.toggles["matrix"] > 0 and rec.toggles["vector"] > 0

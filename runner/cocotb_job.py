@@ -46,7 +46,7 @@ class _JobRunner(NpuBaseTest):
             backend="rtl", done=bool(status["done"]),
             error=report.error_code.name if status["error"] else None,
             error_pc=report.error_pc, error_info=report.error_info,
-            counters=dict(report.counters),
+            counters=dict(report.counters), observed=dict(report.observed),
             outputs={name: np.asarray(data, np.uint8) for name, data in report.outputs.items()},
         ).save(directory)
 

@@ -32,7 +32,7 @@ class Job:
     #                                          (None: the mode's; 0: a beat per cycle each way)
     dram_seed: int = 1                       # the DRAM model's latency draw
     mem_bytes: int | None = None             # DRAM model size, a build parameter (likewise)
-    trace: bool = False                      # RTL: log every change of the engines' busy bits
+    trace: bool = False                      # RTL: activity trace (bench/trace.py)
     toggle_coverage: bool = False            # RTL: the toggle-coverage build (coverage.dat)
     reset_only: bool = False                 # RTL: reset and stop (a toggle baseline)
     misaligned_prog_base: bool = False       # let a verification run provoke PROG_ALIGN
@@ -145,10 +145,12 @@ class Outcome:
     error_info: int = 0
     counters: dict[str, int] = field(default_factory=dict)   # counter registers (model: those
     #                                                          it reproduces exactly)
+    observed: dict[str, int] = field(default_factory=dict)   # RTL: what the simulation wrapper
+    #                                    saw inside the NPU (tb/top/env.py OBSERVED); model: {}
     work: dict[str, int] = field(default_factory=dict)       # model: npu_model.semantics.Work
     outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     run_dir: str | None = None
-    trace_path: str | None = None            # RTL with Job.trace: busy-bit changes
+    trace_path: str | None = None            # RTL with Job.trace: bench/trace.py
     coverage_path: str | None = None         # RTL with Job.toggle_coverage: coverage.dat
     wall_s: float = 0.0
     message: str = ""                        # SIM_FAILED: why the simulation ended

@@ -18,8 +18,8 @@ from hwdef.regs import ErrorCode
 from tb.agents.spad_port import spad_read, spad_write
 from tb.blocks.matmul_engine.env import TB_SOURCES, TOPLEVEL, WIDE_ENV
 from tb.blocks.matmul_engine.env import MatmulEngineEnv as TB
-from tb.blocks.matmul_engine.scoreboard import PORT_A, PORT_C
-from tb.blocks.matmul_engine.sequences import layout_ok, random_insn
+from tb.blocks.matmul_engine.scoreboard import PORT_A, PORT_B, PORT_C
+from tb.blocks.matmul_engine.sequences import layout_ok, meets, random_insn, reading_insn
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
 
@@ -349,6 +349,204 @@ async def test_throughput(dut):
     tb.log.info("short tiles (%s): rows=Dim=%d, %d tiles: %d A rows in %d cycles = %.3f "
                 "cycles/row", tb.cfg.name, d, kt * nt, d * kt * nt, total,
                 total / (d * kt * nt))
+
+
+# ------------------------------------------------------------------------------------------
+# Several in flight (hwdef matmul_inflight): streams offered without waiting for completions
+# ------------------------------------------------------------------------------------------
+def needs_overlap(tb) -> bool:
+    """Whether the build holds more than one instruction (the overlap claims need it; the
+    results must be the sequential model's with any matmul_inflight)."""
+    if tb.engine.max_inflight < 2:
+        tb.log.info("matmul_inflight = %d: no overlap to check", tb.engine.max_inflight)
+    return tb.engine.max_inflight >= 2
+
+
+def first_data_read(op, port: int) -> int | None:
+    cycles = [a.cycle for a in op.accesses if a.port == port and not a.last_use]
+    return min(cycles) if cycles else None
+
+
+@cocotb.test()
+async def test_back_to_back(dut):
+    """Independent MATMULs offered back to back: the second is taken before the first is done
+    and streams while the first drains, and the pair takes fewer cycles than the same two run
+    one at a time (both measured here). Then random streams with whatever dependencies the
+    placement gives (reads of earlier results, overwrites of earlier operands, shared
+    accumulator rows), each equal to the sequential model."""
+    tb, rng = await setup(dut, "back_to_back")
+    overlap = needs_overlap(tb)
+    # The younger instructions release their operands (on regions nobody locked: each
+    # release read is reported once by the scratchpad); a younger one's release reads must
+    # wait until the older one retired (scoreboard).
+    bad0 = tb.counter("bad_release")
+    expected_bad = 0
+    pairs = 6 if tb.dim <= 4 else 3
+    for idx in range(pairs):
+        # The older one emits in every other pair (its done then waits for its C writes, so
+        # the younger's rows stream during the drain), else it retires once its rows are in.
+        f1 = random_insn(tb, rng, emit=idx % 2 == 0)
+        a1, b1, d1 = tb.model.operand_lines(f1)
+        # Independent: no shared line, and A's and B's intervals clear of the first's
+        # destination interval (else the read-after-write check holds the second back).
+        for _ in range(1000):
+            f2 = random_insn(tb, rng, forbid=a1 | b1 | d1, releases=True)
+            a2, b2, _ = tb.model.operand_lines(f2)
+            if not (meets(a2, d1) or meets(b2, d1)):
+                break
+        else:
+            raise RuntimeError(f"pair {idx}: could not place an independent instruction")
+        solo = []
+        for k, f in enumerate((f1, f2)):
+            res, op = await tb.run(f, what=f"pair {idx}: #{k} alone")
+            solo.append(op.t_end - op.t_accept)
+            expected_bad += len(res.release_a) + len(res.release_b)
+        (_, o1), (res, o2) = await tb.run_many([f1, f2], what=f"pair {idx} back to back")
+        expected_bad += len(res.release_a) + len(res.release_b)
+        together = o2.t_end - o1.t_accept
+        tb.log.info("pair %d: alone %s = %d cycles, back to back %d (#1 taken %d cycles "
+                    "before #0 done)", idx, solo, sum(solo), together, o1.t_end - o2.t_accept)
+        if not overlap:
+            continue
+        assert o2.t_accept < o1.t_end, f"pair {idx}: #1 taken only after #0 was done"
+        assert together < sum(solo), \
+            f"pair {idx}: back to back {together} cycles, one at a time {sum(solo)}"
+        if f1["emit"]:
+            read = first_data_read(o2, PORT_A)
+            assert read is not None and read < o1.t_end, \
+                f"pair {idx}: #1's first A read at {read}, #0 done at {o1.t_end}"
+
+    # Random streams, dependencies as they come (reads favour earlier destinations).
+    streams = 4 if tb.dim <= 4 else 2
+    for idx in range(streams):
+        fs: list[dict] = []
+        for _ in range(int(rng.integers(3, 6))):
+            dsts = set().union(*(tb.model.operand_lines(f)[2] for f in fs)) if fs else set()
+            if dsts and rng.random() < 0.5:
+                f = reading_insn(tb, rng, dsts, str(rng.choice(["a", "b"])), releases=True)
+            else:
+                f = random_insn(tb, rng, releases=True)
+            fs.append(f)
+        runs = await tb.run_many(fs, what=f"stream {idx}")
+        expected_bad += sum(len(res.release_a) + len(res.release_b) for res, _ in runs)
+        tb.log.info("stream %d: %d instructions in %d cycles", idx, len(fs),
+                    runs[-1][1].t_end - runs[0][1].t_accept)
+    assert tb.counter("bad_release") - bad0 == expected_bad
+
+
+@cocotb.test()
+async def test_back_to_back_raw(dut):
+    """Read after write through the scratchpad: the second MATMUL reads, as A or as B, lines
+    the first emits (the engine must wait for them); also the second overwriting the first's
+    operands (write after read) and its destination (write after write). Every result equals
+    the sequential model; the reads of written lines come after the writes (scoreboard)."""
+    tb, rng = await setup(dut, "back_to_back_raw")
+    rounds = 3 if tb.dim <= 4 else 2
+    for idx in range(rounds):
+        for role in ("a", "b"):
+            f1 = random_insn(tb, rng, emit=True)
+            _, _, d1 = tb.model.operand_lines(f1)
+            f2 = reading_insn(tb, rng, d1, role)
+            (_, o1), (_, o2) = await tb.run_many([f1, f2], what=f"RAW {role} {idx}")
+            read = first_data_read(o2, PORT_A if role == "a" else PORT_B)
+            tb.log.info("RAW %s %d: #1 taken %d, #0 done %d, #1's first %s read %s", role, idx,
+                        o2.t_accept, o1.t_end, role.upper(), read)
+        # Write after read: the second emits onto the first's A or B lines.
+        f1 = random_insn(tb, rng)
+        a1, b1, _ = tb.model.operand_lines(f1)
+        for _ in range(1000):
+            f2 = tb.model.fields(random_insn(tb, rng, emit=True))
+            target = sorted(a1 | b1)[int(rng.integers(len(a1 | b1)))]
+            f2["dst_addr"] = target
+            if layout_ok(tb, f2) and tb.model.operand_lines(f2)[2] & (a1 | b1):
+                break
+        else:
+            raise RuntimeError("could not place a write after read")
+        await tb.run_many([f1, f2], what=f"WAR {idx}")
+        # Write after write: both emit onto the same first line (the second's rows win).
+        f1 = random_insn(tb, rng, emit=True)
+        for _ in range(1000):
+            f2 = tb.model.fields(random_insn(tb, rng, emit=True))
+            f2["dst_addr"] = f1["dst_addr"]
+            if layout_ok(tb, f2):
+                break
+        else:
+            raise RuntimeError("could not place a write after write")
+        await tb.run_many([f1, f2], what=f"WAW {idx}")
+
+
+def _illegal_variants(tb, f: dict) -> list[tuple[str, dict]]:
+    """Ways to break a legal instruction, one check each (which error, and its info, is the
+    golden model's to say)."""
+    lines, acc = tb.lines, tb.acc_lines
+    return [
+        ("rows=0", dict(f, rows=0)),
+        ("n_tiles=0", dict(f, n_tiles=0)),
+        ("acc range", dict(f, acc_addr=acc - 1, rows=2)),
+        ("A range", dict(f, a_addr=lines - 1, a_pitch=1, rows=max(f["rows"], 2))),
+        ("B range", dict(f, b_addr=lines - 1)),
+        ("dst range", dict(f, emit=1, dst_addr=lines - 1, dst_pitch=1,
+                           rows=max(f["rows"], 2))),
+        ("C over A", dict(f, emit=1, dst_addr=f["a_addr"], dst_pitch=max(f["dst_pitch"], 1))),
+    ]
+
+
+@cocotb.test()
+async def test_back_to_back_error(dut):
+    """An illegal MATMUL taken while a legal one runs: the legal one completes (done_o), and
+    only then the illegal one's err_o, with the model's code and info; it touches nothing. A
+    legal instruction after it runs normally (the check slot is free again)."""
+    tb, rng = await setup(dut, "back_to_back_error")
+    overlap = needs_overlap(tb)
+    d = tb.dim
+    for idx, (name, _) in enumerate(_illegal_variants(tb, random_insn(tb, rng))):
+        # A long first instruction, so the error waits for it.
+        f1 = random_insn(tb, rng, fixed=dict(rows=int(rng.integers(2 * d, 3 * d + 1)),
+                                             k_tiles=2, n_tiles=2), emit=idx % 2 == 0)
+        bad = dict(_illegal_variants(tb, tb.model.fields(random_insn(tb, rng))))[name]
+        err = tb.model.check(bad)
+        assert err[0], f"{name}: the model accepts {bad}"
+        f3 = random_insn(tb, rng)
+        runs = await tb.run_many([f1, bad, f3], what=f"error {name}")
+        (_, o1), (res2, o2), (_, o3) = runs
+        tb.log.info("error %s: code %d info %d; #1 taken %d, #0 done %d, #1 err %d", name,
+                    res2.error, res2.info, o2.t_accept, o1.t_end, o2.t_end)
+        assert not o2.accesses, f"error {name}: the rejected instruction made accesses"
+        if overlap:
+            assert o2.t_accept < o1.t_end, f"error {name}: taken only after #0 was done"
+
+
+@cocotb.test()
+async def test_back_to_back_accumulate(dut):
+    """Accumulate chains across instructions in flight together: the first writes accumulator
+    rows without emitting (it retires once its rows are in the matrix unit, before their sums
+    are), the next ones add onto them (the whole range, or one output tile of it) and the last
+    emits; the emitted rows equal the sequential model's."""
+    tb, rng = await setup(dut, "back_to_back_accumulate")
+    overlap = needs_overlap(tb)
+    rounds = 3 if tb.dim <= 4 else 2
+    for idx in range(rounds):
+        f1 = random_insn(tb, rng, emit=False, max_n=3, fixed=dict(accumulate=0))
+        chain = dict(rows=f1["rows"], n_tiles=f1["n_tiles"], acc_addr=f1["acc_addr"],
+                     accumulate=1)
+        f2 = random_insn(tb, rng, emit=True, fixed=chain)
+        (_, o1), _ = await tb.run_many([f1, f2], what=f"chain of two {idx}")
+        # Three: partial sums twice without emit, then emit.
+        f1 = random_insn(tb, rng, emit=False, max_n=3)
+        chain = dict(rows=f1["rows"], n_tiles=f1["n_tiles"], acc_addr=f1["acc_addr"],
+                     accumulate=1)
+        f2 = random_insn(tb, rng, emit=False, fixed=chain)
+        f3 = random_insn(tb, rng, emit=True, fixed=chain)
+        runs = await tb.run_many([f1, f2, f3], what=f"chain of three {idx}")
+        if overlap:
+            assert runs[1][1].t_accept < runs[0][1].t_end, f"chain {idx}: no overlap"
+        # One output tile of a wider first instruction: a sub-range of its rows.
+        f1 = random_insn(tb, rng, emit=False, fixed=dict(n_tiles=2, accumulate=0))
+        tile = int(rng.integers(2))
+        sub = dict(rows=f1["rows"], n_tiles=1, acc_addr=f1["acc_addr"] + tile * f1["rows"],
+                   accumulate=1)
+        f2 = random_insn(tb, rng, emit=True, fixed=sub)
+        await tb.run_many([f1, f2], what=f"tile {tile} of {idx}")
 
 
 # ------------------------------------------------------------------------------------------

@@ -10,7 +10,13 @@ two sources:
   queue pairs the synchronization semaphores connect;
 * the RTL's outcome (what happened): the error code it stopped with, overwrite-control waits
   and strict violations, bank conflicts, semaphore waits per queue, back-pressure from a full
-  dispatch queue (the QUEUE_FULL counter), and the DRAM timing the program ran with.
+  dispatch queue (the QUEUE_FULL counter), and the DRAM timing the program ran with;
+* the matrix queue as the matrix engine sees it (it holds two MATMULs at once, hwdef
+  matmul_inflight): what two consecutive instructions of the queue offer it (a second MATMUL
+  with no semaphore wait, one reading lines the first emits, one accumulating onto the first's
+  rows, an illegal one after a legal one), and what the simulation wrapper saw it do
+  (Outcome.observed: two in flight, a launch held back by the read-after-write check, an error
+  held behind an older instruction).
 
 Bins are named (`report()` prints each covergroup with its holes); `docs/testplan.md` lists the
 covergroups and what fills them. The coverage database is this process's
@@ -26,6 +32,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from hwdef import isa, load_config
 from hwdef.params import SatMode, VecOp
 from hwdef.regs import ErrorCode
+from npu_model import semantics as sem
 from runner.job import HANG, SIM_FAILED, Outcome
 from scheduler.sync import SEMAPHORE_OF
 from tb.crv.generator import RandomProgram
@@ -176,6 +183,60 @@ def _sample_sem_wait(queue: str) -> None:
     pass
 
 
+# ---- the matrix queue: two MATMULs in flight ---------------------------------------------
+# Pairs of consecutive instructions of the matrix queue (program order; a SYNC of the queue
+# separates them), each bin sampled once per pair that has it.
+MATRIX_PAIRS = ["back to back", "RAW", "accumulate chain", "illegal after legal"]
+# What the wrapper counted in the run (tb/top/env.py OBSERVED): bin -> Outcome.observed key.
+MATRIX_OBSERVED = {"two in flight": "MM_DUAL_CYCLES", "RAW wait": "MM_RAW_WAIT",
+                   "error behind an older one": "MM_ERR_BEHIND"}
+
+
+@CoverPoint(f"{ROOT}.matrix_queue.pair", xf=lambda name: name, bins=MATRIX_PAIRS,
+            bins_labels=["second waits on no semaphore", "second reads lines the first emits",
+                         "second accumulates onto the first's rows",
+                         "illegal MATMUL right after a legal one"])
+def _sample_matrix_pair(name: str) -> None:
+    pass
+
+
+@CoverPoint(f"{ROOT}.matrix_queue.observed", xf=lambda name: name,
+            bins=list(MATRIX_OBSERVED))
+def _sample_matrix_observed(name: str) -> None:
+    pass
+
+
+def matrix_pairs(cfg, queue: list[tuple[str, dict]]) -> set[str]:
+    """The MATRIX_PAIRS bins that consecutive entries of one matrix queue hit. *queue*: its
+    instructions in program order as (mnemonic, fields); a MATMUL whose fields the checks
+    reject (or cannot describe) is illegal."""
+    hits: set[str] = set()
+
+    def legal(mnemonic: str, f: dict) -> bool:
+        try:
+            return mnemonic == "MATMUL" and sem.check(cfg, mnemonic, f) is None
+        except ValueError:
+            return False
+
+    for (m1, f1), (m2, f2) in zip(queue, queue[1:]):
+        if not legal(m1, f1) or m2 != "MATMUL":
+            continue
+        if not legal(m2, f2):
+            hits.add("illegal after legal")
+            continue
+        if f2["wait_mask"] == 0:
+            hits.add("back to back")
+        first, second = sem.access(cfg, m1, f1), sem.access(cfg, m2, f2)
+        if first.write is not None and set(first.write.lines()) & {
+                line for span in second.reads for line in span.lines()}:
+            hits.add("RAW")
+        rows1 = range(f1["acc_addr"], f1["acc_addr"] + f1["rows"] * f1["n_tiles"])
+        rows2 = range(f2["acc_addr"], f2["acc_addr"] + f2["rows"] * f2["n_tiles"])
+        if f2["accumulate"] and set(rows1) & set(rows2):
+            hits.add("accumulate chain")
+    return hits
+
+
 def executed(prog: RandomProgram, rtl: Outcome) -> list[int]:
     """The words of *prog* the run reached: up to the one that stopped it (none when START
     itself failed, all up to the 256th signalling NOP of a semaphore overflow, whose ERROR_PC
@@ -196,12 +257,15 @@ def sample(prog: RandomProgram, rtl: Outcome) -> None:
     if rtl.error in (HANG, SIM_FAILED):
         return
     cfg = load_config(prog.config)
+    matrix_queue: list[tuple[str, dict]] = []
     for word in executed(prog, rtl):
         try:
             mnemonic, f = isa.decode(word)
         except isa.IsaError:
             _sample_insn("ILLEGAL", {"wait_mask": 0, "signal_mask": 0}, cfg)
             continue
+        if mnemonic == "MATMUL" or (mnemonic == "SYNC" and f["target_queue"] == isa.Queue.MATRIX):
+            matrix_queue.append((mnemonic, f))
         _sample_insn(mnemonic, f, cfg)
         for sem_index in range(isa.NUM_SEMAPHORES):
             if f["wait_mask"] >> sem_index & 1 and sem_index in _PAIR_OF_SEM:
@@ -226,6 +290,11 @@ def sample(prog: RandomProgram, rtl: Outcome) -> None:
     for queue in _QUEUES:
         if rtl.counters.get(f"{queue}_SEM_WAIT", 0):
             _sample_sem_wait(queue)
+    for name in sorted(matrix_pairs(cfg, matrix_queue)):
+        _sample_matrix_pair(name)
+    for name, key in MATRIX_OBSERVED.items():
+        if rtl.observed.get(key, 0):
+            _sample_matrix_observed(name)
 
 
 def groups() -> list[str]:
@@ -245,6 +314,19 @@ def holes() -> list[str]:
     return out
 
 
+def thinnest(count: int = 8) -> list[tuple[str, int]]:
+    """The bins hit least often (but hit), fewest first, as ('coverpoint: bin', hits): the
+    ones a change of the generator would lose first."""
+    hit = []
+    for name, item in sorted(coverage_db.items()):
+        if name.count(".") < 2 or not hasattr(item, "detailed_coverage") or \
+                isinstance(item, CoverCross):
+            continue
+        hit += [(f"{name}: {key}", hits) for key, hits in item.detailed_coverage.items()
+                if hits >= 1]
+    return sorted(hit, key=lambda pair: pair[1])[:count]
+
+
 def percent() -> float:
     return coverage_db[ROOT].cover_percentage
 
@@ -259,6 +341,11 @@ def report() -> str:
     missing = holes()
     lines.append(f"  holes ({len(missing)}):" + ("" if missing else " none"))
     lines += [f"    {hole}" for hole in missing]
+    lines.append("  thinnest (hits; crosses left out):")
+    lines += [f"    {name} ({hits})" for name, hits in thinnest()]
+    lines.append("  matrix queue (hits): " + ", ".join(
+        f"{key} {hits}" for group in ("pair", "observed")
+        for key, hits in coverage_db[f"{ROOT}.matrix_queue.{group}"].detailed_coverage.items()))
     return "\n".join(lines)
 
 

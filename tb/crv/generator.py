@@ -60,6 +60,10 @@ EXTRA_SEMS = tuple(_FREE_SEMS[:-1])
 DEADLOCK_SEM = EXTRA_SEMS[-1]
 WATCHDOG = 3000                  # cycles without progress before DEADLOCK
 _ACC_BYTES = ACC_BITS // 8
+# The error each kind of illegal instruction is built to raise (the others: their own paths).
+_KIND_CODE = {"field": ErrorCode.BAD_FIELD, "spad_range": ErrorCode.SPAD_RANGE,
+              "acc_range": ErrorCode.ACC_RANGE, "operand_overlap": ErrorCode.OPERAND_OVERLAP,
+              "dram_range": ErrorCode.DRAM_RANGE}
 
 
 @dataclass
@@ -259,6 +263,7 @@ class _Builder:
         self.seq: list[tuple[str, dict, str] | str] = []   # instructions and "FENCE"
         self.since_fence: list[tuple[isa.Queue, set, set]] = []
         self.illegal_at = -1
+        self.follow = 0                          # the last MATMUL drawn: MatmulKnobs.follow
         self.expected: Expected | None = None
         self.data_bytes = self.rng.integers(0, 256, self.data[1], dtype=np.uint8)
         self.prog_offset = 0
@@ -300,11 +305,12 @@ class _Builder:
                 int(self.rng.integers(-2**31, 2**31))][kind]
 
     # ---- instructions -------------------------------------------------------------------
-    def _draw(self) -> tuple[str, dict] | None:
-        """One legal-looking instruction (None: the draw did not fit; draw again)."""
+    def _draw(self, kind: int | None = None) -> tuple[str, dict] | None:
+        """One legal-looking instruction (None: the draw did not fit; draw again); *kind*
+        forces its class (InsnKnobs.kind), the rest drawn as usual."""
         k = self.insn_knobs
         k.randomize()
-        kind = int(k.kind)
+        kind = int(k.kind) if kind is None else kind
         lb, cfg = self.lb, self.cfg
         rows = int(k.rows)
         if kind in (0, 1):
@@ -364,6 +370,7 @@ class _Builder:
             if f["a_addr"] < 0 or f["b_addr"] < 0:
                 return None
             f.update(release_a=int(k.release), release_b=int(k.release) & int(m.transpose))
+            self.follow = int(m.follow)
             return "MATMUL", f
         if kind == 3:
             v = self.vector_knobs
@@ -500,12 +507,50 @@ class _Builder:
                 if legal is None:
                     continue
                 f = legal
+            follow = self.follow if mnemonic == "MATMUL" else 0
             self._push(mnemonic, f)
             body += 1
+            if follow and body < length and body != self.illegal_at:
+                follower = self._follower(f, follow)
+                if follower is not None:
+                    self._push("MATMUL", follower, "follows the MATMUL before it: "
+                               + ("reads what it emits" if follow == 1 else "accumulates"))
+                    body += 1
         if self.illegal_at >= 0 and not self._illegal():
             self.kind = "none"               # nothing illegal could be placed: a legal program
         self._epilogue()
         return self.assemble(list(self.seq))
+
+    def _follower(self, first: dict, mode: int) -> dict | None:
+        """A legal MATMUL to place right behind *first* in the matrix queue (the sync pass puts
+        no semaphore between two instructions of one queue, so the matrix engine holds both
+        at once) that depends on it: mode 1 reads, as A or as B, lines *first* emits (the
+        engine's read-after-write wait), mode 2 accumulates onto *first*'s accumulator rows
+        (the matrix unit's in-order accumulation). None: none fitted in a few draws."""
+        cfg = self.cfg
+        if mode == 1 and not first["emit"]:
+            return None
+        written = set(sem.access(cfg, "MATMUL", first).write.lines()) if mode == 1 else set()
+        for _ in range(4):
+            drawn = self._draw(kind=2)
+            if drawn is None:
+                continue
+            f = self._fields("MATMUL", drawn[1])
+            if mode == 1:
+                role = "a_addr" if self.rng.random() < 0.5 else "b_addr"
+                f[role] = max(0, first["dst_addr"] - int(self.rng.integers(0, 3)))
+            else:
+                f.update(rows=first["rows"], n_tiles=first["n_tiles"],
+                         acc_addr=first["acc_addr"], accumulate=1)
+            if sem.check(cfg, "MATMUL", f) is not None:
+                continue
+            acc = sem.access(cfg, "MATMUL", f)
+            if mode == 1 and not written & {ln for span in acc.reads for ln in span.lines()}:
+                continue
+            legal = self._legalize("MATMUL", f)
+            if legal is not None:
+                return legal
+        return None
 
     def _overwrite_wait(self) -> int:
         """A pattern that makes the RTL hold a write for a release (OW_WAITS): a locking load
@@ -571,8 +616,13 @@ class _Builder:
         if kind == "sem_overflow":
             self.seq.append(("OVERFLOW", {}, "illegal: 256 signals of one semaphore"))
             return True
+        # Where the kind can be a MATMUL's, half the programs make it one, right behind a legal
+        # MATMUL: the matrix engine takes it while the legal one runs and must report its error
+        # only after that one retired (errors in program order).
+        matmul = kind in _KIND_CODE and kind != "dram_range" and \
+            bool(self.knobs.matmul_before_illegal)
         for _ in range(50):
-            drawn = self._draw()
+            drawn = self._draw(kind=2 if matmul else None)
             if drawn is None or drawn[0] == "SYNC":
                 continue
             mnemonic, given = drawn
@@ -642,10 +692,27 @@ class _Builder:
                 fault = sem.check(cfg, mnemonic, f, self.window())
             except ValueError:          # an enum value beyond the ISA's: BAD_FIELD below
                 fault = sem.Fault(ErrorCode.BAD_FIELD)
-            if fault is None:
+            # The rule under test, not an earlier check (a range before the aliasing rule).
+            if fault is None or fault.code != _KIND_CODE.get(kind, fault.code):
                 continue
+            if matmul:
+                self._legal_matmul("a legal MATMUL right before the illegal one")
             return self._raw(isa.encode(mnemonic, **f), f"illegal: {kind}")
         return False
+
+    def _legal_matmul(self, note: str) -> None:
+        """Push a legal MATMUL (a few draws; nothing if none fits)."""
+        for _ in range(10):
+            drawn = self._draw(kind=2)
+            if drawn is None:
+                continue
+            f = self._fields("MATMUL", drawn[1])
+            if sem.check(self.cfg, "MATMUL", f) is not None:
+                continue
+            legal = self._legalize("MATMUL", f)
+            if legal is not None:
+                self._push("MATMUL", legal, note)
+                return
 
     def _raw(self, word: int, note: str) -> bool:
         self.seq.append(("RAW", {"word": word}, note))

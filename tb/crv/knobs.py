@@ -37,6 +37,9 @@ class ProgramKnobs:
         self.bytes_per_cycle = vsc.rand_bit_t(8)
         self.extra_sems = vsc.rand_bit_t(2)    # extra producer/consumer semaphore pairs
         self.window_pages = vsc.rand_bit_t(4)  # the window starts this many 4 KiB pages up
+        # An illegal MATMUL (where the kind allows one) right behind a legal one in the matrix
+        # queue: the engine takes it while the legal one runs and must hold its error.
+        self.matmul_before_illegal = vsc.rand_bit_t(1)
 
     @vsc.constraint
     def shape(self):
@@ -52,6 +55,7 @@ class ProgramKnobs:
         self.bytes_per_cycle <= 64
         vsc.dist(self.bytes_per_cycle, [vsc.weight(0, 2), vsc.weight((1, 64), 1)])
         self.window_pages <= 3
+        vsc.dist(self.matmul_before_illegal, [vsc.weight(0, 1), vsc.weight(1, 1)])
 
 
 @vsc.randobj
@@ -105,11 +109,17 @@ class MatmulKnobs:
         self.a_signed = vsc.rand_bit_t(1)
         self.accumulate = vsc.rand_bit_t(1)
         self.emit = vsc.rand_bit_t(1)
+        # A second MATMUL right behind this one in the matrix queue (the engine holds both):
+        # 0 none, 1 one reading lines this one emits (read after write through the
+        # scratchpad), 2 one accumulating onto this one's accumulator rows.
+        self.follow = vsc.rand_bit_t(2)
 
     @vsc.constraint
     def tiles(self):
         self.k_tiles in vsc.rangelist((1, self.max_tiles))
         self.n_tiles in vsc.rangelist((1, self.max_tiles))
+        self.follow <= 2
+        vsc.dist(self.follow, [vsc.weight(0, 6), vsc.weight(1, 2), vsc.weight(2, 1)])
 
 
 @vsc.randobj

@@ -22,7 +22,12 @@ module npu_tb_top #(
   output logic [31:0] dram_rd_bytes_o,
   output logic [31:0] dram_wr_bytes_o,
   output logic [31:0] dram_protocol_errors_o,
-  output logic [63:0] cycle_o
+  output logic [63:0] cycle_o,
+  // Observation of the matrix engine's instructions in flight, per run (cleared by START;
+  // tb/top/env.py reads them with the counters, the random programs' coverage bins them)
+  output logic [31:0] obs_mm_dual_cycles_o,   // cycles with two MATMULs handed over, not retired
+  output logic [31:0] obs_mm_raw_wait_o,      // cycles a checked MATMUL waits on a RAW hazard
+  output logic [31:0] obs_mm_err_behind_o     // MATMUL errors of one handed over behind another
 );
   localparam int unsigned LineBits = Lanes * 32;
 
@@ -73,11 +78,59 @@ module npu_tb_top #(
   assign dram_wr_bytes_o        = dram_stats.wr_bytes;
   assign dram_protocol_errors_o = dram_stats.protocol_errors;
 
+  // ---- Matrix engine observation ------------------------------------------------------------
+  // The dispatcher's hand-overs to and retirements from the matrix engine (queue 2) give the
+  // instructions in flight; the read-after-write wait is the engine's own (a checked
+  // instruction held back only by its hazard check: npu_matmul_engine's `launch` less
+  // `hazard`). Each error is counted if its instruction was handed over while an older one
+  // was still in flight (its err_o had to wait for that one to retire).
+  localparam int unsigned MatrixQueue = 2;
+  logic [1:0] obs_mm_inflight_q;
+  logic [1:0] obs_mm_behind_q;   // per instruction in flight, oldest in bit 0
+  logic       obs_mm_take, obs_mm_retire, obs_mm_raw_wait;
+  logic [1:0] obs_mm_left;       // in flight after this cycle's retirement
+  logic [1:0] obs_mm_behind_left;
+  assign obs_mm_take   = u_npu.eng_valid[MatrixQueue] && u_npu.eng_ready[MatrixQueue];
+  assign obs_mm_retire = u_npu.eng_done[MatrixQueue] || u_npu.eng_err[MatrixQueue];
+  assign obs_mm_left   = obs_mm_inflight_q - 2'(obs_mm_retire);
+  assign obs_mm_behind_left = obs_mm_retire ? obs_mm_behind_q >> 1 : obs_mm_behind_q;
+  assign obs_mm_raw_wait = u_npu.u_matmul_engine.hazard &&
+                           (u_npu.u_matmul_engine.chk_pass ||
+                            u_npu.u_matmul_engine.state_q.name() == "StWait") &&
+                           !u_npu.u_matmul_engine.a_busy && !u_npu.u_matmul_engine.b_busy;
+  always_ff @(posedge clk or negedge rst_ni) begin
+    if (!rst_ni) begin
+      obs_mm_inflight_q    <= '0;
+      obs_mm_behind_q      <= '0;
+      obs_mm_dual_cycles_o <= '0;
+      obs_mm_raw_wait_o    <= '0;
+      obs_mm_err_behind_o  <= '0;
+    end else begin
+      obs_mm_inflight_q <= obs_mm_left + 2'(obs_mm_take);
+      obs_mm_behind_q   <= obs_mm_behind_left;
+      if (obs_mm_take) obs_mm_behind_q[obs_mm_left[0]] <= obs_mm_left != '0;
+      if (u_npu.start) begin      // START only while idle: nothing in flight
+        obs_mm_dual_cycles_o <= '0;
+        obs_mm_raw_wait_o    <= '0;
+        obs_mm_err_behind_o  <= '0;
+      end else begin
+        obs_mm_dual_cycles_o <= obs_mm_dual_cycles_o + 32'(obs_mm_inflight_q == 2'd2);
+        obs_mm_raw_wait_o    <= obs_mm_raw_wait_o + 32'(obs_mm_raw_wait);
+        obs_mm_err_behind_o  <= obs_mm_err_behind_o +
+                                32'(u_npu.eng_err[MatrixQueue] && obs_mm_behind_q[0]);
+      end
+    end
+  end
+
   // ---- Activity trace (+npu_trace=<file>), for timelines -----------------------------------
-  // One line per change of the engines' busy bits, "<cycle> <busy>" with busy in binary
-  // (bit 0 DMA-in, 1 DMA-out, 2 matrix, 3 vector), "start <cycle>" at each CTRL.START and
-  // "done <cycle>" at each interrupt; cycles are this wrapper's free-running count. Written
-  // by the simulator, so Python stays off the per-cycle path. Off without the plusarg.
+  // "start <cycle>" at each CTRL.START, "done <cycle>" at each interrupt, and per engine
+  // (queue q: 0 DMA-in, 1 DMA-out, 2 matrix, 3 vector) "take <cycle> <q>" when the dispatcher
+  // hands it an instruction and "retire <cycle> <q>" at its done_o / err_o pulse: the
+  // instruction's own interval, also where the matrix engine holds two (bench/trace.py). Also
+  // one line per change of the engines' busy bits, "<cycle> <busy>" with busy in binary (bit
+  // q for queue q), what the busy counters count. Cycles are this wrapper's free-running
+  // count; a line is written in the cycle it describes. Written by the simulator, so Python
+  // stays off the per-cycle path. Off without the plusarg.
   int         trace_fd = 0;
   logic [3:0] trace_busy_q = '0;
   logic       trace_irq_q = 1'b0;
@@ -89,6 +142,10 @@ module npu_tb_top #(
     if (trace_fd != 0 && rst_ni) begin
       if (u_npu.start) $fwrite(trace_fd, "start %0d\n", cycle_o);
       if (u_npu.eng_busy != trace_busy_q) $fwrite(trace_fd, "%0d %b\n", cycle_o, u_npu.eng_busy);
+      for (int q = 0; q < 4; q++) begin
+        if (u_npu.eng_done[q] || u_npu.eng_err[q]) $fwrite(trace_fd, "retire %0d %0d\n", cycle_o, q);
+        if (u_npu.eng_valid[q] && u_npu.eng_ready[q]) $fwrite(trace_fd, "take %0d %0d\n", cycle_o, q);
+      end
       if (irq_o && !trace_irq_q) begin
         $fwrite(trace_fd, "done %0d\n", cycle_o);
         $fflush(trace_fd);

@@ -197,10 +197,17 @@ class RunReport:
     counters: dict
     cycles_waited: int
     outputs: dict = field(default_factory=dict)   # name -> bytes read back from DRAM
+    observed: dict = field(default_factory=dict)  # the wrapper's obs_* counts (OBSERVED)
 
     @property
     def error_code(self) -> regs.ErrorCode:
         return regs.ErrorCode(self.status["error_code"])
+
+
+# What the wrapper (tb/sv/npu_tb_top.sv) observes inside the NPU during a run, beyond the
+# counter registers: the matrix engine's instructions in flight. Names as in Outcome.observed.
+OBSERVED = {"MM_DUAL_CYCLES": "obs_mm_dual_cycles_o", "MM_RAW_WAIT": "obs_mm_raw_wait_o",
+            "MM_ERR_BEHIND": "obs_mm_err_behind_o"}
 
 
 class CompletionMonitor(pyuvm.uvm_component):
@@ -229,7 +236,9 @@ class CompletionMonitor(pyuvm.uvm_component):
             error_info=await self.bfm.read(regs.BY_NAME["ERROR_INFO"].offset),
             counters={name: await self.bfm.read(regs.BY_NAME[name].offset)
                       for name in regs.COUNTERS},
-            cycles_waited=waited)
+            cycles_waited=waited,
+            observed={name: getattr(self.dut, port).value.to_unsigned()
+                      for name, port in OBSERVED.items()})
         await self.bfm.write(regs.BY_NAME["IRQ_STATUS"].offset, 1)
         return report
 

@@ -10,6 +10,12 @@ agents sample the handshakes, the host's read responses and every engine-port re
 recorded, a waiting request must stay stable, no request outside an instruction, single
 done/err pulses, busy_o / insn_ready_o consistent).
 
+Granted engine-port requests are logged in `granted` and also attributed to the oldest
+instruction in flight (`EngineHostPort.active`). That attribution is exact for `run` (one
+instruction at a time); `run_many` offers a stream with up to matmul_inflight instructions in
+flight and has the scoreboard split each port's log by instruction instead (scoreboard.py,
+`check_stream`).
+
 The golden model tb/golden/matmul_engine_model.py computes, from the bench's mirror of the
 scratchpad and its own accumulator state, the error (code, info) or the scratchpad image after
 the instruction (every byte is compared after each instruction by reading all lines back, so
@@ -29,13 +35,14 @@ from hwdef.isa import INSN_BITS
 from tb.agents.engine_port import EngineHostPort, EngineOp
 from tb.agents.env import BlockEnv
 from tb.agents.spad_port import (
+    SpadAccess,
     SpadPortDriver,
     SpadPortMonitor,
     first_difference,
     line_int,
 )
 from tb.blocks.matmul_engine.scoreboard import ENGINE_PORTS, MatmulEngineScoreboard
-from tb.golden.matmul_engine_model import MatmulEngineModel
+from tb.golden.matmul_engine_model import MatmulEngineModel, MatmulResult
 from tb.harness.cocotb_utils import check_build, start_clock_and_reset
 from tools.rtl_sources import REPO
 
@@ -73,6 +80,7 @@ class MatmulEngineEnv(BlockEnv):
         # The build's instructions in flight (hwdef matmul_inflight, the wrapper's Inflight).
         self.engine = EngineHostPort(dut, max_inflight=cfg.matmul_inflight)
         self.mirror = np.zeros((self.lines, self.lb), dtype=np.uint8)
+        self.granted: list[SpadAccess] = []     # every granted engine-port request, in order
         self.cycle = 0
         self.strict = 0
         dut.strict_i.value = 0
@@ -92,8 +100,10 @@ class MatmulEngineEnv(BlockEnv):
         await ReadOnly()
         self.host.sample(self.cycle)
         presented, granted = self.ports.sample(self.cycle)
-        if granted and self.engine.active is not None:
-            self.engine.active.accesses.extend(granted)
+        if granted:
+            self.granted.extend(granted)
+            if self.engine.active is not None:
+                self.engine.active.accesses.extend(granted)
         self.engine.sample(self.cycle, presented)
 
     async def idle(self, cycles: int) -> None:
@@ -162,3 +172,47 @@ class MatmulEngineEnv(BlockEnv):
             await self.check_image(res.spad, what)
         else:
             self.mirror = res.spad.copy()
+
+    # ---- a stream of instructions -------------------------------------------------------------
+    async def run_many(self, insns: list[dict], *, what: str = "stream",
+                       check_image: bool = True) -> list[tuple[MatmulResult, EngineOp]]:
+        """Offer every instruction of `insns` at once, without waiting for completions: the
+        host port presents the next one as soon as the engine has taken the previous one, so
+        the engine holds as many as it can (matmul_inflight). The golden model runs them one
+        after the other in program order; the engine's result must be the same (every error's
+        code and info, every access, the whole scratchpad image after the last one). Returns
+        (model result, observed op) per instruction."""
+        fs = [self.model.fields(f) for f in insns]
+        results: list[MatmulResult] = []
+        image = self.mirror
+        for f in fs:
+            res = self.model.execute(f, image)
+            results.append(res)
+            assert res.spad is not None
+            image = res.spad
+        first = len(self.granted)
+        ops = [self.engine.offer("MATMUL", f) for f in fs]
+        start = self.cycle
+        while not all(op.finished.is_set() for op in ops):
+            await self.step()
+            # A verdict is checked as it comes: a younger instruction's pulse that comes too
+            # early is counted as the older one's (the agent retires the oldest), so say so.
+            for k, (res, op) in enumerate(zip(results, ops)):
+                if op.finished.is_set() and op.kind != ("err" if res.error else "done"):
+                    raise AssertionError(
+                        f"{what} #{k}: {op.kind} (code {op.code}, info {op.info}) at cycle "
+                        f"{op.t_end}, the model says {'err ' if res.error else 'done'}"
+                        f"{f'{res.error}/{res.info}' if res.error else ''} (a later "
+                        "instruction's pulse before this one retired?)")
+            if self.cycle - start > TIMEOUT * len(ops):
+                unfinished = [k for k, op in enumerate(ops) if not op.finished.is_set()]
+                raise AssertionError(f"{what}: instructions {unfinished} got no done/err "
+                                     f"within {TIMEOUT * len(ops)} cycles")
+        # A few more cycles: single pulses, no access after the end (the agents check both).
+        await self.idle(3)
+        self.scoreboard.check_stream(results, ops, fs, self.granted[first:], what)
+        if check_image:
+            await self.check_image(image, what)
+        else:
+            self.mirror = image.copy()
+        return list(zip(results, ops))
