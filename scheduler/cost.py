@@ -17,6 +17,15 @@ first free cycles from when its data can move (a load's after the read latency, 
 once; the store's write response follows its last beat). Instruction fetch reads the same
 channel: each instruction's word is booked when it starts. The unlimited DRAM has no channel.
 
+The MATMUL constants are measured, then fitted: `matmul_head` and `matmul_tail` are the
+matrix engine's own latencies (docs/matmul_engine.md: checks, first weight tile, drain; the
+block bench runs four MATMULs back to back 26 cycles over their rows), `matmul_gap` is fitted to
+the RTL's per-instruction trace of BERT N=512 mas on `default` (take/retire of all 352 MATMULs,
+bench/trace.py): in a real attention run the rows of consecutive MATMULs follow each other
+about 28 cycles later than the engine alone allows (scratchpad bank conflicts with the vector
+engine and DMA, the C port's turn between instructions); 25 puts the four BERT N=512 runs of
+mas and FLAT on `default` and `small` within -3.9%..+3.3% and mas alone within -0.7%..+1.4%.
+
 `CostParams()` is the unlimited DRAM; the tiling search (search.py) ranks its candidates with
 the configuration's (`search.RANKING`), whatever DRAM a run will use, so a schedule's program
 does not depend on it; `build_schedule` predicts the chosen program with the DRAM it is given
@@ -44,6 +53,8 @@ class CostParams:
     matmul_head: int = 9             # + Dim: take to first row in the array (checks, launch,
                                      # the first weight tile's Dim rows, FIFO stages)
     matmul_tail: int = 2             # + 2 Dim with emit: last row to done (drain, C write)
+    matmul_gap: float = 25.0         # cycles between two MATMULs' rows in flight together
+                                     # (fitted: BERT N=512 mas on default's RTL, see above)
     weight_tile_min: float = 1.4     # x Dim: cycles per weight tile when rows are few
     vector_fixed: int = 7            # handshake to done (RECIP: +6)
     dma_fixed: int = 8
@@ -231,7 +242,7 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
             first = start + head
             if spans:
                 last_tile = max(prev_rows, p.weight_tile_min * cfg.array_dim)
-                first = max(first, stream_end + 1,
+                first = max(first, stream_end + 1 + p.matmul_gap,
                             stream_end - last_tile + cfg.array_dim + p.matmul_head)
             stream_end = first + stream
             cycles = stream_end + tail - start
