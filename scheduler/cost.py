@@ -231,6 +231,8 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
         depth = cfg.matmul_inflight if q == isa.Queue.MATRIX else 1
         if len(spans) >= depth:
             start = max(start, spans[-depth][1] + 1)
+        if spans:
+            start = max(start, spans[-1][0] + 1)      # taken in program order
         for prod in producers[insn.index]:
             start = max(start, end[prod] + 1)
         cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
@@ -258,6 +260,10 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
                 ready = start + p.dma_fixed + (d.latency if load else 0)
                 moved = max(ready + d.stream, channel.book(ready, d.channel))
                 cycles = max(cycles, moved + (d.pad if load else d.latency) - start)
+        if depth > 1 and spans:
+            # Instructions in flight together retire in program order (a semaphore a later one
+            # signals implies every earlier one of its queue is done, as on one at a time).
+            cycles = max(cycles, spans[-1][1] + 1 - start)
         end.append(start + cycles)
         if timeline is not None:
             timeline.append((start, start + cycles))
