@@ -19,8 +19,8 @@ and writes into --out:
 
 Options: --seq-len-kv (default: --seq-len), --heads, --batch, --causal, the quantization scales
 --s-q/--s-k/--s-v (default 1/32) and --s-o (default: --s-v), and --block-rows/--chunk-keys
-(together, optionally --in-place; for flat also --value-keys and --value-buffers) to force a
-tiling instead of searching one. A workload that
+(together, optionally --in-place; for mas also --score-buffers; for flat also --value-keys and
+--value-buffers) to force a tiling instead of searching one. A workload that
 cannot run on the configuration is reported as `error: ...` with what would fit, exit status 1.
 """
 
@@ -50,6 +50,7 @@ from hwdef import ConfigError, HwConfig, config_names, isa, load_config
 from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
 from scheduler.program import check_dram
 from scheduler.search import PROXY_ROWS, check_full_rows_fit, fitting_tilings, tiling_fits
+from scheduler.strategies import REGISTRY
 
 
 class UsageError(ValueError):
@@ -216,7 +217,8 @@ def _cmd_attention(args) -> int:
         raise ScheduleError("--block-rows and --chunk-keys go together: give both to force a "
                             "tiling, or neither to search the fastest one")
     for flag, given in (("--in-place", args.in_place), ("--value-keys", args.value_keys),
-                        ("--value-buffers", args.value_buffers)):
+                        ("--value-buffers", args.value_buffers),
+                        ("--score-buffers", args.score_buffers)):
         if given and args.block_rows is None:
             raise ScheduleError(f"{flag} needs a forced tiling (--block-rows and --chunk-keys)")
     for flag, value in (("--block-rows", args.block_rows), ("--chunk-keys", args.chunk_keys),
@@ -228,6 +230,13 @@ def _cmd_attention(args) -> int:
     if (args.value_keys or args.value_buffers) and args.strategy != "flat":
         raise ScheduleError("--value-keys and --value-buffers are for --strategy flat (its V "
                             "chunks); the other strategies use --chunk-keys for K and V")
+    if args.score_buffers not in (None, 2, 3):
+        raise ScheduleError(f"--score-buffers = {args.score_buffers}: must be 2 or 3")
+    pipelined = [name for name, s in REGISTRY.items() if s.tiled_score_buffers]
+    if args.score_buffers is not None and args.strategy not in pipelined:
+        raise ScheduleError(f"--score-buffers is for --strategy {' or '.join(pipelined)} (the S "
+                            "buffers it rotates through); the other strategies have a fixed "
+                            "number")
     cfg = load_config(args.config)
     wl = attention_workload(
         cfg, args.strategy, seq_q=args.seq_len,
@@ -237,7 +246,8 @@ def _cmd_attention(args) -> int:
     tiling = None
     if args.block_rows is not None:
         tiling = Tiling(args.block_rows, args.chunk_keys, separate_x=not args.in_place,
-                        value_keys=args.value_keys or 0, value_buffers=args.value_buffers or 2)
+                        value_keys=args.value_keys or 0, value_buffers=args.value_buffers or 2,
+                        score_buffers=args.score_buffers or 2)
     try:
         sched = build_schedule(wl, cfg, args.strategy, tiling=tiling)
     except ScheduleError as exc:
@@ -312,6 +322,9 @@ def _main(argv: list[str] | None) -> int:
                        help="force Bc, keys per chunk, a multiple of the array size")
     p_att.add_argument("--in-place", action="store_true",
                        help="forced tiling: run the score steps in place (no separate X buffer)")
+    p_att.add_argument("--score-buffers", type=ascii_int, metavar="N",
+                       help="mas's forced tiling: 2 or 3 S buffers (default 2; 3 keeps one "
+                            "more chunk of max-pass scores per block, where it fits)")
     p_att.add_argument("--value-keys", type=ascii_int, metavar="N",
                        help="flat's forced tiling: Bv, keys per V chunk (default: the smallest "
                             "multiple of Bc that is a multiple of the scratchpad line)")

@@ -117,6 +117,18 @@ def test_forced_tiling_is_used(tmp_path, capsys):
     assert words == build_schedule(WORKLOAD, load_config("tiny"), "serial", tiling).words
 
 
+def test_forced_score_buffers_are_used(tmp_path, capsys):
+    """mas's third S buffer, forced like the other tiling knobs; the files record it."""
+    code, _, err = _run(capsys, *BASE, "--strategy", "mas", "--out", str(tmp_path),
+                        "--block-rows", "2", "--chunk-keys", "4", "--score-buffers", "3")
+    assert code == 0, err
+    words, _, _, mm, sched = _read(tmp_path)
+    tiling = Tiling(2, 4, score_buffers=3)
+    assert sched["tiling"] == mm["tiling"] == tiling.to_dict()
+    assert mm["tiling"]["score_buffers"] == 3 and "s2" in mm["scratchpad"]
+    assert words == build_schedule(WORKLOAD, load_config("tiny"), "mas", tiling).words
+
+
 TINY = ["--strategy", "mas", "--config", "tiny"]
 
 
@@ -154,11 +166,25 @@ TINY = ["--strategy", "mas", "--config", "tiny"]
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--chunk-keys", "4"],
      ["--block-rows and --chunk-keys go together"]),
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--in-place"], ["--in-place needs"]),
+    (["--seq-len", "16", "--head-dim", "16", *TINY, "--score-buffers", "3"],
+     ["--score-buffers needs a forced tiling"]),
+    (["--seq-len", "16", "--head-dim", "16", *TINY, "--block-rows", "4", "--chunk-keys", "4",
+      "--score-buffers", "4"], ["--score-buffers = 4: must be 2 or 3"]),
+    (["--seq-len", "16", "--head-dim", "16", "--strategy", "serial", "--config", "tiny",
+      "--block-rows", "4", "--chunk-keys", "4", "--score-buffers", "3"],
+     ["--score-buffers is for --strategy mas"]),
+    # a third S buffer that does not fit: tilings where it does
+    (["--seq-len", "512", "--head-dim", "64", "--strategy", "mas", "--config", "default",
+      "--block-rows", "32", "--chunk-keys", "64", "--score-buffers", "3"],
+     ["Br=32 Bc=64 3 S buffers needs 36 scratchpad regions", "tilings that fit",
+      "--block-rows 32 --chunk-keys 32 --score-buffers 3"]),
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--s-o", "0"], ["s_o = 0"]),
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--s-o", "1e-9"], ["s_v / s_o"]),
 ], ids=["seq0", "seq5000", "dim256", "heads0", "tiny-dim128", "tiny-dim100", "config",
         "strategy", "value-keys-not-flat", "value-buffers-unforced", "flat-too-long",
         "tiling-acc", "tiling-bc", "tiling-br0", "only-br", "only-bc", "in-place",
+        "score-buffers-unforced", "score-buffers-4", "score-buffers-not-mas",
+        "score-buffers-no-room",
         "s_o-zero", "s_o-tiny"])
 def test_errors_exit_1_with_a_specific_message(tmp_path, capsys, args, messages):
     out_dir = tmp_path / "out"

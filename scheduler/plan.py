@@ -11,9 +11,9 @@ The dataflow unit is an *item*: one block of query rows against one chunk of key
   Q·Kᵀ (cheaper than keeping Br x N int32 scores on chip). Strategies that keep data on chip
   run the exp pass backwards so that passes meet on chunks (K, V, scores) still on chip.
 
-`plan` also decides, per item, which S buffer holds its scores and whether Q·Kᵀ computes
-them (`ScoreUse`), and which K and V buffer each use reads and whether it is loaded first
-(`BufferUse`).
+`plan` also decides, per item, which of the strategy's S buffers (mas: the tiling's two or
+three) holds its scores and whether Q·Kᵀ computes them (`ScoreUse`), and which K and V buffer
+each use reads and whether it is loaded first (`BufferUse`).
 
 Full-row strategies (FLAT) keep a block's scores against *all* its keys on chip, so the
 softmax runs once over whole rows and there is no max pass: `plan_full_rows` gives each block
@@ -174,7 +174,8 @@ def plan_scores(items: list[Item], slots: int, keep_on_chip: bool) -> dict[int, 
     """A `max` item's scores are only read (row max), so they stay valid in their buffer until
     it is refilled. Kept on chip, a block's exp pass starts on the chunks its max pass ended
     with: while those scores are still in an S buffer, the exp item uses them instead of
-    recomputing Q·Kᵀ. Buffers are refilled least recently used first."""
+    recomputing Q·Kᵀ. Buffers are refilled least recently used first, so *slots* buffers
+    keep the scores of a block's last *slots* max items (two or three in mas)."""
     plan: dict[int, list] = {}
     held: list = [None] * slots
     used = [-1] * slots

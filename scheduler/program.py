@@ -98,7 +98,7 @@ class AttentionProgram:
             plan_full_rows(wl, tiling.block_rows, tiling.chunk_keys, self.geometry.bv,
                            tiling.value_buffers)
             if self.strategy.full_rows else
-            plan(wl, tiling.block_rows, tiling.chunk_keys, self.strategy.score_buffers,
+            plan(wl, tiling.block_rows, tiling.chunk_keys, self.strategy.score_slots(tiling),
                  self.strategy.keep_on_chip))
         self.buffers: Buffers = self.strategy.place_spad(cfg, self.geometry, wl, tiling)
         sync = SyncEmitter(cfg, self.strategy.serialize, max_insns)

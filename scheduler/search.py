@@ -4,7 +4,9 @@ with the cost model, keep the fastest.
 Candidates: block rows Br in multiples of the array size (a row block shorter than the array
 leaves weight loads exposed, so fractions are tried only when nothing else fits), key chunks
 Bc in powers of two times the array size plus "all keys in one chunk" (one pass, no
-recomputation of Q·Kᵀ), with and without the separate X buffer. A candidate is legal when its
+recomputation of Q·Kᵀ), with and without the separate X buffer, and for a pipelined strategy
+(mas) with two or three S buffers (the third where the scratchpad has room: one more chunk of
+max-pass scores kept per block). A candidate is legal when its
 accumulator rows and its region-aligned scratchpad buffers fit (scheduler/program.py raises
 otherwise). Large workloads are ranked on a proxy: one head and a bounded number of query rows
 (the last ones, which under a causal mask see the most keys), scaled back up.
@@ -57,7 +59,9 @@ def candidate_tilings(wl: Workload, cfg: HwConfig, strategy: str = "mas") -> lis
         chunks.add(bc)
         bc *= 2
     chunks.add(nk_pad)
-    return [Tiling(br, bc, x) for br in rows for bc in sorted(chunks) for x in (True, False)]
+    scores = (2, 3) if strategies.get(strategy).tiled_score_buffers else (2,)
+    return [Tiling(br, bc, x, score_buffers=n) for br in rows for bc in sorted(chunks)
+            for x in (True, False) for n in scores]
 
 
 def _powers(first: int, below: int) -> list[int]:
@@ -143,7 +147,7 @@ def search(wl: Workload, cfg: HwConfig, strategy: str,
     if not legal:
         raise ScheduleError((_full_rows_nothing_fits if full_rows else _nothing_fits)(
             wl, cfg, strategy, results))
-    best = min(legal, key=lambda c: (c.cycles, -c.tiling.block_rows))
+    best = min(legal, key=lambda c: (c.cycles, -c.tiling.block_rows, c.tiling.score_buffers))
     return best.tiling, results
 
 
@@ -173,13 +177,14 @@ def fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, forced: Tiling) 
         return _fitting_full_row_tilings(wl, cfg)
     tilings = candidate_tilings(wl, cfg)
     rows = sorted({t.block_rows for t in tilings}, reverse=True)
-    mode = "" if forced.separate_x else " --in-place"
     fits = []
     for bc in sorted({t.chunk_keys for t in tilings}):
-        br = next((br for br in rows
-                   if tiling_fits(wl, cfg, Tiling(br, bc, forced.separate_x), strategy)), None)
+        br = next((br for br in rows if tiling_fits(
+            wl, cfg, replace(forced, block_rows=br, chunk_keys=bc), strategy)), None)
         if br is not None:
-            fits.append(f"--block-rows {br} --chunk-keys {bc}{mode}")
+            fits.append(_flags(replace(forced, block_rows=br, chunk_keys=bc)))
+    if not fits and forced.score_buffers != 2:      # a third S buffer is what did not fit
+        return fitting_tilings(wl, cfg, strategy, replace(forced, score_buffers=2))
     if not fits:
         return "no tiling of this workload fits (leave the tiling out to see why)"
     return ("tilings that fit (largest block per chunk): " + ", ".join(fits)
@@ -190,6 +195,7 @@ def _flags(t: Tiling) -> str:
     return (f"--block-rows {t.block_rows} --chunk-keys {t.chunk_keys}"
             f"{f' --value-keys {t.value_keys}' if t.value_keys else ''}"
             f"{' --value-buffers 1' if t.value_buffers == 1 else ''}"
+            f"{f' --score-buffers {t.score_buffers}' if t.score_buffers != 2 else ''}"
             f"{'' if t.separate_x else ' --in-place'}")
 
 

@@ -75,3 +75,25 @@ def test_search_ranks_on_the_configured_dram_whatever_the_run_uses(config):
     assert chosen.cycles == min(c.cycles for c in real.candidates if c.cycles is not None)
     with pytest.raises(Exception, match="DRAM model 'fast'"):
         build_schedule(wl, cfg, "mas", dram="fast")
+
+
+@pytest.mark.parametrize("config, n, third", [("default", 197, True), ("small", 128, False)])
+def test_search_takes_a_third_score_buffer_where_the_model_says_it_is_faster(config, n, third):
+    """mas's tiling space has two and three S buffers (Tiling.score_buffers). With a third,
+    a block's exp pass starts on three kept chunks of scores (one Q·Kᵀ less per block); it
+    costs a chunk of int32 scores on chip. On `default` at
+    N = 197 it fits next to Br = 32 blocks (in place) and the model ranks it first (8% fewer
+    cycles); on `small` it only fits with shorter blocks, which the model ranks slower. Either
+    way the search takes what the model ranks fastest."""
+    cfg, wl = load_config(config), Workload(n, n, 64)
+    sched = build_schedule(wl, cfg, "mas")
+    legal = [c for c in sched.candidates if c.cycles is not None]
+    best = {k: min(c.cycles for c in legal if c.tiling.score_buffers == k) for k in (2, 3)}
+    chosen = next(c for c in legal if c.tiling == sched.tiling)
+    assert chosen.cycles == min(best.values())
+    assert (sched.tiling.score_buffers == 3) == third == (best[3] < best[2])
+    assert any(c.cycles is None and c.tiling.score_buffers == 3 and "scratchpad regions"
+               in c.reason for c in sched.candidates)       # where it does not fit
+    if third:   # the whole workload's prediction too, against the best two-buffer tiling
+        two = next(c.tiling for c in legal if c.cycles == best[2])
+        assert sched.prediction.cycles < build_schedule(wl, cfg, "mas", two).prediction.cycles

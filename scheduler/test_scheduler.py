@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -105,6 +106,62 @@ def test_search_checks_the_whole_workload_fits_not_just_its_proxy():
     assert sched.built.buffers.recip[0] != sched.built.buffers.row_sum
 
 
+THREE_S_CASES = [  # config, workload, mas tiling with three S buffers
+    ("tiny", Workload(17, 23, 16, causal=True), Tiling(4, 4, score_buffers=3)),
+    ("tiny", Workload(13, 21, 16, heads=2), Tiling(4, 4, False, score_buffers=3)),
+    ("tiny", Workload(40, 5, 16, causal=True), Tiling(4, 4, score_buffers=3)),  # rows see no key
+    ("tiny", Workload(20, 12, 16), Tiling(4, 4, score_buffers=3)),      # three chunks: all kept
+    ("default", Workload(100, 300, 64, causal=True, s_o=1 / 64), Tiling(16, 32, score_buffers=3)),
+    ("default", Workload(64, 512, 64, heads=2), Tiling(32, 64, False, score_buffers=3)),
+]
+
+
+@pytest.mark.parametrize("cfg_name, wl, tiling", THREE_S_CASES,
+                         ids=[f"{c}-{w.seq_q}x{w.seq_kv}-{t.describe()}"
+                              for c, w, t in THREE_S_CASES])
+def test_three_score_buffers_are_bit_exact_and_keep_one_more_chunk(cfg_name, wl, tiling):
+    """mas with a third S buffer (Tiling.score_buffers = 3): the max pass leaves its last three
+    chunks of scores on chip, so every block of three or more chunks recomputes one Q·Kᵀ less
+    than with two buffers; the program is bit-exact under strict overwrite control, and its
+    integers are those of two buffers (and so of every strategy)."""
+    sched, out, want = _run_model(cfg_name, wl, tiling, "mas")
+    bad = np.argwhere(out != want)
+    assert bad.size == 0, f"{len(bad)} outputs differ, first {bad[0]}"
+    two = replace(tiling, score_buffers=2)
+    sched2, out2, _ = _run_model(cfg_name, wl, two, "mas")
+    assert np.array_equal(out, out2)
+    buf = sched.built.buffers
+    assert len(set(buf.scores)) == 3 and sched.built.plan.scores
+    assert {u.slot for u in sched.built.plan.scores.values()} == {0, 1, 2}
+    t = tiling
+    blocks = [chunk_count(wl, t.chunk_keys, q0, min(t.block_rows, wl.seq_q - q0))
+              for q0 in range(0, wl.seq_q, t.block_rows)] * wl.heads_total
+    for kept, built in ((3, sched), (2, sched2)):
+        # a block of n chunks: n Q·Kᵀ in the max pass, and its exp pass recomputes the chunks
+        # the last `kept` max items no longer hold (a one-chunk block: one Q·Kᵀ)
+        want_qk = sum(1 if n == 1 else n + max(n - kept, 0) for n in blocks)
+        assert sum(i.note.startswith("S = Q·Kᵀ") for i in built.instructions) == want_qk
+
+
+def test_score_buffers_two_is_the_default_program_and_only_mas_chooses():
+    """Tiling.score_buffers = 2 is the tiling as before (the same words, the same memory map
+    entry); only mas takes the S buffer count from the tiling."""
+    cfg, wl = load_config("tiny"), Workload(17, 23, 16, causal=True)
+    for strategy in STRATEGIES:
+        plain = build_schedule(wl, cfg, strategy, Tiling(4, 8))
+        assert build_schedule(wl, cfg, strategy, Tiling(4, 8, score_buffers=2)).words == \
+            plain.words
+        assert "score_buffers" not in plain.memory_map()["tiling"]
+        if strategy != "mas":
+            with pytest.raises(ScheduleError, match="S buffer count is for pipelined"):
+                build_schedule(wl, cfg, strategy, Tiling(4, 8, score_buffers=3))
+    three = build_schedule(wl, cfg, "mas", Tiling(4, 4, score_buffers=3))
+    assert three.memory_map()["tiling"]["score_buffers"] == 3
+    assert "s2" in three.memory_map()["scratchpad"]
+    with pytest.raises(ScheduleError, match="2 or 3 S buffers"):
+        build_schedule(wl, cfg, "mas", Tiling(4, 4, score_buffers=4))
+
+
 FLAT_CASES = [  # config, workload, full-row tiling: V chunks wider than K chunks, one V buffer
     ("tiny", Workload(100, 100, 16, causal=True), Tiling(4, 16, False, 16, 1)),
     ("tiny", Workload(37, 53, 16, heads=2), Tiling(4, 8, True, 16, 1)),
@@ -151,12 +208,14 @@ def _conflicts(footprint, a, b) -> bool:
     return bool(wa & (rb | wb) or wb & ra)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", [*STRATEGIES, "mas-3S"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_semaphores_order_every_dependency(strategy, seed):
     cfg = load_config("tiny")
+    strategy, _, three = strategy.partition("-")     # mas-3S: mas with three S buffers
     prog = AttentionProgram(Workload(13, 21, 16, heads=2, causal=seed == 2), cfg,
-                            Tiling(4, 8, separate_x=seed != 3), strategy)
+                            Tiling(4, 8 if not three else 4, separate_x=seed != 3,
+                                   score_buffers=3 if three else 2), strategy)
     insns = prog.insns
     rnd = random.Random(seed)
     timeline: list = []

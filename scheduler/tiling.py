@@ -1,10 +1,11 @@
 """A tiling and the buffer geometry it implies.
 
 `Tiling` is what the search chooses: Br query rows per block, Bc keys per chunk, and whether
-the score steps ping-pong through a separate X buffer; for strategies that keep whole score
-rows on chip (FLAT), also Bv, the keys of a V chunk. `Geometry` derives every size the layout
-and the instruction templates need from the workload, the configuration and the tiling, and
-rejects tilings whose accumulator rows cannot hold Q·Kᵀ and P·V together.
+the score steps ping-pong through a separate X buffer; for the pipelined strategy (mas), how
+many S buffers it rotates through; for strategies that keep whole score rows on chip (FLAT),
+also Bv, the keys of a V chunk. `Geometry` derives every size the layout and the instruction
+templates need from the workload, the configuration and the tiling, and rejects tilings whose
+accumulator rows cannot hold Q·Kᵀ and P·V together.
 """
 
 from __future__ import annotations
@@ -34,11 +35,17 @@ class Tiling:
     # Full-row strategies only: V buffers (2: the next V chunk loads during P·V; 1: one
     # chunk less on chip, so a taller block may fit).
     value_buffers: int = 2
+    # Pipelined strategies only (mas): S buffers (2: Q·Kᵀ of the next item overlaps the
+    # softmax of this one; 3: the max pass leaves three chunks of scores on chip, one more
+    # exp item per block skips its Q·Kᵀ, and a Q·Kᵀ refills the buffer of the softmax two
+    # items back instead of the previous one's).
+    score_buffers: int = 2
 
     def describe(self) -> str:
         return (f"Br={self.block_rows} Bc={self.chunk_keys}"
                 f"{f' Bv={self.value_keys}' if self.value_keys else ''}"
                 f"{' one V buffer' if self.value_buffers == 1 else ''}"
+                f"{f' {self.score_buffers} S buffers' if self.score_buffers != 2 else ''}"
                 f"{'' if self.separate_x else ' in-place'}")
 
     def to_dict(self) -> dict:
@@ -48,6 +55,8 @@ class Tiling:
             out["value_keys"] = self.value_keys
         if self.value_buffers != 2:
             out["value_buffers"] = self.value_buffers
+        if self.score_buffers != 2:
+            out["score_buffers"] = self.score_buffers
         return out
 
 
@@ -81,6 +90,8 @@ class Geometry:
             raise ScheduleError(f"tiling {tiling.describe()}: Bc must be a positive multiple "
                                 f"of the array size {dim}")
         d_pad = ceil_div(wl.head_dim, dim) * dim
+        if tiling.score_buffers not in (2, 3):
+            raise ScheduleError(f"tiling {tiling.describe()}: 2 or 3 S buffers")
         if full_rows:
             return cls._full_rows(wl, cfg, tiling, d_pad)
         if tiling.value_keys or tiling.value_buffers != 2:
@@ -108,6 +119,9 @@ class Geometry:
         bv = tiling.value_keys or min(lcm(bc, step), nk_pad)
         if tiling.value_buffers not in (1, 2):
             raise ScheduleError(f"tiling {tiling.describe()}: 1 or 2 V buffers")
+        if tiling.score_buffers != 2:
+            raise ScheduleError(f"tiling {tiling.describe()}: the S buffer count is for "
+                                "pipelined strategies (mas) only")
         if bc % lanes and bc < nk_pad:
             raise ScheduleError(f"tiling {tiling.describe()}: with full rows, Bc must be a "
                                 f"multiple of the {lanes} vector lanes")

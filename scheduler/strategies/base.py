@@ -15,7 +15,7 @@ from hwdef import HwConfig, isa
 from scheduler.emit import AttentionEmitter
 from scheduler.layout import Buffers, place_spad
 from scheduler.tiling import Geometry, Tiling
-from scheduler.workload import Workload
+from scheduler.workload import ScheduleError, Workload
 
 
 class Strategy:
@@ -23,6 +23,8 @@ class Strategy:
     rank: ClassVar[int]                  # order in listings and tables
     summary: ClassVar[str]
     score_buffers: ClassVar[int] = 1     # S and P buffers (2: Q·Kᵀ of the next item overlaps)
+    # The tiling chooses the S buffers (Tiling.score_buffers: 2 or 3; P keeps two).
+    tiled_score_buffers: ClassVar[bool] = False
     overwrite_control: ClassVar[bool] = False
     keep_on_chip: ClassVar[bool] = True  # K, V and max-pass scores stay between passes
     serialize: ClassVar[tuple[isa.Queue, ...]] = ()
@@ -39,9 +41,21 @@ class Strategy:
         return cls.lean_layout
 
     @classmethod
+    def score_slots(cls, tiling: Tiling) -> int:
+        """S buffers of this strategy with *tiling* (raises ScheduleError if the tiling asks
+        for a count the strategy does not choose by tiling)."""
+        if cls.tiled_score_buffers:
+            return tiling.score_buffers
+        if tiling.score_buffers != 2:
+            raise ScheduleError(f"tiling {tiling.describe()}: the S buffer count is for "
+                                f"pipelined strategies (mas); {cls.name} has "
+                                f"{cls.score_buffers}")
+        return cls.score_buffers
+
+    @classmethod
     def place_spad(cls, cfg: HwConfig, geo: Geometry, wl: Workload, tiling: Tiling) -> Buffers:
         """This strategy's scratchpad layout of *wl* (raises ScheduleError if it does not fit)."""
-        return place_spad(cfg, geo, tiling, cls.score_buffers, cls.lean_layout,
+        return place_spad(cfg, geo, tiling, cls.score_slots(tiling), cls.lean_layout,
                           cls.recip_over_sum(wl, tiling))
 
     @classmethod

@@ -1,7 +1,8 @@
 """MAS-Attention: the matrix and vector units as two concurrent streams. Step c runs Q·Kᵀ of
 item c+1 and P·V of item c-1 on the matrix unit while the vector unit runs the softmax of
-item c; S and P are double-buffered, and every buffer is locked by its producer and released
-by its last reader (overwrite control, CTRL.STRICT)."""
+item c; S and P are double-buffered (S optionally triple-buffered, Tiling.score_buffers), and
+every buffer is locked by its producer and released by its last reader (overwrite control,
+CTRL.STRICT)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Mas(Strategy):
     rank = 3
     summary = "MAS-Attention: matrix and vector units concurrent, buffers locked and released"
     score_buffers = 2
+    tiled_score_buffers = True
     overwrite_control = True
     lean_layout = True
 
