@@ -218,7 +218,6 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     channel = Channel()
     bytes_per_cycle = _dram(cfg, p)[0]
     stream_end = 0.0      # the matrix engine's last row of the previous MATMUL
-    prev_rows = 0         # ... and its rows per weight tile
     for insn in insns:
         q = insn.queue
         spans = intervals.setdefault(q, [])
@@ -238,17 +237,14 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
         cycles = cost(insn) if cost else insn_cycles(cfg, insn, p)
         if not cost and insn.mnemonic == "MATMUL" and depth > 1:
             # Two in flight: this one's rows follow the previous one's last row as soon as its
-            # own checks and first weight tile are done; that tile loads once the previous
-            # one's last tile has started (its second-to-last freed a weight buffer).
+            # own checks and first weight tile are done (the engine loads that tile while the
+            # previous one's last tile streams, docs/matmul_engine.md), matmul_gap later.
             head, stream, tail = matmul_phases(cfg, insn, p)
             first = start + head
             if spans:
-                last_tile = max(prev_rows, p.weight_tile_min * cfg.array_dim)
-                first = max(first, stream_end + 1 + p.matmul_gap,
-                            stream_end - last_tile + cfg.array_dim + p.matmul_head)
+                first = max(first, stream_end + 1 + p.matmul_gap)
             stream_end = first + stream
             cycles = stream_end + tail - start
-            prev_rows = insn.fields["rows"]
         if not cost and bytes_per_cycle:
             channel.book(start, isa.INSN_BYTES / bytes_per_cycle)     # its fetch, about then
         if not cost and bytes_per_cycle and insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):

@@ -29,8 +29,9 @@
 // the array); the C sequencer takes it after the current one's last write and lock mark (a
 // one-entry queue). It waits instead while its A or B lines meet the current one's emitted
 // lines (a read after write through the scratchpad). B takes it first, as soon as it has read
-// the current one's last weight tile, so the next first tile is loaded when A gets there. Whatever can fail is kept in program
-// order, so a run is indistinguishable from one at a time except in time: an instruction's
+// the current one's last weight tile, so the next first tile is loaded when A gets there.
+// Whatever can fail is kept in program order, so a run ends with the same error (code, PC,
+// info) as one at a time: an instruction's
 // release reads, emitted rows, lock marks and its own check error all wait until every older
 // instruction has retired (done_o), so an overwrite-control error or err_o always belongs to
 // the oldest instruction in flight. Instructions retire in order, one done_o pulse each.
@@ -284,6 +285,9 @@ module npu_matmul_engine #(
   // current one. (The hazard cannot change in between: the older instruction stays.) The C
   // queue is free whenever A is: at most two instructions are launched.
   assign launch_b = (chk_pass || state_q == StWaitB) && !b_busy && !hazard;
+  // Held back by the hazard alone (a bench statistic: tb/sv/npu_tb_top.sv).
+  logic raw_wait;
+  assign raw_wait = (chk_pass || state_q == StWaitB) && !b_busy && hazard;
   assign launch   = (launch_b || state_q == StWaitA) && !a_busy;
   assign new_dst_last = chk_last ? AddrBits'(chk_value) : dst_last_q;
 
@@ -875,13 +879,13 @@ module npu_matmul_engine #(
                     (state_q == StCheck) || launch_b || launch || retire || report || c_start;
   assign stall_o = busy_o && !progress;
 
-  // Unused: write ports' read responses, the C stream's address/tag (rows come back in
+  // Unused: raw_wait (read by the bench wrapper), write ports' read responses, the C stream's address/tag (rows come back in
   // order, the sequencer knows where they go), FIFO in_ready (credits guarantee room), and the
   // instruction header / reserved bits (the dispatcher decodes them).
   logic unused;
   assign unused = ^{c_rsp.rvalid, c_rsp.rdata, mu_c_acc_addr, mu_c_tag, af_in_ready,
                     wf_in_ready, cf_count, insn_q.reserved, insn_q.opcode, insn_q.wait_mask,
-                    insn_q.signal_mask, insn_a_q, insn_b_q, insn_c_q};
+                    insn_q.signal_mask, insn_a_q, insn_b_q, insn_c_q, raw_wait};
 
 `ifndef SYNTHESIS
 `include "npu_assert.svh"
@@ -900,8 +904,20 @@ module npu_matmul_engine #(
   `NPU_ASSERT(MmRetireOrReport_A, !(retire && report), "retired and reported in one cycle")
   // Read after write through the scratchpad: while an older instruction with emit is in
   // flight, the launched one's A and B lines never meet its destination lines.
-  `NPU_ASSERT(MmLaunchNoHazard_A, launch_b || (launch && state_q != StWaitA) |-> !hazard,
-              "launched over a read-after-write")
+  `NPU_ASSERT(MmLaunchNoHazard_A, launch |-> !hazard, "launched over a read-after-write")
+  // And on the requests themselves: a younger instruction never reads a line the older one
+  // is still to write.
+  `NPU_ASSERT(MmYoungReadNoHazard_A,
+              a_data_req && a_id_q != ret_id_q && dst_valid_q[ret_id_q] |->
+              !(a_data_addr >= old_first && a_data_addr <= old_last),
+              "a younger MATMUL read (A) a line the older one writes")
+  `NPU_ASSERT(MmYoungReadNoHazardB_A,
+              b_data_req && b_id_q != ret_id_q && dst_valid_q[ret_id_q] |->
+              !(b_data_addr >= old_first && b_data_addr <= old_last),
+              "a younger MATMUL read (B) a line the older one writes")
+  // The id and counter widths hold two instructions in flight at most (hwdef checks the
+  // configurations; this catches a -G override).
+  `NPU_ASSERT_INIT(MmInflightLegal_A, Inflight inside {1, 2}, "Inflight must be 1 or 2")
 `endif
 
 endmodule

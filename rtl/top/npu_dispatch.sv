@@ -150,7 +150,7 @@ module npu_dispatch #(
   // vector, then a NOP at dispatch), and the resulting decrements/increments.
   // ---------------------------------------------------------------------------------------
   logic [SemBits-1:0]         sem_q [NumSemaphores];
-  localparam int unsigned MatrixQueue = 2;
+  localparam int unsigned MatrixQueue = int'(npu_isa_pkg::QueueMatrix);
   logic [NumQueues-1:0]       inflight_q;                     // engine runs an instruction of q
   logic [NumQueues-1:0]       inflight_room;                  // ... and may take another one
   logic [1:0]                 inflight_cnt_q [NumQueues];
@@ -457,6 +457,9 @@ module npu_dispatch #(
     `NPU_ASSERT(DispEngDoneErrExcl_A, !(eng_done_i[q] && eng_err_i[q]),
                 "an engine reported done and error together")
   end
+  // Two signal/PC entries per queue: at most two instructions in flight (hwdef checks it).
+  `NPU_ASSERT_INIT(DispMatmulInflightLegal_A, MatmulInflight inside {1, 2},
+                   "MatmulInflight must be 1 or 2")
 `endif
 
 endmodule

@@ -511,7 +511,6 @@ async def test_back_to_back_error(dut):
         (_, o1), (res2, o2), (_, o3) = runs
         tb.log.info("error %s: code %d info %d; #1 taken %d, #0 done %d, #1 err %d", name,
                     res2.error, res2.info, o2.t_accept, o1.t_end, o2.t_end)
-        assert not o2.accesses, f"error {name}: the rejected instruction made accesses"
         if overlap:
             assert o2.t_accept < o1.t_end, f"error {name}: taken only after #0 was done"
 

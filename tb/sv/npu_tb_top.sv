@@ -81,10 +81,9 @@ module npu_tb_top #(
   // ---- Matrix engine observation ------------------------------------------------------------
   // The dispatcher's hand-overs to and retirements from the matrix engine (queue 2) give the
   // instructions in flight; the read-after-write wait is the engine's own (a checked
-  // instruction held back only by its hazard check: npu_matmul_engine's `launch` less
-  // `hazard`). Each error is counted if its instruction was handed over while an older one
+  // instruction held back only by its hazard check: npu_matmul_engine's `raw_wait`). Each error is counted if its instruction was handed over while an older one
   // was still in flight (its err_o had to wait for that one to retire).
-  localparam int unsigned MatrixQueue = 2;
+  localparam int unsigned MatrixQueue = int'(npu_isa_pkg::QueueMatrix);
   logic [1:0] obs_mm_inflight_q;
   logic [1:0] obs_mm_behind_q;   // per instruction in flight, oldest in bit 0
   logic       obs_mm_take, obs_mm_retire, obs_mm_raw_wait;
@@ -94,10 +93,7 @@ module npu_tb_top #(
   assign obs_mm_retire = u_npu.eng_done[MatrixQueue] || u_npu.eng_err[MatrixQueue];
   assign obs_mm_left   = obs_mm_inflight_q - 2'(obs_mm_retire);
   assign obs_mm_behind_left = obs_mm_retire ? obs_mm_behind_q >> 1 : obs_mm_behind_q;
-  assign obs_mm_raw_wait = u_npu.u_matmul_engine.hazard &&
-                           (u_npu.u_matmul_engine.chk_pass ||
-                            u_npu.u_matmul_engine.state_q.name() == "StWait") &&
-                           !u_npu.u_matmul_engine.a_busy && !u_npu.u_matmul_engine.b_busy;
+  assign obs_mm_raw_wait = u_npu.u_matmul_engine.raw_wait;
   always_ff @(posedge clk or negedge rst_ni) begin
     if (!rst_ni) begin
       obs_mm_inflight_q    <= '0;
