@@ -150,7 +150,7 @@ module npu_dispatch #(
   // vector, then a NOP at dispatch), and the resulting decrements/increments.
   // ---------------------------------------------------------------------------------------
   logic [SemBits-1:0]         sem_q [NumSemaphores];
-  localparam int unsigned MatrixQueue = int'(npu_isa_pkg::QueueMatrix);
+  localparam int unsigned MatrixQueue = 32'(npu_isa_pkg::QueueMatrix);
   logic [NumQueues-1:0]       inflight_q;                     // engine runs an instruction of q
   logic [NumQueues-1:0]       inflight_room;                  // ... and may take another one
   logic [1:0]                 inflight_cnt_q [NumQueues];

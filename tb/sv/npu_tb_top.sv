@@ -83,7 +83,7 @@ module npu_tb_top #(
   // instructions in flight; the read-after-write wait is the engine's own (a checked
   // instruction held back only by its hazard check: npu_matmul_engine's `raw_wait`). Each error is counted if its instruction was handed over while an older one
   // was still in flight (its err_o had to wait for that one to retire).
-  localparam int unsigned MatrixQueue = int'(npu_isa_pkg::QueueMatrix);
+  localparam int unsigned MatrixQueue = 32'(npu_isa_pkg::QueueMatrix);
   logic [1:0] obs_mm_inflight_q;
   logic [1:0] obs_mm_behind_q;   // per instruction in flight, oldest in bit 0
   logic       obs_mm_take, obs_mm_retire, obs_mm_raw_wait;
