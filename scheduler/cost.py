@@ -23,8 +23,9 @@ block bench runs four MATMULs back to back 26 cycles over their rows), `matmul_g
 the RTL's per-instruction trace of BERT N=512 mas on `default` (take/retire of all 352 MATMULs,
 bench/trace.py): in a real attention run the rows of consecutive MATMULs follow each other
 about 28 cycles later than the engine alone allows (scratchpad bank conflicts with the vector
-engine and DMA, the C port's turn between instructions); 25 puts the four BERT N=512 runs of
-mas and FLAT on `default` and `small` within -3.9%..+3.3% and mas alone within -0.7%..+1.4%.
+engine and DMA, the C port's turn between instructions). With 25, the bench's BERT N=512 runs
+(README) are predicted within -0.9%..+1.4% for mas and -3.5%..+3.4% for FLAT on `default` and
+`small`.
 
 `CostParams()` is the unlimited DRAM; the tiling search (search.py) ranks its candidates with
 the configuration's (`search.RANKING`), whatever DRAM a run will use, so a schedule's program

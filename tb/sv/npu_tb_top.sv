@@ -81,8 +81,9 @@ module npu_tb_top #(
   // ---- Matrix engine observation ------------------------------------------------------------
   // The dispatcher's hand-overs to and retirements from the matrix engine (queue 2) give the
   // instructions in flight; the read-after-write wait is the engine's own (a checked
-  // instruction held back only by its hazard check: npu_matmul_engine's `raw_wait`). Each error is counted if its instruction was handed over while an older one
-  // was still in flight (its err_o had to wait for that one to retire).
+  // instruction held back only by its hazard check: npu_matmul_engine's `raw_wait`). Each
+  // error is counted if its instruction was handed over while an older one was still in
+  // flight (its err_o had to wait for that one to retire).
   localparam int unsigned MatrixQueue = 32'(npu_isa_pkg::QueueMatrix);
   logic [1:0] obs_mm_inflight_q;
   logic [1:0] obs_mm_behind_q;   // per instruction in flight, oldest in bit 0
