@@ -275,6 +275,62 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     return Prediction(int(total), {q.name: int(v) for q, v in busy.items()}, int(overlap))
 
 
+class LowerBound:
+    """Cycles `predict` cannot go below for a program, whatever semaphores it gets, taken one
+    instruction at a time (`add`; `cycles` only grows): the busiest queue, each instruction
+    at its own `insn_cycles` one after the other (the matrix engine's streams one after the
+    other, `matmul_gap` apart, with two in flight), the queues in *serialize* as one queue,
+    and the DRAM channel's beats. It needs only the instructions' fields (sync.SyncEmitter
+    without dependencies, a tenth of the cost of the program), so the tiling search predicts
+    only the candidates whose bound can still win, and stops emitting a candidate once its
+    bound is above the best prediction.
+
+    Each term follows a rule of `predict`: an instruction starts after its queue's previous
+    one is done (one in flight) or its rows after the previous one's (two in flight:
+    stream_end + 1 + matmul_gap); a serialized queue's instruction waits for the previous
+    serialized one; a DMA instruction ends no earlier than its booking on the channel, whose
+    bookings are disjoint and start after START_CYCLES."""
+
+    def __init__(self, cfg: HwConfig, p: CostParams = CostParams(),
+                 serialize: tuple[isa.Queue, ...] = ()):
+        self.cfg, self.p, self.serialize = cfg, p, serialize
+        self.bytes_per_cycle = _dram(cfg, p)[0]
+        self.chains: dict[object, float] = {}   # queue (or "serialized") -> end so far
+        self.last: dict[object, Insn] = {}      # queue (or "serialized") -> its last insn
+        self.channel = 0.0
+        self.cycles = START_CYCLES
+
+    def add(self, insn: Insn) -> int:
+        """Take the next instruction (program order); returns the bound so far."""
+        cfg, p = self.cfg, self.p
+        key = "serialized" if insn.queue in self.serialize else insn.queue
+        prev = self.last.get(key)
+        if (insn.mnemonic == "MATMUL" and cfg.matmul_inflight > 1 and prev is not None
+                and prev.mnemonic == "MATMUL"):
+            # Its rows follow the previous MATMUL's last row: the previous one's tail gives
+            # way to this one's gap, stream and tail.
+            _, _, prev_tail = matmul_phases(cfg, prev, p)
+            _, stream, tail = matmul_phases(cfg, insn, p)
+            chain = self.chains[key] + 1 + p.matmul_gap + stream + tail - prev_tail
+        else:
+            chain = self.chains.get(key, 0.0) + insn_cycles(cfg, insn, p) + 1
+        self.chains[key] = chain
+        self.last[key] = insn
+        if self.bytes_per_cycle and insn.mnemonic in ("DMA_LOAD", "DMA_STORE"):
+            self.channel += _dma(cfg, insn, p).channel
+        self.cycles = max(self.cycles, int(START_CYCLES + max(chain, self.channel)))
+        return self.cycles
+
+
+def lower_bound(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
+                serialize: tuple[isa.Queue, ...] = ()) -> int:
+    """`LowerBound` of a whole program."""
+    bound = LowerBound(cfg, p, serialize)
+    for insn in insns:
+        bound.add(insn)
+    return bound.cycles
+
+
 def union(spans: list) -> list:
     """Sorted (start, end) intervals merged where they overlap or touch."""
     out: list[tuple[float, float]] = []

@@ -13,6 +13,7 @@ them in (scheduler/strategies/), and the semaphores that make the sequential ord
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 
@@ -82,7 +83,12 @@ def check_dram(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | Non
 
 class AttentionProgram:
     def __init__(self, wl: Workload, cfg: HwConfig, tiling: Tiling, strategy: str,
-                 dram_base: int = 0, dram_limit: int | None = None):
+                 dram_base: int = 0, dram_limit: int | None = None, dependencies: bool = True,
+                 encode: bool = True, observe: Callable[[Insn], object] | None = None):
+        """*dependencies*=False: instructions and fields only, no semaphores (the tiling
+        search's lower bound, cost.LowerBound); *encode*=False: no words (the search's
+        predictions); neither has a `program`. *observe* sees each instruction as it is
+        emitted (sync.SyncEmitter)."""
         self.strategy = strategies.get(strategy)
         self.wl, self.cfg, self.tiling = wl, cfg, tiling
         self.geometry = Geometry.of(wl, cfg, tiling, self.strategy.full_rows)
@@ -101,7 +107,8 @@ class AttentionProgram:
             plan(wl, tiling.block_rows, tiling.chunk_keys, self.strategy.score_slots(tiling),
                  self.strategy.keep_on_chip))
         self.buffers: Buffers = self.strategy.place_spad(cfg, self.geometry, wl, tiling)
-        sync = SyncEmitter(cfg, self.strategy.serialize, max_insns)
+        sync = SyncEmitter(cfg, self.strategy.serialize, max_insns, dependencies, encode,
+                          observe)
         try:
             self.strategy.emit(AttentionEmitter(wl, cfg, self.geometry, self.buffers,
                                                 self.tensors, self.plan,

@@ -20,12 +20,13 @@ times), then the fastest of those by the cost model.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 from math import lcm
 
 from hwdef import HwConfig, config_names, isa, load_config
 from scheduler import strategies
-from scheduler.cost import CostParams, predict
+from scheduler.cost import CostParams, LowerBound, predict
 from scheduler.layout import place_spad
 from scheduler.program import AttentionProgram, check_dram
 from scheduler.tiling import Geometry, Tiling
@@ -42,8 +43,13 @@ FULL_ROW_PROXY_BLOCKS = 4
 @dataclass
 class Candidate:
     tiling: Tiling
-    cycles: float | None     # predicted for the full workload (None: illegal)
-    reason: str = ""
+    cycles: float | None     # predicted for the full workload (None: illegal, or not predicted)
+    reason: str = ""         # why illegal, or why not predicted
+    bound: float | None = None   # the cost model's lower bound (None: illegal)
+
+    @property
+    def legal(self) -> bool:
+        return self.bound is not None
 
 
 def candidate_tilings(wl: Workload, cfg: HwConfig, strategy: str = "mas") -> list[Tiling]:
@@ -118,36 +124,76 @@ def _proxy(wl: Workload, rows: int = PROXY_ROWS) -> tuple[Workload, float]:
     return replace(wl, seq_q=rows, heads=1, batch=1), scale
 
 
-def search(wl: Workload, cfg: HwConfig, strategy: str,
-           dram_bytes: int | None = None) -> tuple[Tiling, list[Candidate]]:
+class _AboveLimit(Exception):
+    """A candidate's lower bound passed the prediction it had to beat."""
+
+
+def search(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | None = None,
+           top: int = 1) -> tuple[Tiling, list[Candidate]]:
     """The fastest legal tiling by the cost model, and every candidate tried. *dram_bytes*:
     the DRAM the program must fit (full-row tilings of long sequences can have programs of
-    hundreds of thousands of instructions; those that cannot fit are not candidates)."""
+    hundreds of thousands of instructions; those that cannot fit are not candidates).
+
+    Branch and bound, exact: the *top* fastest by the cost model are the exhaustive search's.
+    Candidates are tried fewest instructions first (largest blocks and chunks: usually the
+    fastest). Each one is first emitted without semaphores (a tenth of the cost of its program)
+    while the cost model's lower bound (cost.LowerBound) grows with every instruction; once
+    the bound is above the *top*-th best prediction so far, the candidate cannot be among the
+    *top* (nor tie with them) and its emission stops. Only the others are built and predicted.
+    Candidates left out are listed with the bound they had reached."""
     strat = strategies.get(strategy)
     full_rows = strat.full_rows
     proxy, scale = _proxy(wl)
     results: list[Candidate] = []
-    for tiling in candidate_tilings(wl, cfg, strategy):
+    predicted: list[float] = []       # sorted
+
+    def limit() -> float:
+        return predicted[top - 1] if len(predicted) >= top else float("inf")
+
+    tilings = candidate_tilings(wl, cfg, strategy)
+    # Whole-array blocks fewest instructions first; the fractional ones (a last resort) after
+    # them in their own order, as the first legal one is the only one tried.
+    order = sorted(range(len(tilings)), key=lambda i: (
+        (1, 0, i) if not full_rows and tilings[i].block_rows < cfg.array_dim
+        else (0, -tilings[i].block_rows * tilings[i].chunk_keys, i)))
+    for tiling in (tilings[i] for i in order):
         if not full_rows and tiling.block_rows < cfg.array_dim and any(
-                c.cycles is not None for c in results):
+                c.legal for c in results):
             continue    # fractional row blocks only as a last resort
         if full_rows:   # blocks cost alike: a few of them stand for all
             proxy, scale = _proxy(wl, FULL_ROW_PROXY_BLOCKS * tiling.block_rows)
+        bound = LowerBound(cfg, RANKING, strat.serialize)
+        cutoff = limit() / scale
+
+        def watch(insn, bound=bound, cutoff=cutoff):
+            if bound.add(insn) > cutoff:
+                raise _AboveLimit
+
         try:
             if full_rows:
                 check_dram(wl, cfg, strategy, dram_bytes, tiling)
             else:   # the proxy's rows may fit where the whole workload's do not
                 strat.place_spad(cfg, Geometry.of(wl, cfg, tiling), wl, tiling)
-            prog = AttentionProgram(proxy, cfg, tiling, strategy)
+            AttentionProgram(proxy, cfg, tiling, strategy, dependencies=False, observe=watch)
         except ScheduleError as exc:
             results.append(Candidate(tiling, None, str(exc)))
             continue
-        results.append(Candidate(tiling, predict(cfg, prog.insns, RANKING).cycles * scale))
-    legal = [c for c in results if c.cycles is not None]
-    if not legal:
+        except _AboveLimit:
+            results.append(Candidate(tiling, None, bound=bound.cycles * scale, reason=(
+                f"not predicted: its lower bound passed {bound.cycles * scale:.0f}, above the "
+                f"{'best' if top == 1 else f'{top}th best'} prediction")))
+            continue
+        prog = AttentionProgram(proxy, cfg, tiling, strategy, encode=False)
+        cycles = predict(cfg, prog.insns, RANKING).cycles * scale
+        results.append(Candidate(tiling, cycles, bound=bound.cycles * scale))
+        bisect.insort(predicted, cycles)
+    results.sort(key=lambda c: tilings.index(c.tiling))     # the candidates' own order
+    predictions = [c for c in results if c.cycles is not None]
+    if not predictions:
         raise ScheduleError((_full_rows_nothing_fits if full_rows else _nothing_fits)(
             wl, cfg, strategy, results))
-    best = min(legal, key=lambda c: (c.cycles, -c.tiling.block_rows, c.tiling.score_buffers))
+    best = min(predictions, key=lambda c: (c.cycles, -c.tiling.block_rows,
+                                           c.tiling.score_buffers))
     return best.tiling, results
 
 

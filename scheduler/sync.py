@@ -17,6 +17,7 @@ passes exactly when the k-th signal has arrived. Twelve pairs fit in the 16 sema
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware_gen.program import Program, load_defaults
@@ -62,6 +63,18 @@ class Footprint:
         return reads, writes
 
 
+_ZERO_FIELDS: dict[str, dict[str, int]] = {}
+
+
+def _zero_fields(mnemonic: str) -> dict[str, int]:
+    """The instruction's own fields (the header's left out), in encoding order, all 0."""
+    zeros = _ZERO_FIELDS.get(mnemonic)
+    if zeros is None:
+        zeros = _ZERO_FIELDS[mnemonic] = dict.fromkeys(
+            (fld.name for fld, _ in isa.BY_MNEMONIC[mnemonic].layout()[len(isa.HEADER):]), 0)
+    return zeros
+
+
 class ProgramFull(Exception):
     """More instructions than the emitter was allowed (the program would not fit in DRAM)."""
 
@@ -73,12 +86,23 @@ class SyncEmitter:
     and vector units alternate); each instruction of those queues then also depends on the
     previous instruction of the others. `max_insns` (None: no limit) makes `emit` raise
     ProgramFull beyond that many instructions, before a program too large for its DRAM has
-    taken minutes and gigabytes to build."""
+    taken minutes and gigabytes to build.
+
+    `dependencies=False` keeps only the instructions' fields and queues: no encoding, no
+    footprints, no semaphores (the tiling search's lower bound, cost.LowerBound, needs no
+    more, at a tenth of the cost). `encode=False` leaves the words out (the search's
+    predictions need the semaphores, not the words; the chosen program is built again, with
+    them). *observe*, if given, sees each instruction as it is
+    emitted (and may raise to stop the emission)."""
 
     def __init__(self, cfg: HwConfig, serialize: tuple[isa.Queue, ...] = (),
-                 max_insns: int | None = None):
+                 max_insns: int | None = None, dependencies: bool = True, encode: bool = True,
+                 observe: Callable[[Insn], object] | None = None):
         self.cfg = cfg
         self.max_insns = max_insns
+        self.dependencies = dependencies
+        self.encode = encode and dependencies
+        self.observe = observe
         self.footprint = Footprint(cfg)
         self.insns: list[Insn] = []
         self.serialize = set(serialize)
@@ -95,9 +119,17 @@ class SyncEmitter:
         given = {k: int(v) for k, v in fields.items()}
         if mnemonic == "DMA_LOAD":
             given = load_defaults(given)
-        word = isa.encode(mnemonic, **given)   # field ranges are checked here, where the bug is
-        full = {fld.name: given.get(fld.name, 0)
-                for fld, _ in isa.BY_MNEMONIC[mnemonic].layout()[len(isa.HEADER):]}
+        full = dict(_zero_fields(mnemonic))
+        full.update(given)
+        if not self.dependencies:
+            insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note)
+            self.insns.append(insn)
+            self._queue_len[queue] += 1
+            if self.observe is not None:
+                self.observe(insn)
+            return insn
+        # field ranges are checked here, where the bug is
+        word = isa.encode(mnemonic, **given) if self.encode else 0
         reads, writes = self.footprint.of(mnemonic, full)
         last_writer, readers = self._last_writer, self._readers
         deps = {last_writer[key] for key in reads | writes if key in last_writer}
@@ -118,6 +150,8 @@ class SyncEmitter:
         self.insns.append(insn)
         self._queue_len[queue] += 1
         self._queue_last[queue] = insn
+        if self.observe is not None:
+            self.observe(insn)
         if queue in self.serialize:
             self._last_serialized = insn
         return insn
@@ -150,6 +184,8 @@ class SyncEmitter:
 
     def program(self, base: int = 0) -> Program:
         """The finished program (semaphores final), HALT last, to be loaded at *base*."""
+        if not self.encode:
+            raise AssertionError("an emitter without words (encode=False) has no program")
         prog = Program(base)
         for insn in self.insns:
             prog.append(isa.with_semaphores(insn.word, insn.waits, insn.signals), note=insn.note,

@@ -26,6 +26,7 @@ from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedul
 from scheduler.cost import predict
 from scheduler.plan import chunk_count, chunks, min_instructions
 from scheduler.program import AttentionProgram
+from scheduler.search import search
 from scheduler.sync import Footprint
 
 CASES = [  # config, workload, tiling (None: searched)
@@ -295,10 +296,42 @@ def test_flat_keeps_whole_rows_and_rereads_keys_per_block():
 def test_search_picks_the_fastest_legal_tiling():
     cfg = load_config("default")
     sched = build_schedule(Workload(256, 256, 64), cfg, "mas")
-    legal = [c for c in sched.candidates if c.cycles is not None]
-    assert len(legal) >= 4 and any(c.cycles is None for c in sched.candidates)
-    assert min(c.cycles for c in legal) == next(c.cycles for c in legal
-                                                if c.tiling == sched.tiling)
+    legal = [c for c in sched.candidates if c.legal]
+    assert len(legal) >= 4 and any(not c.legal for c in sched.candidates)
+    chosen = next(c for c in legal if c.tiling == sched.tiling)
+    assert chosen.cycles == min(c.cycles for c in legal if c.cycles is not None)
+    # candidates left out by the branch and bound: their bound is above the pick
+    assert all(c.bound > chosen.cycles for c in legal if c.cycles is None)
+
+
+EVERY = 10 ** 9     # search(top=EVERY) predicts every legal candidate: the exhaustive search
+
+
+@pytest.mark.parametrize("config, wl", [
+    ("tiny", Workload(37, 53, 16, causal=True)),
+    ("default", Workload(256, 256, 64)),
+    ("default", Workload(100, 300, 128, causal=True)),
+    ("small", Workload(197, 197, 64)),
+])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_branch_and_bound_search_is_the_exhaustive_one(config, wl, strategy):
+    """The search predicts only candidates whose lower bound can still win; its pick, and its
+    five best with top=5, are the exhaustive search's (every legal candidate predicted), and
+    every bound is at most its candidate's prediction (cost.LowerBound is a bound)."""
+    cfg = load_config(config)
+    pick, some = search(wl, cfg, strategy)
+    every_pick, every = search(wl, cfg, strategy, top=EVERY)
+    assert pick == every_pick
+    assert [c.tiling for c in some] == [c.tiling for c in every]
+    legal = [c for c in every if c.legal]
+    assert legal and all(c.cycles is not None and c.bound <= c.cycles for c in legal)
+    key = lambda c: (c.cycles, -c.tiling.block_rows, c.tiling.score_buffers)  # noqa: E731
+    assert pick == min(legal, key=key).tiling
+    _, five = search(wl, cfg, strategy, top=5)
+    best5 = sorted(c.cycles for c in legal)[:5]
+    assert sorted(c.cycles for c in five if c.cycles is not None)[:5] == best5
+    # what the branch and bound left out could not have been among the five
+    assert all(c.bound > best5[-1] for c in five if c.legal and c.cycles is None)
 
 
 @pytest.mark.parametrize("wl, config, message", [
