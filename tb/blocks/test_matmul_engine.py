@@ -8,6 +8,7 @@ instructions). Stimulus comes from seeded_rng() (seeded from cocotb's seed, logg
 
 from __future__ import annotations
 
+import os
 import time
 
 import cocotb
@@ -22,6 +23,10 @@ from tb.blocks.matmul_engine.scoreboard import PORT_A, PORT_B, PORT_C
 from tb.blocks.matmul_engine.sequences import layout_ok, meets, random_insn, reading_insn
 from tb.harness.cocotb_utils import seeded_rng
 from tb.harness.sim import run_cocotb
+
+# NPU_MM_REPEAT=n runs n times the random rounds of the random and back-to-back tests (a soak
+# of the engine's two-in-flight paths: rare placements need many rounds to come up).
+REPEAT = int(os.environ.get("NPU_MM_REPEAT", "1"))
 
 
 async def setup(dut, name: str):
@@ -69,7 +74,7 @@ async def test_random(dut):
     emit, accumulate onto known rows, release flags on unlocked regions) while the host port
     reads random lines in the background to create bank conflicts."""
     tb, rng = await setup(dut, "random")
-    count = 40 if tb.dim <= 4 else 14
+    count = (40 if tb.dim <= 4 else 14) * REPEAT
     bad0 = tb.counter("bad_release")
     expected_bad = 0
     for idx in range(count):
@@ -381,7 +386,7 @@ async def test_back_to_back(dut):
     # wait until the older one retired (scoreboard).
     bad0 = tb.counter("bad_release")
     expected_bad = 0
-    pairs = 6 if tb.dim <= 4 else 3
+    pairs = (6 if tb.dim <= 4 else 3) * REPEAT
     for idx in range(pairs):
         # The older one emits in every other pair (its done then waits for its C writes, so
         # the younger's rows stream during the drain), else it retires once its rows are in.
@@ -417,7 +422,7 @@ async def test_back_to_back(dut):
                 f"pair {idx}: #1's first A read at {read}, #0 done at {o1.t_end}"
 
     # Random streams, dependencies as they come (reads favour earlier destinations).
-    streams = 4 if tb.dim <= 4 else 2
+    streams = (4 if tb.dim <= 4 else 2) * REPEAT
     for idx in range(streams):
         fs: list[dict] = []
         for _ in range(int(rng.integers(3, 6))):
@@ -441,7 +446,7 @@ async def test_back_to_back_raw(dut):
     operands (write after read) and its destination (write after write). Every result equals
     the sequential model; the reads of written lines come after the writes (scoreboard)."""
     tb, rng = await setup(dut, "back_to_back_raw")
-    rounds = 3 if tb.dim <= 4 else 2
+    rounds = (3 if tb.dim <= 4 else 2) * REPEAT
     for idx in range(rounds):
         for role in ("a", "b"):
             f1 = random_insn(tb, rng, emit=True)
@@ -523,7 +528,7 @@ async def test_back_to_back_accumulate(dut):
     emits; the emitted rows equal the sequential model's."""
     tb, rng = await setup(dut, "back_to_back_accumulate")
     overlap = needs_overlap(tb)
-    rounds = 3 if tb.dim <= 4 else 2
+    rounds = (3 if tb.dim <= 4 else 2) * REPEAT
     for idx in range(rounds):
         f1 = random_insn(tb, rng, emit=False, max_n=3, fixed=dict(accumulate=0))
         chain = dict(rows=f1["rows"], n_tiles=f1["n_tiles"], acc_addr=f1["acc_addr"],

@@ -16,6 +16,7 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 from hwdef import load_config
 from tools.rtl_sources import REPO, RTL_INCLUDE_DIR, rtl_sources
@@ -193,13 +194,18 @@ def run_cocotb(
             seed=os.environ.get("SEED"),
             log_file=log,
         )
-    except RuntimeError as exc:
+    except (RuntimeError, SystemExit) as exc:
         # A failed assertion ($error under --assert) stops Verilator at once ($stop): the
         # simulator exits non-zero and cocotb's runner raises without saying why. The reason is
         # in the log.
         errors = assertion_failures(log)
         if errors:
             raise AssertionError(_assertion_report(errors, toplevel, config, log)) from exc
+        # Under pytest, cocotb's runner ends failed tests with sys.exit(1) and nothing else:
+        # say which tests failed, why, and the seed that reproduces them.
+        failures = failed_cocotb_tests(test_dir / "results.xml")
+        if failures:
+            raise AssertionError(_failure_report(failures, toplevel, config, log)) from exc
         raise
     errors = [e for e in assertion_failures(log) if ASSERT_TAG in e]
     if errors:
@@ -212,6 +218,33 @@ def run_cocotb(
         raise AssertionError(f"{num_failed} of {num_tests} cocotb tests failed "
                              f"({toplevel}, {config}); log in {build_dir}")
     return Path(results)
+
+
+def failed_cocotb_tests(results_xml: Path) -> list[tuple[str, str, str]]:
+    """(test, seed, message) of each failed test in cocotb's JUnit results file."""
+    try:
+        root = ElementTree.parse(results_xml).getroot()
+    except (OSError, ElementTree.ParseError):
+        return []
+    out = []
+    for case in root.iter("testcase"):
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
+        if failure is None:
+            continue
+        seed = next((p.get("value", "") for p in case.iter("property")
+                     if p.get("name") == "random_seed"), "")
+        message = (failure.get("message") or (failure.text or "").strip() or "failed")
+        out.append((case.get("name", "?"), seed, message.strip().splitlines()[-1][:400]))
+    return out
+
+
+def _failure_report(failures: Sequence[tuple[str, str, str]], toplevel: str, config: str,
+                    log: Path) -> str:
+    lines = [f"{test}: {message} (rerun with SEED={seed})" for test, seed, message in failures]
+    return (f"{len(failures)} cocotb test(s) failed on {toplevel} ({config}):\n  "
+            + "\n  ".join(lines) + f"\nlog: {log}")
 
 
 def _assertion_report(errors: Sequence[str], toplevel: str, config: str, log: Path) -> str:
