@@ -10,6 +10,9 @@
 ##                (N=10000 SEED=1 CONFIG=tiny[,default]; failures: sim_build/crv-failures/)
 ##   make bench   workload suite on the RTL: cycles, utilization, energy, roofline, plots
 ##                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
+##   make bench-search  tiling search time (branch and bound vs exhaustive) on the bench
+##                suite, and its five best predicted mas tilings of three workloads on the
+##                RTL (bench/results/search_*; BENCH_ARGS="--skip-timing" etc.)
 ##   make clean   remove simulation builds (distclean: the virtual environment too)
 ##
 ## Variables: CONFIG=tiny|default|small (synth, sim PROGRAM=..., sim SEQ=...),
@@ -29,7 +32,7 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: help test sim soak lint synth gen bench bootstrap yosys clean distclean
+.PHONY: help test sim soak lint synth gen bench bench-search bootstrap yosys clean distclean
 
 help:
 	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -104,6 +107,10 @@ soak: $(STAMP)
 # (docs/energy.md). Reruns reuse the Verilator builds.
 bench: $(STAMP)
 	$(PY) -m bench --jobs $(JOBS) $(BENCH_ARGS)
+
+# The tiling search's speed and its validation on the RTL (bench/search.py).
+bench-search: $(STAMP)
+	$(PY) -m bench.search --validate --jobs $(JOBS) $(BENCH_ARGS)
 
 clean:
 	rm -rf sim_build .pytest_cache

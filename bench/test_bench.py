@@ -232,3 +232,23 @@ def test_bench_run_on_the_rtl():
     mas = next(r for r in recs if r.strategy == "mas")
     assert mas.metrics.speedup_vs_serial > 1.0
     assert np.isfinite(mas.energy_pj) and mas.energy_pj > 0
+
+
+def test_search_bench_times_and_reports(tmp_path, capsys):
+    """`make bench-search`'s timing part on one small workload: both searches pick the same
+    tiling, the files are written; the validation report's arithmetic on made-up runs."""
+    from bench import search as bench_search
+    assert bench_search.main(["--configs", "small", "--workloads", "sweep-128",
+                              "--strategies", "mas,flat", "--out", str(tmp_path)]) == 0
+    timing = json.loads((tmp_path / "search_timing.json").read_text())
+    assert [(t["workload"], t["strategy"]) for t in timing] == [("sweep-128", "mas"),
+                                                                 ("sweep-128", "flat")]
+    assert all(t["same_pick"] and 0 < t["predicted"] <= t["legal"] for t in timing)
+    assert "picks identical: 2 of 2" in (tmp_path / "search_timing.md").read_text()
+    runs = [bench_search.ValidationRun("small", "vit-197", "mas", rank, f"t{rank}", pred, meas,
+                                       True, 1.0)
+            for rank, pred, meas in ((1, 100, 110), (2, 105, 100), (3, 120, 125))]
+    row = bench_search.report([], runs).splitlines()[-1]
+    assert row == "| small | vit-197 | mas | t1 | 110 | 100 (#2) | +10.0% | -9.1%..+5.0% |"
+    with pytest.raises(SystemExit, match="unknown workload"):
+        bench_search.main(["--workloads", "bert-9", "--out", str(tmp_path)])
