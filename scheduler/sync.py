@@ -116,18 +116,20 @@ class SyncEmitter:
         if self.max_insns is not None and len(self.insns) >= self.max_insns:
             raise ProgramFull(self.max_insns)
         queue = isa.BY_MNEMONIC[mnemonic].queue
-        given = {k: int(v) for k, v in fields.items()}
-        if mnemonic == "DMA_LOAD":
-            given = load_defaults(given)
-        full = dict(_zero_fields(mnemonic))
-        full.update(given)
-        if not self.dependencies:
+        if not self.dependencies:       # the search's hot path: fields as given
+            full = dict(_zero_fields(mnemonic))
+            full.update(load_defaults(fields) if mnemonic == "DMA_LOAD" else fields)
             insn = Insn(len(self.insns), mnemonic, full, queue, self._queue_len[queue], note)
             self.insns.append(insn)
             self._queue_len[queue] += 1
             if self.observe is not None:
                 self.observe(insn)
             return insn
+        given = {k: int(v) for k, v in fields.items()}
+        if mnemonic == "DMA_LOAD":
+            given = load_defaults(given)
+        full = dict(_zero_fields(mnemonic))
+        full.update(given)
         # field ranges are checked here, where the bug is
         word = isa.encode(mnemonic, **given) if self.encode else 0
         reads, writes = self.footprint.of(mnemonic, full)
