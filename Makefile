@@ -12,7 +12,7 @@
 ##                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
 ##   make bench-search  tiling search time (branch and bound vs exhaustive) on the bench
 ##                suite, and its five best predicted mas tilings of three workloads on the
-##                RTL (bench/results/search_*; BENCH_ARGS="--skip-timing" etc.)
+##                RTL (bench/results/search_*; SEARCH_ARGS="--skip-timing" etc.)
 ##   make clean   remove simulation builds (distclean: the virtual environment too)
 ##
 ## Variables: CONFIG=tiny|default|small (synth, sim PROGRAM=..., sim SEQ=...),
@@ -110,7 +110,7 @@ bench: $(STAMP)
 
 # The tiling search's speed and its validation on the RTL (bench/search.py).
 bench-search: $(STAMP)
-	$(PY) -m bench.search --validate --jobs $(JOBS) $(BENCH_ARGS)
+	$(PY) -m bench.search --validate --jobs $(JOBS) $(SEARCH_ARGS)
 
 clean:
 	rm -rf sim_build .pytest_cache

@@ -3,7 +3,7 @@ on the RTL.
 
     python -m bench.search                       # search time, every suite workload and strategy
     python -m bench.search --validate            # + the five best predicted tilings on the RTL
-    python -m bench.search --validate --configs small --workloads vit-197 --skip-timing
+    python -m bench.search --validate --configs small --validate-workloads vit-197 --skip-timing
 
 Timing: every (configuration, workload, strategy) of the bench suite (bench/workloads.py, the
 workloads `make bench` runs, with its DRAM size), searched warm (imports done, one search run
@@ -73,6 +73,9 @@ class ValidationRun:
 def _workloads(names: str | None, default: tuple[str, ...] | None = None) -> list[BenchWorkload]:
     every = {w.name: w for w in suite()}
     wanted = [n for n in (names.split(",") if names else default or every) if n]
+    if not wanted:
+        raise SystemExit(f"bench.search: no workload named in {names!r}; the suite has "
+                         f"{', '.join(every)}")
     unknown = [n for n in wanted if n not in every]
     if unknown:
         raise SystemExit(f"bench.search: unknown workload(s) {', '.join(unknown)}; the suite "
@@ -206,7 +209,11 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        raise SystemExit(f"bench.search: --jobs {args.jobs}: at least 1")
     configs = [c for c in args.configs.split(",") if c]
+    if not configs:
+        raise SystemExit(f"bench.search: no configuration named in {args.configs!r}")
     for config in configs:
         load_config(config)           # an unknown configuration fails before any work
     strategies = [s for s in args.strategies.split(",") if s]

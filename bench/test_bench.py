@@ -252,3 +252,24 @@ def test_search_bench_times_and_reports(tmp_path, capsys):
     assert row == "| small | vit-197 | mas | t1 | 110 | 100 (#2) | +10.0% | -9.1%..+5.0% |"
     with pytest.raises(SystemExit, match="unknown workload"):
         bench_search.main(["--workloads", "bert-9", "--out", str(tmp_path)])
+
+
+def test_matrix_idle_gaps_are_blamed_on_the_producer_waited_for():
+    """bench.idle: a MATMUL handed over after a gap is blamed on the producer (semaphore wait)
+    that retired last; back-to-back MATMULs are no gap; semaphore k-th wait meets k-th signal."""
+    from bench.idle import matrix_idle, producers
+    from hwdef import isa
+    from scheduler.sync import Insn
+    q = isa.Queue
+    insns = [Insn(0, "DMA_LOAD", {}, q.DMA_IN, 0, "K h0", signals={0}),
+             Insn(1, "MATMUL", {}, q.MATRIX, 0, "S = Q·Kᵀ", waits={0}),
+             Insn(2, "VECTOR", {}, q.VECTOR, 0, "P = exp2", signals={1}),
+             Insn(3, "DMA_LOAD", {}, q.DMA_IN, 1, "V h0", signals={0}),
+             Insn(4, "MATMUL", {}, q.MATRIX, 1, "A += P·V", waits={0, 1}),
+             Insn(5, "MATMUL", {}, q.MATRIX, 2, "S = Q·Kᵀ")]
+    assert sorted(producers(insns)[4]) == [2, 3] and producers(insns)[1] == [0]
+    intervals = {"DMA_IN": [(0, 10), (11, 20)], "DMA_OUT": [],
+                 "MATRIX": [(11, 30), (70, 90), (91, 100)], "VECTOR": [(5, 60)]}
+    cycles, gaps = matrix_idle(insns, intervals)
+    # MATMUL 4 waited 40 cycles (30 -> 70); its producers retire at 20 (V) and 60 (P): P.
+    assert cycles == {("A", "P"): 40} and gaps == {("A", "P"): 1}

@@ -150,8 +150,8 @@ def _schedule_dict(sched: Schedule, forced: bool) -> dict:
             "tilings the search considered; predicted_cycles of each is estimated on a proxy "
             f"(one head, at most {PROXY_ROWS} query rows) scaled to the workload, null when "
             "the tiling is illegal or its lower_bound (the cost model's, from its instructions "
-            "without semaphores) is above the best prediction (reason says which); empty when "
-            "the tiling was forced"),
+            "without semaphores; for those, as far as their emission went) passed the best "
+            "prediction (reason says which); empty when the tiling was forced"),
         "candidates": [{"tiling": c.tiling.to_dict(),
                         "predicted_cycles": None if c.cycles is None else round(c.cycles),
                         "lower_bound": None if c.bound is None else round(c.bound),

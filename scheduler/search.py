@@ -139,8 +139,11 @@ def search(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | None = 
     fastest). Each one is first emitted without semaphores (a tenth of the cost of its program)
     while the cost model's lower bound (cost.LowerBound) grows with every instruction; once
     the bound is above the *top*-th best prediction so far, the candidate cannot be among the
-    *top* (nor tie with them) and its emission stops. Only the others are built and predicted.
-    Candidates left out are listed with the bound they had reached."""
+    *top* (nor tie with them) and its emission stops. Only the others are built and predicted
+    (without words: field ranges are checked when the pick's program is built). Candidates
+    left out are listed with the bound they had reached when their emission stopped."""
+    if top < 1:
+        raise ValueError(f"search(top={top}): at least 1")
     strat = strategies.get(strategy)
     full_rows = strat.full_rows
     proxy, scale = _proxy(wl)
@@ -180,8 +183,8 @@ def search(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | None = 
             continue
         except _AboveLimit:
             results.append(Candidate(tiling, None, bound=bound.cycles * scale, reason=(
-                f"not predicted: its lower bound passed {bound.cycles * scale:.0f}, above the "
-                f"{'best' if top == 1 else f'{top}th best'} prediction")))
+                f"not predicted: its lower bound passed {bound.cycles * scale:.0f}, above "
+                f"{'the best prediction' if top == 1 else f'the {top} best predictions'}")))
             continue
         prog = AttentionProgram(proxy, cfg, tiling, strategy, encode=False)
         cycles = predict(cfg, prog.insns, RANKING).cycles * scale

@@ -11,6 +11,9 @@ req_ready takes it):
 * `withdraw_request`: the same conflict, but the loser drops req_valid before its grant:
   SpadReqHeld_A must fire and the pytest run must fail with that assertion's message.
 * `change_request`: the loser changes its address before its grant: SpadReqStable_A must fire.
+* `python_check_fails`: no RTL assertion, a failed check in the cocotb test itself: the pytest
+  run must fail naming that test, its message and the seed that reproduces it (cocotb's
+  runner alone ends with a bare sys.exit(1) under pytest).
 
 Each cocotb test runs in its own simulation (test_filter + run tag) on the scratchpad block
 bench's build (same top level and parameters, so no extra build).
@@ -88,6 +91,13 @@ async def change_request(dut):
     await _conflict(dut, "change")
 
 
+@cocotb.test()
+async def python_check_fails(dut):
+    await _setup(dut)
+    observed = 2
+    assert observed == 3, "fails on purpose: the report must carry this message"
+
+
 def _run(testcase: str) -> None:
     run_cocotb(TOPLEVEL, test_module=__name__, config=CONFIG, testcase=testcase,
                run_tag=testcase)
@@ -110,3 +120,13 @@ def test_violation_fails_with_assertion_message(testcase, assertion):
     message = str(failure.value)
     assert f"[NPU ASSERT] {assertion}" in message, message
     assert "u_core" in message, message   # the instance path of the failing assertion
+
+
+@pytest.mark.sim
+def test_failed_cocotb_check_is_named_with_message_and_seed(monkeypatch):
+    monkeypatch.setenv("SEED", "12345")
+    with pytest.raises(AssertionError) as failure:
+        _run("python_check_fails")
+    message = str(failure.value)
+    assert ("python_check_fails: AssertionError: fails on purpose: the report must carry "
+            "this message (rerun with SEED=12345)") in message, message

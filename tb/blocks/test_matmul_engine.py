@@ -27,6 +27,8 @@ from tb.harness.sim import run_cocotb
 # NPU_MM_REPEAT=n runs n times the random rounds of the random and back-to-back tests (a soak
 # of the engine's two-in-flight paths: rare placements need many rounds to come up).
 REPEAT = int(os.environ.get("NPU_MM_REPEAT", "1"))
+if REPEAT < 1:
+    raise ValueError(f"NPU_MM_REPEAT={REPEAT}: at least 1 (0 would run no random round)")
 
 
 async def setup(dut, name: str):
@@ -396,6 +398,8 @@ async def test_back_to_back(dut):
             a1, b1, d1 = tb.model.operand_lines(f1)
             if len({line // tb.bank_lines for line in a1 | b1 | d1}) <= tb.banks // 2:
                 break
+        else:
+            raise RuntimeError(f"pair {idx}: no first instruction within half of the banks")
         # Independent: no shared line, and A's and B's intervals clear of the first's
         # destination interval (else the read-after-write check holds the second back). The
         # cycle claims also need other banks than the first's: two instructions streaming

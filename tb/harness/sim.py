@@ -193,6 +193,8 @@ def run_cocotb(
             test_filter=testcase,
             seed=os.environ.get("SEED"),
             log_file=log,
+            # Under pytest cocotb names the file after the pytest test unless told where.
+            results_xml=str(test_dir / "results.xml"),
         )
     except (RuntimeError, SystemExit) as exc:
         # A failed assertion ($error under --assert) stops Verilator at once ($stop): the
@@ -235,8 +237,14 @@ def failed_cocotb_tests(results_xml: Path) -> list[tuple[str, str, str]]:
             continue
         seed = next((p.get("value", "") for p in case.iter("property")
                      if p.get("name") == "random_seed"), "")
-        message = (failure.get("message") or (failure.text or "").strip() or "failed")
-        out.append((case.get("name", "?"), seed, message.strip().splitlines()[-1][:400]))
+        # cocotb writes message=str(exception) (an assertion's own message first, then the
+        # rewritten expression), type=its class, and the traceback as the text.
+        message = [line for line in (failure.get("message") or "").splitlines() if line.strip()]
+        text = [line for line in (failure.text or "").splitlines() if line.strip()]
+        kind = failure.get("type", "")
+        reason = (f"{kind}: {message[0].strip()}" if message and kind else
+                  message[0].strip() if message else text[-1].strip() if text else "failed")
+        out.append((case.get("name", "?"), seed, reason[:400]))
     return out
 
 
