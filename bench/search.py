@@ -32,10 +32,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.sim import BENCH_DRAM_BYTES, bench_inputs
+from bench.sim import BENCH_DRAM_BYTES, bench_inputs, run_case
 from bench.workloads import CONFIGS, BenchWorkload, suite
 from hwdef import load_config
-from scheduler import STRATEGIES, Tiling, build_schedule
+from scheduler import STRATEGIES, Tiling
 from scheduler.search import search
 
 EVERY = 10 ** 9          # search(top=EVERY): every legal candidate predicted
@@ -113,24 +113,11 @@ def time_searches(configs, workloads, strategies) -> list[SearchTiming]:
 
 def _run_tiling(config: str, bench_wl: BenchWorkload, strategy: str, rank: int,
                 tiling: Tiling) -> ValidationRun:
-    from runner import Job
-    from runner.attention import check_attention
-    from runner.rtl import run_rtl
-    start = time.perf_counter()
-    (q, k, v), wl = bench_inputs(bench_wl)
-    sched = build_schedule(wl, load_config(config), strategy, tiling)
-    job = Job.for_schedule(sched, q, k, v, check_with_model=False)
-    outcome = run_rtl(job, tag=f"search-{config}-{bench_wl.name}-{strategy}-{rank}")
-    if not outcome.ok:
-        raise AssertionError(f"{config} {bench_wl.name} {tiling.describe()}: NPU stopped with "
-                             f"{outcome.error} at 0x{outcome.error_pc:x}")
-    check = check_attention(sched, outcome.outputs["O"], q, k, v)
-    if not check.bit_exact:
-        raise AssertionError(f"{config} {bench_wl.name} {tiling.describe()}: "
-                             f"{check.mismatches} output bytes differ from the integer contract")
+    run = run_case(config, bench_wl, strategy, f"search-{config}-{bench_wl.name}-{strategy}-"
+                   f"{rank}", tiling=tiling, bench_build=False)   # raises unless bit-exact
     return ValidationRun(config, bench_wl.name, strategy, rank, tiling.describe(),
-                         sched.prediction.cycles, int(outcome.counters["CYCLES"]), True,
-                         round(time.perf_counter() - start, 1))
+                         run.schedule.prediction.cycles, int(run.outcome.counters["CYCLES"]),
+                         run.check.bit_exact, round(run.wall_s, 1))
 
 
 def validate(configs, workloads, strategy: str, jobs: int) -> list[ValidationRun]:

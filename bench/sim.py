@@ -27,7 +27,7 @@ from npu_model.attention import gaussian_inputs
 from runner import Job, Outcome
 from runner.attention import AttentionCheck, calibrated, check_attention
 from runner.rtl import run_rtl
-from scheduler import Schedule, build_schedule
+from scheduler import Schedule, Tiling, build_schedule
 
 BENCH_DRAM_BYTES = 64 * 1024 * 1024
 
@@ -57,14 +57,19 @@ def run_baseline(config: str) -> Outcome:
 
 
 def run_case(config: str, bench_wl: BenchWorkload, strategy: str, tag: str,
-             trace: bool = False, dram: str = "config") -> CaseRun:
-    """*dram*: the DRAM model (hwdef DRAM_MODES) of the run and of the prediction."""
+             trace: bool = False, dram: str = "config", tiling: Tiling | None = None,
+             bench_build: bool = True) -> CaseRun:
+    """*dram*: the DRAM model (hwdef DRAM_MODES) of the run and of the prediction. *tiling*:
+    forced (default: searched). *bench_build*: the bench's build (toggle coverage, 64 MiB
+    DRAM model); else the `make sim` build of the configuration (no toggles, its own DRAM
+    size), for runs that only count cycles."""
     start = time.perf_counter()
     (q, k, v), wl = bench_inputs(bench_wl)
-    sched = build_schedule(wl, load_config(config), strategy, dram_bytes=BENCH_DRAM_BYTES,
-                           dram=dram)
-    job = Job.for_schedule(sched, q, k, v, check_with_model=False, trace=trace,
-                           toggle_coverage=True, mem_bytes=BENCH_DRAM_BYTES, dram=dram)
+    sched = build_schedule(wl, load_config(config), strategy, tiling,
+                           dram_bytes=BENCH_DRAM_BYTES if bench_build else None, dram=dram)
+    build = dict(toggle_coverage=True, mem_bytes=BENCH_DRAM_BYTES) if bench_build else {}
+    job = Job.for_schedule(sched, q, k, v, check_with_model=False, trace=trace, dram=dram,
+                           **build)
     outcome = run_rtl(job, tag=tag)
     if not outcome.ok:
         raise AssertionError(f"NPU stopped with {outcome.error} at 0x{outcome.error_pc:x} "
