@@ -17,7 +17,7 @@ import pytest
 from hwdef import load_config
 from hwdef.regs import ErrorCode
 from tb.agents.spad_port import spad_read, spad_write
-from tb.blocks.matmul_engine.env import TB_SOURCES, TOPLEVEL, WIDE_ENV
+from tb.blocks.matmul_engine.env import INFLIGHT_ENV, TB_SOURCES, TOPLEVEL, WIDE_ENV
 from tb.blocks.matmul_engine.env import MatmulEngineEnv as TB
 from tb.blocks.matmul_engine.scoreboard import PORT_A, PORT_B, PORT_C
 from tb.blocks.matmul_engine.sequences import layout_ok, meets, random_insn, reading_insn
@@ -593,3 +593,14 @@ def test_matmul_engine_wide_lines():
     run_cocotb(TOPLEVEL, test_module=__name__, config="tiny", extra_params={"LineBits": bits},
                extra_env={WIDE_ENV: str(bits)}, extra_sources=TB_SOURCES)
     print(f"npu_matmul_engine tiny, LineBits={bits}: {time.monotonic() - start:.1f} s")
+
+
+@pytest.mark.sim
+def test_matmul_engine_one_in_flight():
+    """`tiny` with the one-at-a-time engine (hwdef matmul_inflight = 1, the engine's Inflight
+    = 1): every result is still the sequential model's, completions and releases keep their
+    order; the overlap claims, which need two in flight, are not made."""
+    start = time.monotonic()
+    run_cocotb(TOPLEVEL, test_module=__name__, config="tiny", extra_params={"Inflight": 1},
+               extra_env={INFLIGHT_ENV: "1"}, extra_sources=TB_SOURCES)
+    print(f"npu_matmul_engine tiny, Inflight=1: {time.monotonic() - start:.1f} s")

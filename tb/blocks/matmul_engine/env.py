@@ -51,6 +51,7 @@ TB_SOURCES = [REPO / "tb" / "sv" / "npu_matmul_engine_tb.sv"]
 PORTS = 4
 TIMEOUT = 20000
 WIDE_ENV = "NPU_MM_LINE_BITS"
+INFLIGHT_ENV = "NPU_MM_INFLIGHT"     # the one-at-a-time variant's Inflight (see the launcher)
 
 
 class MatmulEngineEnv(BlockEnv):
@@ -62,6 +63,8 @@ class MatmulEngineEnv(BlockEnv):
         expected = dict(cfg.sv_params(TOPLEVEL))
         if os.environ.get(WIDE_ENV):          # the wide-line variant (see the launcher)
             expected["LineBits"] = int(os.environ[WIDE_ENV])
+        if os.environ.get(INFLIGHT_ENV):
+            expected["Inflight"] = int(os.environ[INFLIGHT_ENV])
         self.line_bits = expected["LineBits"]
         self.lb = self.line_bits // 8
         check_build(dut, TOPLEVEL, {
@@ -78,7 +81,7 @@ class MatmulEngineEnv(BlockEnv):
         self.host = SpadPortDriver(dut, "host_", step=self.step)
         self.ports = SpadPortMonitor(dut, ENGINE_PORTS, PORTS)
         # The build's instructions in flight (hwdef matmul_inflight, the wrapper's Inflight).
-        self.engine = EngineHostPort(dut, max_inflight=cfg.matmul_inflight)
+        self.engine = EngineHostPort(dut, max_inflight=expected["Inflight"])
         self.mirror = np.zeros((self.lines, self.lb), dtype=np.uint8)
         self.granted: list[SpadAccess] = []     # every granted engine-port request, in order
         self.cycle = 0
