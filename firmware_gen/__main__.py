@@ -51,6 +51,7 @@ from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, bui
 from scheduler.program import check_dram
 from scheduler.search import PROXY_ROWS, check_full_rows_fit, fitting_tilings, tiling_fits
 from scheduler.strategies import REGISTRY
+from scheduler.tiling import MAX_SCORE_BUFFERS
 
 
 class UsageError(ValueError):
@@ -233,8 +234,9 @@ def _cmd_attention(args) -> int:
     if (args.value_keys or args.value_buffers) and args.strategy != "flat":
         raise ScheduleError("--value-keys and --value-buffers are for --strategy flat (its V "
                             "chunks); the other strategies use --chunk-keys for K and V")
-    if args.score_buffers not in (None, 2, 3):
-        raise ScheduleError(f"--score-buffers = {args.score_buffers}: must be 2 or 3")
+    if args.score_buffers is not None and not 2 <= args.score_buffers <= MAX_SCORE_BUFFERS:
+        raise ScheduleError(f"--score-buffers = {args.score_buffers}: must be 2 to "
+                            f"{MAX_SCORE_BUFFERS}")
     pipelined = [name for name, s in REGISTRY.items() if s.tiled_score_buffers]
     if args.score_buffers is not None and args.strategy not in pipelined:
         raise ScheduleError(f"--score-buffers is for --strategy {' or '.join(pipelined)} (the S "
@@ -326,8 +328,9 @@ def _main(argv: list[str] | None) -> int:
     p_att.add_argument("--in-place", action="store_true",
                        help="forced tiling: run the score steps in place (no separate X buffer)")
     p_att.add_argument("--score-buffers", type=ascii_int, metavar="N",
-                       help="mas's forced tiling: 2 or 3 S buffers (default 2; 3 keeps one "
-                            "more chunk of max-pass scores per block, where it fits)")
+                       help="mas's forced tiling: 2 to 16 S buffers (default 2; each one "
+                            "more keeps one more chunk of max-pass scores per block, where it "
+                            "fits; as many as a block has chunks: no Q·Kᵀ recomputed)")
     p_att.add_argument("--value-keys", type=ascii_int, metavar="N",
                        help="flat's forced tiling: Bv, keys per V chunk (default: the smallest "
                             "multiple of Bc that is a multiple of the scratchpad line)")

@@ -169,7 +169,7 @@ TINY = ["--strategy", "mas", "--config", "tiny"]
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--score-buffers", "3"],
      ["--score-buffers needs a forced tiling"]),
     (["--seq-len", "16", "--head-dim", "16", *TINY, "--block-rows", "4", "--chunk-keys", "4",
-      "--score-buffers", "4"], ["--score-buffers = 4: must be 2 or 3"]),
+      "--score-buffers", "17"], ["--score-buffers = 17: must be 2 to 16"]),
     (["--seq-len", "16", "--head-dim", "16", "--strategy", "serial", "--config", "tiny",
       "--block-rows", "4", "--chunk-keys", "4", "--score-buffers", "3"],
      ["--score-buffers is for --strategy mas"]),

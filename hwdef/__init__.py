@@ -20,6 +20,7 @@ from hwdef.params import (
     VecFlag,
     VecOp,
     config_names,
+    derived_name,
     load_config,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "VecFlag",
     "ConfigError",
     "config_names",
+    "derived_name",
     "load_config",
 ]

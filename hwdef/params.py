@@ -369,12 +369,42 @@ def config_names() -> list[str]:
     return list(_raw_configs())
 
 
+DERIVED_SEPARATOR = "+"   # BASE+key=value[+key=value...]: a configuration derived from BASE
+
+
+def derived_name(base: str, **overrides: int) -> str:
+    """The name of *base* with *overrides* (load_config builds it): e.g.
+    derived_name("default", spad_bank_lines=256) == "default+spad_bank_lines=256"."""
+    return DERIVED_SEPARATOR.join([base, *(f"{k}={v}" for k, v in overrides.items())])
+
+
 def load_config(name: str = "default") -> HwConfig:
+    """A configuration of configs.toml by *name*, or one derived from it: *name* =
+    "BASE+key=value[+key=value...]" takes BASE's values with those keys replaced (what-if
+    studies and design-space sweeps; the name is the configuration's name everywhere,
+    Verilator builds included) and is checked like any other."""
     raw = _raw_configs()
-    if name not in raw:
-        raise ConfigError(f"unknown configuration '{name}'; known: {', '.join(raw)}")
-    values = dict(raw[name])
+    base, *overrides = name.split(DERIVED_SEPARATOR)
+    if base not in raw:
+        raise ConfigError(f"unknown configuration '{base}'; known: {', '.join(raw)}"
+                          + (f" (in '{name}')" if overrides else ""))
+    values = dict(raw[base])
     known = {f for f in HwConfig.__dataclass_fields__ if f not in ("name", "extra")}
+    changed = []
+    for item in overrides:
+        key, equals, text = item.partition("=")
+        if not equals or key not in known - {"description"}:
+            raise ConfigError(
+                f"configuration '{name}': '{item}' is not KEY=VALUE with KEY one of "
+                f"{', '.join(sorted(known - {'description'}))}")
+        if not (text.isascii() and text.isdigit()):
+            raise ConfigError(f"configuration '{name}': {key}={text!r} must be a decimal "
+                              "integer")
+        values[key] = int(text)
+        changed.append(f"{key}={int(text)}")
+    if changed:
+        values["description"] = (f"{values.get('description', base)}; derived: "
+                                 f"{', '.join(changed)}")
     missing = sorted(known - set(values) - {"description"})
     if missing:
         raise ConfigError(f"configuration '{name}': missing keys {missing}")

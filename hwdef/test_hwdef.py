@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
-from hwdef import config_names, gen_sv, load_config, params
+from hwdef import config_names, derived_name, gen_sv, load_config, params
 from hwdef.params import ConfigError, HwConfig
 
 
@@ -161,6 +162,28 @@ def test_missing_or_non_integer_key_is_named(monkeypatch):
 def test_unknown_configuration_names_the_known_ones():
     with pytest.raises(ConfigError, match="known: tiny, default"):
         load_config("huge")
+
+
+def test_derived_configuration_replaces_keys_and_is_checked():
+    """BASE+key=value[+...]: BASE's values with those keys replaced, named as written and
+    validated like a configuration of configs.toml; what it does not replace is BASE's."""
+    base = load_config("default")
+    name = derived_name("default", spad_bank_lines=256, acc_lines=512)
+    assert name == "default+spad_bank_lines=256+acc_lines=512"
+    cfg = load_config(name)
+    assert cfg.name == name and cfg.spad_bytes == 2 * base.spad_bytes
+    assert (cfg.acc_lines, cfg.spad_bank_lines) == (512, 256)
+    assert replace(cfg, name="default", acc_lines=256, spad_bank_lines=128,
+                   description=base.description) == base
+    assert cfg.sv_params("npu_top") != base.sv_params("npu_top")
+    for bad, message in (("default+spad_bank_lines=200", "spad_bank_lines=200 must be a power"),
+                         ("default+bogus=1", "'bogus=1' is not KEY=VALUE"),
+                         ("default+acc_lines", "'acc_lines' is not KEY=VALUE"),
+                         ("default+acc_lines=0x10", "acc_lines='0x10' must be a decimal"),
+                         ("default+description=1", "'description=1' is not KEY=VALUE"),
+                         ("huge+acc_lines=512", "unknown configuration 'huge'; known: tiny")):
+        with pytest.raises(ConfigError, match=message):
+            load_config(bad)
 
 
 def test_isa_package_and_doc_are_current():

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from firmware_gen.__main__ import ascii_int, attention_workload, input_path, one_line
-from hwdef import DRAM_MODES, ConfigError, config_names, isa, load_config
+from hwdef import DRAM_MODES, ConfigError, isa, load_config
 from runner.program_file import program_words
 from scheduler import STRATEGIES, ScheduleError
 
@@ -59,9 +59,10 @@ def _integer(env: Mapping[str, str], variable: str, default: int | None = None) 
 
 def _config(env: Mapping[str, str], default: str) -> str:
     name = _value(env, "CONFIG") or default
-    if name not in config_names():
-        raise SimArgsError(f"CONFIG={isa.quote(name)}: unknown configuration; known: "
-                           f"{', '.join(config_names())}")
+    try:
+        load_config(name)     # a configuration of configs.toml, or one derived from it
+    except ConfigError as exc:
+        raise SimArgsError(f"CONFIG={isa.quote(name)}: {exc}") from None
     return name
 
 

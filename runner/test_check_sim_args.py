@@ -28,6 +28,9 @@ EXAMPLE = str(REPO / "firmware_gen" / "examples" / "tiny_matmul_relu.s")
     ({"NPU_SEQ": "5000"}, "seq_q = 5000"),
     ({"NPU_SEQ": "300", "NPU_STRATEGY": "bogus"}, "unknown strategy 'bogus'"),
     ({"NPU_SEQ": "300", "NPU_SIM_CONFIG": "bogus"}, "CONFIG='bogus': unknown configuration"),
+    ({"NPU_SEQ": "300", "NPU_SIM_CONFIG": "default+spad_bank_lines=100"},
+     "CONFIG='default+spad_bank_lines=100': configuration 'default+spad_bank_lines=100': "
+     "spad_bank_lines=100 must be a power of two"),
     ({"NPU_SEQ": "30", "NPU_DIM": "8"}, "head_dim = 8"),
     ({"NPU_SEQ": "30", "NPU_HEADS": "0"}, "heads = 0"),
     ({"NPU_SEQ": "30", "NPU_SEQ_KV": "x"}, "SEQ_KV='x' is not an integer"),

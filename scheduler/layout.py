@@ -79,7 +79,7 @@ class Buffers:
     keys: tuple[int, int]       # K chunks (least recently used slot refilled)
     values: tuple[int, int]     # V chunks
     scores: tuple[int, ...]     # int32 S; one buffer (both slots equal) unless pipelined
-                                # (two, or three: Tiling.score_buffers)
+                                # (two or more: Tiling.score_buffers)
     shifted: int | None         # int32 S - m ping-pong buffer; None: in place in S
     pv: int                     # int32 A = P·V of a block
     weights: tuple[int, int]    # uint8 P (alternating per item that makes P)
@@ -96,7 +96,7 @@ def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int,
                lean: bool = False, recip_over_sum: bool = False) -> Buffers:
     """Allocate every buffer or raise ScheduleError saying how many regions were needed.
 
-    *score_buffers*: S buffers (1, 2 or 3); P has two buffers when S has more than one.
+    *score_buffers*: S buffers (s0, s1, ...); P has two buffers when S has more than one.
 
     The per-row scalars take one 64-byte line per row each, several regions at Br = 32. A
     *lean* layout (mas and its ablation) saves them: a chunk's row max m' and its row sum l'
@@ -110,26 +110,24 @@ def place_spad(cfg: HwConfig, geo: Geometry, tiling: Tiling, score_buffers: int,
         return _allocate(cfg, tiling, geo.br, _full_row_sizes(geo, tiling), ("m", "l", "r"))
     br, bc = geo.br, geo.bc
     two = score_buffers >= 2
-    three = score_buffers >= 3
+    s_names = tuple(f"s{n}" for n in range(score_buffers))
     rows = (("m", "l", "m'") + (() if recip_over_sum else ("r0", "r1")) if lean
             else ("m", "l", "m'", "l'", "r0", "r1"))
     sizes = [  # name, lines, partners (streamed together)
-        ("s0", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")),
-        ("s1", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")) if two else None,
-        ("s2", br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")) if three else None,
-        ("x", br * geo.s_pitch, ("s0", "s1", "s2", "rows")) if tiling.separate_x else None,
+        *((name, br * geo.s_pitch, ("x", "q0", "q1", "k0", "k1")) for name in s_names),
+        ("x", br * geo.s_pitch, (*s_names, "rows")) if tiling.separate_x else None,
         ("a", br * geo.a_pitch, ("rows", "o0", "o1", "p0", "p1", "v0", "v1")),
-        ("k0", bc * geo.row_lines, ("q0", "q1", "s0", "s1", "s2")),
-        ("k1", bc * geo.row_lines, ("q0", "q1", "s0", "s1", "s2")),
+        ("k0", bc * geo.row_lines, ("q0", "q1", *s_names)),
+        ("k1", bc * geo.row_lines, ("q0", "q1", *s_names)),
         ("v0", bc * geo.row_lines, ("p0", "p1", "a")),
         ("v1", bc * geo.row_lines, ("p0", "p1", "a")),
-        ("p0", br * geo.p_pitch, ("v0", "v1", "s0", "s1", "s2", "a")),
-        ("p1", br * geo.p_pitch, ("v0", "v1", "s0", "s1", "s2", "a")) if two else None,
-        ("q0", br * geo.row_lines, ("k0", "k1", "s0", "s1", "s2")),
-        ("q1", br * geo.row_lines, ("k0", "k1", "s0", "s1", "s2")),
+        ("p0", br * geo.p_pitch, ("v0", "v1", *s_names, "a")),
+        ("p1", br * geo.p_pitch, ("v0", "v1", *s_names, "a")) if two else None,
+        ("q0", br * geo.row_lines, ("k0", "k1", *s_names)),
+        ("q1", br * geo.row_lines, ("k0", "k1", *s_names)),
         ("o0", br * geo.row_lines, ("a", "rows")),
         None if lean else ("o1", br * geo.row_lines, ("a", "rows")),
-        ("rows", len(rows) * br, ("x", "s0", "s1", "s2", "a")),   # one line per row each
+        ("rows", len(rows) * br, ("x", *s_names, "a")),   # one line per row each
     ]
     return _allocate(cfg, tiling, br, [s for s in sizes if s], rows)
 
@@ -174,7 +172,7 @@ def _allocate(cfg: HwConfig, tiling: Tiling, br: int, wanted: list,
     at = {name: b.addr for name, b in alloc.buffers.items()}
     row = {name: at["rows"] + n * br for n, name in enumerate(row_names)}
     pair = lambda name: (at[f"{name}0"], at.get(f"{name}1", at[f"{name}0"]))  # noqa: E731
-    scores = pair("s") + ((at["s2"],) if "s2" in at else ())
+    scores = pair("s") + tuple(at[f"s{n}"] for n in range(2, len(wanted)) if f"s{n}" in at)
     return Buffers(queries=pair("q"), keys=pair("k"), values=pair("v"), scores=scores,
                    shifted=at.get("x"), pv=at["a"], weights=pair("p"), outputs=pair("o"),
                    row_max=row["m"], row_sum=row["l"], chunk_max=row.get("m'"),

@@ -29,7 +29,7 @@ from scheduler import strategies
 from scheduler.cost import CostParams, LowerBound, predict
 from scheduler.layout import place_spad
 from scheduler.program import AttentionProgram, check_dram
-from scheduler.tiling import Geometry, Tiling
+from scheduler.tiling import MAX_SCORE_BUFFERS, Geometry, Tiling
 from scheduler.workload import MIN_HEAD_DIM, ScheduleError, Workload
 
 PROXY_ROWS = 128
@@ -65,9 +65,19 @@ def candidate_tilings(wl: Workload, cfg: HwConfig, strategy: str = "mas") -> lis
         chunks.add(bc)
         bc *= 2
     chunks.add(nk_pad)
-    scores = (2, 3) if strategies.get(strategy).tiled_score_buffers else (2,)
+    tiled = strategies.get(strategy).tiled_score_buffers
     return [Tiling(br, bc, x, score_buffers=n) for br in rows for bc in sorted(chunks)
-            for x in (True, False) for n in scores]
+            for x in (True, False) for n in (score_buffer_counts(wl, bc) if tiled else (2,))]
+
+
+def score_buffer_counts(wl: Workload, chunk_keys: int) -> tuple[int, ...]:
+    """mas's S buffer counts worth trying with chunks of *chunk_keys*: two, three, and as many
+    as a block has chunks (its max pass leaves all its scores on chip: no Q·Kᵀ recomputed;
+    where that many fit, a larger scratchpad). Counts in between only trade a few recomputed
+    chunks for scratchpad that a taller block or longer chunk uses better, and would triple
+    the space."""
+    whole_row = -(-wl.seq_kv // chunk_keys)
+    return (2, 3) + ((whole_row,) if 3 < whole_row <= MAX_SCORE_BUFFERS else ())
 
 
 def _powers(first: int, below: int) -> list[int]:

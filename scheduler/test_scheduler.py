@@ -28,6 +28,7 @@ from scheduler.plan import chunk_count, chunks, min_instructions
 from scheduler.program import AttentionProgram
 from scheduler.search import search
 from scheduler.sync import Footprint
+from scheduler.tiling import MAX_SCORE_BUFFERS
 
 CASES = [  # config, workload, tiling (None: searched)
     ("tiny", Workload(1, 1, 16), None),
@@ -107,40 +108,46 @@ def test_search_checks_the_whole_workload_fits_not_just_its_proxy():
     assert sched.built.buffers.recip[0] != sched.built.buffers.row_sum
 
 
-THREE_S_CASES = [  # config, workload, mas tiling with three S buffers
+MORE_S_CASES = [  # config, workload, mas tiling with three or more S buffers
     ("tiny", Workload(17, 23, 16, causal=True), Tiling(4, 4, score_buffers=3)),
     ("tiny", Workload(13, 21, 16, heads=2), Tiling(4, 4, False, score_buffers=3)),
     ("tiny", Workload(40, 5, 16, causal=True), Tiling(4, 4, score_buffers=3)),  # rows see no key
     ("tiny", Workload(20, 12, 16), Tiling(4, 4, score_buffers=3)),      # three chunks: all kept
+    ("tiny", Workload(13, 21, 16, heads=2), Tiling(4, 4, False, score_buffers=4)),
+    ("tiny", Workload(20, 20, 16), Tiling(4, 4, False, score_buffers=5)),   # whole rows kept
+    # a derived configuration with twice the scratchpad: six buffers, whole rows under a mask
+    ("tiny+spad_bank_lines=128", Workload(20, 24, 16, causal=True), Tiling(4, 4, score_buffers=6)),
     ("default", Workload(100, 300, 64, causal=True, s_o=1 / 64), Tiling(16, 32, score_buffers=3)),
     ("default", Workload(64, 512, 64, heads=2), Tiling(32, 64, False, score_buffers=3)),
 ]
 
 
-@pytest.mark.parametrize("cfg_name, wl, tiling", THREE_S_CASES,
+@pytest.mark.parametrize("cfg_name, wl, tiling", MORE_S_CASES,
                          ids=[f"{c}-{w.seq_q}x{w.seq_kv}-{t.describe()}"
-                              for c, w, t in THREE_S_CASES])
-def test_three_score_buffers_are_bit_exact_and_keep_one_more_chunk(cfg_name, wl, tiling):
-    """mas with a third S buffer (Tiling.score_buffers = 3): the max pass leaves its last three
-    chunks of scores on chip, so every block of three or more chunks recomputes one Q·Kᵀ less
-    than with two buffers; the program is bit-exact under strict overwrite control, and its
+                              for c, w, t in MORE_S_CASES])
+def test_more_score_buffers_are_bit_exact_and_keep_more_chunks(cfg_name, wl, tiling):
+    """mas with n > 2 S buffers (Tiling.score_buffers): the max pass leaves its last n chunks
+    of scores on chip, so a block of c chunks recomputes max(c - n, 0) Q·Kᵀ in its exp pass
+    instead of c - 2; the program is bit-exact under strict overwrite control, and its
     integers are those of two buffers (and so of every strategy)."""
     sched, out, want = _run_model(cfg_name, wl, tiling, "mas")
     bad = np.argwhere(out != want)
     assert bad.size == 0, f"{len(bad)} outputs differ, first {bad[0]}"
+    assert sched.strict
     two = replace(tiling, score_buffers=2)
     sched2, out2, _ = _run_model(cfg_name, wl, two, "mas")
     assert np.array_equal(out, out2)
+    n = tiling.score_buffers
     buf = sched.built.buffers
-    assert len(set(buf.scores)) == 3 and sched.built.plan.scores
-    assert {u.slot for u in sched.built.plan.scores.values()} == {0, 1, 2}
+    assert len(set(buf.scores)) == n and sched.built.plan.scores
+    assert {u.slot for u in sched.built.plan.scores.values()} == set(range(n))
     t = tiling
     blocks = [chunk_count(wl, t.chunk_keys, q0, min(t.block_rows, wl.seq_q - q0))
               for q0 in range(0, wl.seq_q, t.block_rows)] * wl.heads_total
-    for kept, built in ((3, sched), (2, sched2)):
-        # a block of n chunks: n Q·Kᵀ in the max pass, and its exp pass recomputes the chunks
+    for kept, built in ((n, sched), (2, sched2)):
+        # a block of c chunks: c Q·Kᵀ in the max pass, and its exp pass recomputes the chunks
         # the last `kept` max items no longer hold (a one-chunk block: one Q·Kᵀ)
-        want_qk = sum(1 if n == 1 else n + max(n - kept, 0) for n in blocks)
+        want_qk = sum(1 if c == 1 else c + max(c - kept, 0) for c in blocks)
         assert sum(i.note.startswith("S = Q·Kᵀ") for i in built.instructions) == want_qk
 
 
@@ -159,8 +166,8 @@ def test_score_buffers_two_is_the_default_program_and_only_mas_chooses():
     three = build_schedule(wl, cfg, "mas", Tiling(4, 4, score_buffers=3))
     assert three.memory_map()["tiling"]["score_buffers"] == 3
     assert "s2" in three.memory_map()["scratchpad"]
-    with pytest.raises(ScheduleError, match="2 or 3 S buffers"):
-        build_schedule(wl, cfg, "mas", Tiling(4, 4, score_buffers=4))
+    with pytest.raises(ScheduleError, match=f"2 to {MAX_SCORE_BUFFERS} S buffers"):
+        build_schedule(wl, cfg, "mas", Tiling(4, 4, score_buffers=MAX_SCORE_BUFFERS + 1))
 
 
 FLAT_CASES = [  # config, workload, full-row tiling: V chunks wider than K chunks, one V buffer

@@ -21,6 +21,11 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+# mas's S buffers at most: a whole row of 1024 keys in 64-key chunks (more buffers than a
+# block has chunks hold nothing; the bound keeps the tiling space and the layout small).
+MAX_SCORE_BUFFERS = 16
+
+
 @dataclass(frozen=True)
 class Tiling:
     block_rows: int     # Br: query rows per block (DRAM -> scratchpad tile of Q, S, P, O)
@@ -36,9 +41,9 @@ class Tiling:
     # chunk less on chip, so a taller block may fit).
     value_buffers: int = 2
     # Pipelined strategies only (mas): S buffers (2: Q·Kᵀ of the next item overlaps the
-    # softmax of this one; 3: the max pass leaves three chunks of scores on chip, one more
-    # exp item per block skips its Q·Kᵀ, and a Q·Kᵀ refills the buffer of the softmax two
-    # items back instead of the previous one's).
+    # softmax of this one; n > 2: the max pass leaves its last n chunks of scores on chip,
+    # n - 2 more exp items per block skip their Q·Kᵀ, and a Q·Kᵀ refills the buffer used
+    # least recently; as many as a block has chunks: no Q·Kᵀ is recomputed at all).
     score_buffers: int = 2
 
     def describe(self) -> str:
@@ -90,8 +95,8 @@ class Geometry:
             raise ScheduleError(f"tiling {tiling.describe()}: Bc must be a positive multiple "
                                 f"of the array size {dim}")
         d_pad = ceil_div(wl.head_dim, dim) * dim
-        if tiling.score_buffers not in (2, 3):
-            raise ScheduleError(f"tiling {tiling.describe()}: 2 or 3 S buffers")
+        if not 2 <= tiling.score_buffers <= MAX_SCORE_BUFFERS:
+            raise ScheduleError(f"tiling {tiling.describe()}: 2 to {MAX_SCORE_BUFFERS} S buffers")
         if full_rows:
             return cls._full_rows(wl, cfg, tiling, d_pad)
         if tiling.value_keys or tiling.value_buffers != 2:
