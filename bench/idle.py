@@ -7,7 +7,7 @@ RUN_DIR is a bench run directory (trace.txt inside; `python -m bench` keeps them
 sim_build/). The schedule is rebuilt exactly as the bench built it (bench.sim.bench_inputs,
 the bench's DRAM size), so instruction k of each queue in the trace is instruction k of that
 queue in the program. The semaphores say which producer each MATMUL waited for: the k-th wait
-on a semaphore meets its k-th signal, as in cost.predict.
+on a semaphore meets its k-th signal (cost.semaphore_producers, as in cost.predict).
 """
 
 from __future__ import annotations
@@ -17,34 +17,17 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bench.trace import read_trace
-from hwdef import isa
+from bench.trace import UNITS, read_trace
+from scheduler.cost import semaphore_producers
 from scheduler.sync import Insn
-
-
-def producers(insns: list[Insn]) -> dict[int, list[int]]:
-    """Instruction index -> the indices of the instructions its semaphore waits meet."""
-    signals: dict[int, list[int]] = {}
-    for insn in insns:
-        for sem in insn.signals:
-            signals.setdefault(sem, []).append(insn.index)
-    taken: Counter = Counter()
-    out: dict[int, list[int]] = {}
-    for insn in insns:
-        out[insn.index] = []
-        for sem in insn.waits:
-            out[insn.index].append(signals[sem][taken[sem]])
-            taken[sem] += 1
-    return out
 
 
 def matrix_idle(insns: list[Insn], intervals) -> tuple[Counter, Counter]:
     """(idle cycles, gaps) per (waiting MATMUL's first note word, producer's first note word):
     cycles from one MATMUL's retirement to the next one's hand-over, where there are any."""
-    queue = {isa.Queue.DMA_IN: "DMA_IN", isa.Queue.DMA_OUT: "DMA_OUT",
-             isa.Queue.MATRIX: "MATRIX", isa.Queue.VECTOR: "VECTOR"}
-    at = {i.index: intervals[queue[i.queue]][i.position] for i in insns if i.queue in queue}
-    waits = producers(insns)
+    at = {i.index: intervals[i.queue.name][i.position] for i in insns
+          if i.queue.name in intervals}
+    waits = semaphore_producers(insns)
     matmuls = [i for i in insns if i.mnemonic == "MATMUL"]
     cycles: Counter = Counter()
     gaps: Counter = Counter()
@@ -87,8 +70,7 @@ def main(argv=None) -> int:
     sched = build_schedule(wl, load_config(args.config), args.strategy,
                            dram_bytes=BENCH_DRAM_BYTES)
     intervals = read_trace(trace)
-    counts = {q: sum(i.queue == getattr(isa.Queue, q) for i in sched.instructions)
-              for q in ("DMA_IN", "DMA_OUT", "MATRIX", "VECTOR")}
+    counts = {q: sum(i.queue.name == q for i in sched.instructions) for q in UNITS}
     if any(len(intervals[q]) != n for q, n in counts.items()):
         print(f"bench.idle: {trace} has {({q: len(v) for q, v in intervals.items()})} "
               f"instructions per queue, the schedule {counts}: not this schedule's run",

@@ -36,9 +36,8 @@ from bench.sim import BENCH_DRAM_BYTES, bench_inputs, run_case
 from bench.workloads import CONFIGS, BenchWorkload, suite
 from hwdef import load_config
 from scheduler import STRATEGIES, Tiling
-from scheduler.search import search
+from scheduler.search import EVERY, search
 
-EVERY = 10 ** 9          # search(top=EVERY): every legal candidate predicted
 VALIDATE_WORKLOADS = ("sweep-128", "vit-197", "vit-256")
 TOP = 5
 

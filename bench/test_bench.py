@@ -257,8 +257,9 @@ def test_search_bench_times_and_reports(tmp_path, capsys):
 def test_matrix_idle_gaps_are_blamed_on_the_producer_waited_for():
     """bench.idle: a MATMUL handed over after a gap is blamed on the producer (semaphore wait)
     that retired last; back-to-back MATMULs are no gap; semaphore k-th wait meets k-th signal."""
-    from bench.idle import matrix_idle, producers
+    from bench.idle import matrix_idle
     from hwdef import isa
+    from scheduler.cost import semaphore_producers as producers
     from scheduler.sync import Insn
     q = isa.Queue
     insns = [Insn(0, "DMA_LOAD", {}, q.DMA_IN, 0, "K h0", signals={0}),

@@ -194,6 +194,24 @@ class Prediction:
     overlap: int        # predicted cycles with matrix and vector both busy
 
 
+def semaphore_producers(insns: list[Insn]) -> dict[int, list[int]]:
+    """Instruction index -> the indices of the instructions its semaphore waits meet: the k-th
+    wait on a semaphore meets its k-th signal (the counting semaphores of scheduler/sync.py)."""
+    signals: dict[int, list[int]] = {}
+    for insn in insns:
+        for signal in insn.signals:
+            signals.setdefault(signal, []).append(insn.index)
+    taken: dict[int, int] = {}
+    out: dict[int, list[int]] = {}
+    for insn in insns:
+        out[insn.index] = []
+        for wait in insn.waits:
+            k = taken.get(wait, 0)
+            out[insn.index].append(signals[wait][k])
+            taken[wait] = k + 1
+    return out
+
+
 def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
             cost=None, timeline: list | None = None) -> Prediction:
     """List-schedule *insns* (program order) on the four queues. *cost* replaces
@@ -202,19 +220,7 @@ def predict(cfg: HwConfig, insns: list[Insn], p: CostParams = CostParams(),
     end: list[float] = []
     busy: dict[isa.Queue, float] = {}
     intervals: dict[isa.Queue, list[tuple[float, float]]] = {}
-    producers: dict[int, list[int]] = {}
-    # Map each wait back to its producer: the k-th signal of a semaphore meets its k-th wait.
-    signals: dict[int, list[int]] = {}
-    for insn in insns:
-        for signal in insn.signals:
-            signals.setdefault(signal, []).append(insn.index)
-    taken: dict[int, int] = {}
-    for insn in insns:
-        producers[insn.index] = []
-        for wait in insn.waits:
-            k = taken.get(wait, 0)
-            producers[insn.index].append(signals[wait][k])
-            taken[wait] = k + 1
+    producers = semaphore_producers(insns)
     dispatch = float(START_CYCLES)
     channel = Channel()
     bytes_per_cycle = _dram(cfg, p)[0]

@@ -38,6 +38,7 @@ PROXY_ROWS = 128
 # configuration describes.
 RANKING = CostParams(dram="config")
 FULL_ROW_PROXY_BLOCKS = 4
+EVERY = 10 ** 9     # search(top=EVERY) predicts every legal candidate: the exhaustive search
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from hwdef import isa, load_config
 from scheduler import Workload, build_schedule
 from scheduler.cost import Channel, CostParams, insn_cycles, predict
-from scheduler.search import search
+from scheduler.search import EVERY, search
 from scheduler.sync import Insn
 
 
@@ -88,7 +88,7 @@ def test_search_takes_a_third_score_buffer_where_the_model_says_it_is_faster(con
     way the search takes what the model ranks fastest."""
     cfg, wl = load_config(config), Workload(n, n, 64)
     sched = build_schedule(wl, cfg, "mas")
-    pick, every = search(wl, cfg, "mas", top=10 ** 9)   # every legal candidate predicted
+    pick, every = search(wl, cfg, "mas", top=EVERY)
     assert sched.tiling == pick
     legal = [c for c in every if c.cycles is not None]
     best = {k: min(c.cycles for c in legal if c.tiling.score_buffers == k) for k in (2, 3)}

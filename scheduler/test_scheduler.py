@@ -26,7 +26,7 @@ from scheduler import STRATEGIES, ScheduleError, Tiling, Workload, build_schedul
 from scheduler.cost import predict
 from scheduler.plan import chunk_count, chunks, min_instructions
 from scheduler.program import AttentionProgram
-from scheduler.search import search
+from scheduler.search import EVERY, search
 from scheduler.sync import Footprint
 from scheduler.tiling import MAX_SCORE_BUFFERS
 
@@ -309,9 +309,6 @@ def test_search_picks_the_fastest_legal_tiling():
     assert chosen.cycles == min(c.cycles for c in legal if c.cycles is not None)
     # candidates left out by the branch and bound: their bound is above the pick
     assert all(c.bound > chosen.cycles for c in legal if c.cycles is None)
-
-
-EVERY = 10 ** 9     # search(top=EVERY) predicts every legal candidate: the exhaustive search
 
 
 @pytest.mark.parametrize("config, wl", [
