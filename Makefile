@@ -24,6 +24,9 @@
 ##                checked bit for bit against the golden model, with a summary table
 ##   make sim PROGRAM=my.s [CONFIG=tiny]
 ##                run a hand-written program on the RTL and the model, compare DRAM
+##   make sim BUNDLE=dir [INPUTS=qkv.npz] [BACKEND=rtl|model] [SEED=1] [DRAM=unlimited]
+##                run a bundle of `firmware_gen attention --out dir` exactly as written,
+##                on int8 q, k, v from INPUTS or seeded random ones, checked bit for bit
 
 PYTHON_SYS ?= python3
 VENV       ?= .venv
@@ -77,8 +80,18 @@ PROGRAM_ENV = NPU_PROGRAM='$(subst ','\'',$(abspath $(PROGRAM)))' NPU_SIM_CONFIG
 SEQ_ENV = NPU_SEQ='$(SEQ)' NPU_SEQ_KV='$(SEQ_KV)' NPU_DIM='$(DIM)' NPU_HEADS='$(HEADS)' \
 	NPU_CAUSAL='$(CAUSAL)' NPU_STRATEGY='$(STRATEGY)' NPU_SIM_CONFIG='$(SIM_CONFIG)' $(DRAM_ENV)
 
+# With BUNDLE=<dir>: run that program bundle as written (runner/bundle.py checks the bundle
+# and INPUTS before anything is built; CONFIG, if given, must be the bundle's).
+quote = '$(subst ','\'',$(1))'
+BUNDLE_ARGS = $(call quote,$(BUNDLE)) $(if $(INPUTS),--inputs $(call quote,$(INPUTS))) \
+	$(if $(BACKEND),--backend $(call quote,$(BACKEND))) $(if $(SEED),--seed $(call quote,$(SEED))) \
+	$(if $(DRAM),--dram $(call quote,$(DRAM))) \
+	$(if $(filter command line environment,$(origin CONFIG)),--config $(call quote,$(CONFIG)))
+
 sim: $(STAMP)
-ifdef PROGRAM
+ifdef BUNDLE
+	$(PY) -m runner.bundle $(BUNDLE_ARGS)
+else ifdef PROGRAM
 	@$(PROGRAM_ENV) $(PY) -m runner.check_sim_args
 	$(PROGRAM_ENV) $(PY) -m pytest -s -q tb/top/test_program.py
 else ifdef SEQ

@@ -13,7 +13,10 @@ and writes into --out:
                       each instruction annotated with what it does
     listing.txt       the program with its DRAM addresses
     memory_map.json   where Q, K, V, O (and S, P, r for layerwise) and the program live in DRAM,
-                      the tiling, the quantization constants, the predicted cycles
+                      the tensors' shapes and scales, the tiling, the quantization constants,
+                      the predicted cycles, the configuration and its hardware definition's
+                      hash, the program's SHA-256 and this command line: with program.bin, a
+                      bundle that `make sim BUNDLE=DIR` runs as written (scheduler/bundle.py)
     schedule.json     strategy, tiling, predicted cycles (total, per queue, overlap) and every
                       tiling the search considered, with its predicted cycles or why it is illegal
 
@@ -48,6 +51,7 @@ from firmware_gen.asm import (
 )
 from hwdef import ConfigError, HwConfig, config_names, isa, load_config
 from scheduler import STRATEGIES, Schedule, ScheduleError, Tiling, Workload, build_schedule
+from scheduler.bundle import bundle_files
 from scheduler.program import check_dram
 from scheduler.search import PROXY_ROWS, check_full_rows_fit, fitting_tilings, tiling_fits
 from scheduler.strategies import REGISTRY
@@ -58,7 +62,9 @@ class UsageError(ValueError):
     """A malformed command line (argparse's complaint, made one line)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose complaints are one line (UsageError), as every command line here."""
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (`{self.prog} --help` shows the usage)")
 
@@ -261,10 +267,9 @@ def _cmd_attention(args) -> int:
                                 ) from None
         raise
     write_outputs(out, {
-        "program.bin": isa.to_bytes(sched.words),
+        **bundle_files(sched, args.command_line),
         "program.s": _program_text(sched, args.command_line),
         "listing.txt": sched.listing(),
-        "memory_map.json": json.dumps(sched.memory_map(), indent=2) + "\n",
         "schedule.json": json.dumps(_schedule_dict(sched, tiling is not None), indent=2) + "\n",
     })
     print(sched.summary())
@@ -272,6 +277,8 @@ def _cmd_attention(args) -> int:
           f"{len(sched.words) * isa.INSN_BYTES} bytes, load at DRAM {sched.prog_base:#x}"
           f"{', run with CTRL.STRICT' if sched.strict else ''}), program.s, listing.txt, "
           f"memory_map.json, schedule.json"))
+    print(one_line(f"run it as written: make sim BUNDLE={out}  (or python -m runner.bundle "
+                   f"{out} --backend model)"))
     return 0
 
 
@@ -295,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = _Parser(prog="python -m firmware_gen",
+    parser = OneLineParser(prog="python -m firmware_gen",
                                      description="Build, assemble and disassemble NPU programs")
     sub = parser.add_subparsers(dest="command", required=True)
     p_asm = sub.add_parser("asm", help="assemble a text program into a binary image")

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from hwdef import config_names, derived_name, gen_sv, load_config, params
+from hwdef import config_names, derived_name, gen_sv, isa, load_config, params
 from hwdef.params import ConfigError, HwConfig
 
 
@@ -184,6 +184,23 @@ def test_derived_configuration_replaces_keys_and_is_checked():
                          ("huge+acc_lines=512", "unknown configuration 'huge'; known: tiny")):
         with pytest.raises(ConfigError, match=message):
             load_config(bad)
+
+
+def test_fingerprint_follows_the_hardware_not_the_name(monkeypatch):
+    """hwdef.fingerprint: equal for equal hardware whatever its name or description, different
+    when a size, an instruction field or a numerics constant changes."""
+    from hwdef import fingerprint as fp
+    base = load_config("default")
+    same = replace(base, name="copy", description="another text")
+    assert fp.fingerprint(same) == fp.fingerprint(base)
+    assert fp.fingerprint(load_config("default+spad_bank_lines=256")) != fp.fingerprint(base)
+    assert len({fp.fingerprint(load_config(n)) for n in config_names()}) == len(config_names())
+    before = fp.fingerprint(base)
+    monkeypatch.setattr(params, "RECIP_FRAC_BITS", params.RECIP_FRAC_BITS - 1)
+    assert fp.fingerprint(base) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(isa, "INSTRUCTIONS", isa.INSTRUCTIONS[:-1])     # an ISA change
+    assert fp.fingerprint(base) != before
 
 
 def test_isa_package_and_doc_are_current():

@@ -21,6 +21,7 @@ from npu_model.attention import (
     fit_output_scale,
 )
 from scheduler import Schedule, Workload
+from scheduler.bundle import Bundle
 
 
 def calibrated(wl: Workload, scales: tuple[float, float, float], q, k, v) -> Workload:
@@ -45,8 +46,9 @@ class AttentionCheck:
         return self.mismatches == 0
 
 
-def check_attention(sched: Schedule, o_bytes: np.ndarray, q, k, v) -> AttentionCheck:
-    """*o_bytes*: the output region read back (`outcome.outputs["O"]`)."""
+def check_attention(sched: Schedule | Bundle, o_bytes: np.ndarray, q, k, v) -> AttentionCheck:
+    """*o_bytes*: the output region read back (`outcome.outputs["O"]`); *sched*: the schedule
+    or the bundle (scheduler/bundle.py) that ran."""
     wl = sched.workload
     out = sched.read_output(o_bytes)
     want = attention_int_heads(q, k, v, wl.score, wl.causal, wl.output)

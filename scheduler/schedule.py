@@ -14,6 +14,7 @@ import numpy as np
 
 from firmware_gen.program import Program
 from hwdef import HwConfig, isa
+from hwdef.fingerprint import fingerprint
 from npu_model import semantics
 from scheduler.cost import CostParams, Prediction, predict
 from scheduler.layout import Tensor
@@ -23,6 +24,44 @@ from scheduler.strategies import get as get_strategy
 from scheduler.sync import Insn
 from scheduler.tiling import Tiling
 from scheduler.workload import ScheduleError, Workload
+
+# The memory map (memory_map.json) is also the manifest of a program bundle (scheduler/bundle.py):
+# this names its format, and a reader refuses any other.
+BUNDLE_FORMAT = "mas-npu-attention/1"
+
+# Each input's and the output's quantization scale (real value = scale * integer).
+SCALES = {"q": lambda wl: wl.s_q, "k": lambda wl: wl.s_k, "v": lambda wl: wl.s_v,
+          "o": lambda wl: wl.s_o if wl.s_o is not None else wl.s_v}
+
+
+def run_timeout(predicted_cycles: int) -> int:
+    """A run's time limit: four times the prediction plus a margin (a hang, not a slow
+    schedule, is what it catches)."""
+    return 4 * predicted_cycles + 200_000
+
+
+def attention_image(wl: Workload, tensors: dict[str, Tensor], words: list[int], prog_base: int,
+                    dram_bytes: int, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The DRAM contents (from address 0) of an attention program: int8 Q, K, V of shape
+    [batch*heads, rows, d] at their tensors' addresses, the program at *prog_base*."""
+    dram = np.zeros(dram_bytes, dtype=np.uint8)
+    for name, x, rows in (("q", q, wl.seq_q), ("k", k, wl.seq_kv), ("v", v, wl.seq_kv)):
+        want = (wl.heads_total, rows, wl.head_dim)
+        x = np.asarray(x)
+        if x.shape != want or x.dtype != np.int8:
+            raise ValueError(f"{name}: expected int8 of shape {want}, got {x.dtype} "
+                             f"{x.shape}")
+        addr = tensors[name].addr
+        dram[addr:addr + x.size] = x.reshape(-1).view(np.uint8)
+    code = np.frombuffer(isa.to_bytes(words), dtype=np.uint8)
+    dram[prog_base:prog_base + code.size] = code
+    return dram
+
+
+def read_attention_output(wl: Workload, o_bytes: np.ndarray) -> np.ndarray:
+    """O as int8 [batch*heads, seq_q, d] from its DRAM bytes."""
+    return np.asarray(o_bytes, dtype=np.uint8).view(np.int8).reshape(
+        wl.heads_total, wl.seq_q, wl.head_dim)
 
 
 @dataclass
@@ -67,9 +106,7 @@ class Schedule:
 
     @property
     def timeout_cycles(self) -> int:
-        """A run's time limit: four times the prediction plus a margin (a hang, not a slow
-        schedule, is what it catches)."""
-        return 4 * self.prediction.cycles + 200_000
+        return run_timeout(self.prediction.cycles)
 
     @property
     def prog_base(self) -> int:
@@ -91,7 +128,9 @@ class Schedule:
     def memory_map(self) -> dict:
         wl = self.workload
         return {
+            "bundle_format": BUNDLE_FORMAT,
             "config": self.cfg.name,
+            "hwdef": fingerprint(self.cfg),
             "strategy": self.strategy,
             "workload": wl.to_dict(),
             "tiling": self.tiling.to_dict(),
@@ -100,39 +139,30 @@ class Schedule:
             "prog_base": self.prog_base,
             "dram_bytes": self.dram_bytes,
             "instructions": len(self.words),
-            "tensors": {name: t.to_dict() for name, t in self.built.tensors.items()},
+            "tensors": {name: dict(t.to_dict(), **({"scale": SCALES[name](wl)}
+                                                   if name in SCALES else {}))
+                        for name, t in self.built.tensors.items()},
             "scratchpad": self.built.buffers.spad,
             "constants": {"score_multiplier": wl.score.multiplier,
                           "score_shift": wl.score.shift,
                           "output_multiplier": wl.output.multiplier,
                           "output_shift": wl.output.shift},
+            "strict": self.strict,
+            "dram": self.dram,
             "predicted_cycles": self.prediction.cycles,
         }
 
     def image(self, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The DRAM contents (from address 0) for inputs of shape [batch*heads, rows, d]."""
-        wl = self.workload
-        dram = np.zeros(self.dram_bytes, dtype=np.uint8)
-        for name, x, rows in (("q", q, wl.seq_q), ("k", k, wl.seq_kv), ("v", v, wl.seq_kv)):
-            want = (wl.heads_total, rows, wl.head_dim)
-            x = np.asarray(x)
-            if x.shape != want or x.dtype != np.int8:
-                raise ValueError(f"{name}: expected int8 of shape {want}, got {x.dtype} "
-                                 f"{x.shape}")
-            addr = self.tensor(name).addr
-            dram[addr:addr + x.size] = x.reshape(-1).view(np.uint8)
-        code = np.frombuffer(isa.to_bytes(self.words), dtype=np.uint8)
-        dram[self.prog_base:self.prog_base + code.size] = code
-        return dram
+        return attention_image(self.workload, self.built.tensors, self.words, self.prog_base,
+                               self.dram_bytes, q, k, v)
 
     def output_region(self) -> tuple[int, int]:
         o = self.tensor("o")
         return o.addr, o.nbytes
 
     def read_output(self, o_bytes: np.ndarray) -> np.ndarray:
-        wl = self.workload
-        return np.asarray(o_bytes, dtype=np.uint8).view(np.int8).reshape(
-            wl.heads_total, wl.seq_q, wl.head_dim)
+        return read_attention_output(self.workload, o_bytes)
 
     def listing(self, addresses: bool = True) -> str:
         return self.built.listing(addresses)
