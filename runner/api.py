@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -54,12 +55,13 @@ class AttentionInputError(ValueError):
 
 @dataclass(frozen=True)
 class HeadScales:
-    """Real value = scale x integer, per head: arrays of shape [heads]."""
+    """Real value = scale x integer: one per head (shape [heads]) or one for all heads. The
+    scales `attention` returns (AttentionResult.scales) are float64 arrays [heads]."""
 
-    s_q: np.ndarray
-    s_k: np.ndarray
-    s_v: np.ndarray
-    s_o: np.ndarray | None = None     # None: from the rule of `attention(output=...)`
+    s_q: Any
+    s_k: Any
+    s_v: Any
+    s_o: Any = None     # None: from the rule of `attention(output=...)`
 
 
 @dataclass

@@ -94,3 +94,9 @@ def pytest_terminal_summary(terminalreporter):
     (RESULTS / "summary.md").write_text(table + "\n")
     terminalreporter.section("attention regression")
     terminalreporter.write_line(table)
+    if len(rows) <= len(STRATEGIES):      # one case (make sim SEQ=...): how to rerun each run
+        for r in sorted(rows, key=_order):
+            if r.get("bundle"):
+                terminalreporter.write_line(
+                    f"{r['strategy']}: make sim BUNDLE={r['bundle']} "
+                    f"INPUTS={r['bundle']}/inputs.npz")

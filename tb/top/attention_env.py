@@ -24,6 +24,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from npu_model.attention import (
 )
 from runner.attention import calibrated, check_attention
 from scheduler import Schedule, Workload, build_schedule
+from scheduler.bundle import Bundle, bundle_files, load_bundle
 from tb.harness.cocotb_utils import seeded_rng
 from tb.top.env import NpuBaseTest
 
@@ -54,6 +56,7 @@ class AttentionRun:
     max_abs_lsb: float
     wall_s: float
     dram: str = "config"                # the DRAM model (hwdef DRAM_MODES)
+    bundle: str = ""                    # the bundle that ran (make sim BUNDLE= reruns it)
     counters: dict = field(default_factory=dict)
     output: np.ndarray | None = field(default=None, repr=False)
 
@@ -90,7 +93,7 @@ class AttentionTestBase(NpuBaseTest):
     def golden(wl: Workload, q, k, v) -> np.ndarray:
         return attention_int_heads(q, k, v, wl.score, wl.causal, wl.output)
 
-    async def run_schedule(self, sched: Schedule, q, k, v, use_model: bool = True):
+    async def run_schedule(self, sched: Schedule | Bundle, q, k, v, use_model: bool = True):
         await self.reset()
         return await self.run_image(sched.image(q, k, v), sched.prog_base,
                                     {"O": sched.output_region()}, strict=sched.strict,
@@ -107,12 +110,15 @@ class AttentionTestBase(NpuBaseTest):
                                dram=self.dram_mode)
         self.schedule = sched
         self.logger.info(sched.summary())
-        report = await self.run_schedule(sched, q, k, v, use_model)
+        # What runs is the bundle written from the schedule, as `make sim BUNDLE=` would run it
+        # (the inputs beside it: `make sim BUNDLE=DIR INPUTS=DIR/inputs.npz` reruns this case).
+        bundle = self.write_bundle(sched, q, k, v)
+        report = await self.run_schedule(bundle, q, k, v, use_model)
         status = report.status
         assert status["done"] == 1 and status["error"] == 0, (
             f"{strategy}: NPU stopped with {regs.ErrorCode(status['error_code']).name} at "
             f"0x{report.error_pc:x} (info 0x{report.error_info:x})")
-        check = check_attention(sched, report.outputs["O"], q, k, v)
+        check = check_attention(bundle, report.outputs["O"], q, k, v)
         out, bad = check.output, check.mismatches
         run = AttentionRun(
             config=self.cfg.name, strategy=strategy, workload=wl.to_dict(),
@@ -120,7 +126,8 @@ class AttentionTestBase(NpuBaseTest):
             cycles=report.counters["CYCLES"], predicted=sched.prediction.cycles,
             bit_exact=bad == 0, mismatches=bad, cosine=check.cosine,
             max_abs_lsb=check.max_abs_lsb, wall_s=time.perf_counter() - start,
-            dram=self.dram_mode, counters=dict(report.counters), output=out)
+            dram=self.dram_mode, counters=dict(report.counters), output=out,
+            bundle=str(bundle.directory))
         self.runs.append(run)
         self.logger.info(
             "%s: %d cycles (predicted %d, %+.1f%%), matrix busy %d, vector busy %d, overlap "
@@ -133,6 +140,16 @@ class AttentionTestBase(NpuBaseTest):
         assert bad == 0, (f"{strategy}: {bad} of {out.size} output bytes differ from the "
                           f"golden model, first at {check.first_mismatch}")
         return run
+
+    def write_bundle(self, sched: Schedule, q, k, v) -> Bundle:
+        """The schedule's bundle (scheduler/bundle.py) and its inputs in this run's directory,
+        read back through the bundle checks."""
+        where = Path.cwd() / "bundles" / f"{len(self.runs):02d}-{sched.strategy}"
+        where.mkdir(parents=True, exist_ok=True)
+        for name, data in bundle_files(sched).items():
+            (where / name).write_bytes(data.encode() if isinstance(data, str) else data)
+        np.savez(where / "inputs.npz", q=q, k=k, v=v)
+        return load_bundle(where, self.cfg.name)
 
     def save_runs(self, path: str | os.PathLike | None = None) -> None:
         """Append this test's runs to a JSON-lines file (the regression's summary table)."""
