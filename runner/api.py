@@ -24,7 +24,7 @@ output multiplier (VECTOR scalars), so heads with different scales cannot share 
 padding (`lengths=`: valid tokens per batch element) likewise gives each distinct length its
 own program, whose keys end there; in self-attention (seq_q == seq_kv) the query rows beyond
 the length are padding too and their outputs are 0. Programs are built once per (workload,
-configuration, strategy) and reused.
+configuration, strategy) and reused; the tiling is searched once per shape.
 
 Bad input raises `AttentionInputError` with one line naming the argument: shapes that do not
 agree, dtypes other than float or int8, NaN or infinity, scales that are not positive or
@@ -35,7 +35,7 @@ configuration or backend.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -184,9 +184,18 @@ def _quantize(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x / scale[None, :, None, None]), -128, 127).astype(np.int8)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
+def _tiling(wl: Workload, config: str, strategy: str):
+    """The searched tiling of *wl*'s shape (the search ranks cycles, which do not depend on the
+    scales: one search serves every head of a shape)."""
+    return build_schedule(wl, load_config(config), strategy).tiling
+
+
+@functools.lru_cache(maxsize=256)
 def _schedule(wl: Workload, config: str, strategy: str) -> Schedule:
-    return build_schedule(wl, load_config(config), strategy)
+    shape = replace(wl, s_q=1 / 32, s_k=1 / 32, s_v=1 / 32, s_o=None)
+    return build_schedule(wl, load_config(config), strategy,
+                          _tiling(shape, config, strategy))
 
 
 def attention(q, k, v, *, strategy: str = "mas", config: str = "default",
