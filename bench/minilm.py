@@ -176,7 +176,8 @@ class NpuAttention:
 
     def __call__(self, layer, q, k, v, lengths) -> np.ndarray:
         r = attention(q, k, v, strategy=self.strategy, config=self.config,
-                      backend=self.backend, lengths=lengths, scales=self.scales[layer])
+                      backend=self.backend, lengths=lengths, self_attention=True,
+                      scales=self.scales[layer])
         if not r.bit_exact:
             raise AssertionError(f"layer {layer}: the NPU's output differs from the contract")
         self.results.append(r)
@@ -216,7 +217,7 @@ def rtl_head(trace: Trace, scales: list[HeadScales], lengths: np.ndarray, layer:
     one = HeadScales(s.s_q[head], s.s_k[head], s.s_v[head],
                      None if s.s_o is None else s.s_o[head])
     runs = [attention(q, k, v, strategy=strategy, config=config, backend=b, lengths=lengths,
-                      scales=one) for b in ("rtl", "model")]
+                      self_attention=True, scales=one) for b in ("rtl", "model")]
     rtl, model = runs
     same = rtl.bit_exact and model.bit_exact and np.array_equal(rtl.output_int8,
                                                                 model.output_int8)

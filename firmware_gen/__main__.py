@@ -335,9 +335,10 @@ def _main(argv: list[str] | None) -> int:
     p_att.add_argument("--in-place", action="store_true",
                        help="forced tiling: run the score steps in place (no separate X buffer)")
     p_att.add_argument("--score-buffers", type=ascii_int, metavar="N",
-                       help="mas's forced tiling: 2 to 16 S buffers (default 2; each one "
-                            "more keeps one more chunk of max-pass scores per block, where it "
-                            "fits; as many as a block has chunks: no Q·Kᵀ recomputed)")
+                       help=f"mas's forced tiling: 2 to {MAX_SCORE_BUFFERS} S buffers (default "
+                            "2; each one more keeps one more chunk of max-pass scores per "
+                            "block, where it fits; as many as a block has chunks: no Q·Kᵀ "
+                            "recomputed)")
     p_att.add_argument("--value-keys", type=ascii_int, metavar="N",
                        help="flat's forced tiling: Bv, keys per V chunk (default: the smallest "
                             "multiple of Bc that is a multiple of the scratchpad line)")

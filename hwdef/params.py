@@ -390,16 +390,20 @@ def load_config(name: str = "default") -> HwConfig:
                           + (f" (in '{name}')" if overrides else ""))
     values = dict(raw[base])
     known = {f for f in HwConfig.__dataclass_fields__ if f not in ("name", "extra")}
-    changed = []
+    changed: list[str] = []
     for item in overrides:
         key, equals, text = item.partition("=")
         if not equals or key not in known - {"description"}:
             raise ConfigError(
                 f"configuration '{name}': '{item}' is not KEY=VALUE with KEY one of "
                 f"{', '.join(sorted(known - {'description'}))}")
-        if not (text.isascii() and text.isdigit()):
-            raise ConfigError(f"configuration '{name}': {key}={text!r} must be a decimal "
-                              "integer")
+        # one spelling per value (no leading zeros, at most 12 digits): one name, one build
+        if not (text.isascii() and text.isdigit() and len(text) <= 12
+                and (text == "0" or not text.startswith("0"))):
+            raise ConfigError(f"configuration '{name}': {key}={text[:20]!r} must be a decimal "
+                              "integer of at most 12 digits without leading zeros")
+        if any(c.startswith(f"{key}=") for c in changed):
+            raise ConfigError(f"configuration '{name}': {key} is given twice")
         values[key] = int(text)
         changed.append(f"{key}={int(text)}")
     if changed:

@@ -180,6 +180,9 @@ def test_derived_configuration_replaces_keys_and_is_checked():
                          ("default+bogus=1", "'bogus=1' is not KEY=VALUE"),
                          ("default+acc_lines", "'acc_lines' is not KEY=VALUE"),
                          ("default+acc_lines=0x10", "acc_lines='0x10' must be a decimal"),
+                         ("default+acc_lines=0512", "without leading zeros"),
+                         ("default+acc_lines=" + "9" * 5000, "at most 12 digits"),
+                         ("default+acc_lines=512+acc_lines=512", "acc_lines is given twice"),
                          ("default+description=1", "'description=1' is not KEY=VALUE"),
                          ("huge+acc_lines=512", "unknown configuration 'huge'; known: tiny")):
         with pytest.raises(ConfigError, match=message):
@@ -201,6 +204,17 @@ def test_fingerprint_follows_the_hardware_not_the_name(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(isa, "INSTRUCTIONS", isa.INSTRUCTIONS[:-1])     # an ISA change
     assert fp.fingerprint(base) != before
+
+
+def test_fingerprint_hashes_every_numerics_constant():
+    """Each integer constant of hwdef/params.py is in the fingerprint or named here as not a
+    property of the hardware a program runs on: a new constant must be placed in one or the
+    other."""
+    from hwdef import fingerprint as fp
+    not_hardware = {"CLOCK_HZ"}     # the clock the energy and DRAM figures assume
+    constants = {n for n, v in vars(params).items()
+                 if n.isupper() and isinstance(v, int) and not isinstance(v, bool)}
+    assert constants - not_hardware == set(fp._CONSTANTS)
 
 
 def test_isa_package_and_doc_are_current():

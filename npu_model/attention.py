@@ -64,7 +64,12 @@ def quantize(x: np.ndarray) -> tuple[np.ndarray, float]:
     """Symmetric int8 quantization with the scale that maps max |x| to 127."""
     peak = float(np.abs(x).max()) or 1.0
     scale = peak / 127.0
-    return np.clip(np.round(x / scale), -128, 127).astype(np.int8), scale
+    return quantize_at(x, scale), scale
+
+
+def quantize_at(x: np.ndarray, scale) -> np.ndarray:
+    """int8 of x / scale, rounded half to even and saturated (*scale* broadcasts)."""
+    return np.clip(np.round(np.asarray(x) / scale), -128, 127).astype(np.int8)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ Scales (docs/numerics.md, "Scales of your own tensors"):
 Per-head scales mean one program per head: a program carries one score multiplier and one
 output multiplier (VECTOR scalars), so heads with different scales cannot share it. Key
 padding (`lengths=`: valid tokens per batch element) likewise gives each distinct length its
-own program, whose keys end there; in self-attention (seq_q == seq_kv) the query rows beyond
-the length are padding too and their outputs are 0. Programs are built once per (workload,
-configuration, strategy) and reused; the tiling is searched once per shape.
+own program, whose keys end there; with `self_attention=True` (q, k, v of one sequence) the
+query rows beyond the length are padding too and their outputs are 0. Programs are built once
+per (workload, configuration, strategy) and reused; the tiling is searched once per shape.
 
 Bad input raises `AttentionInputError` with one line naming the argument: shapes that do not
 agree, dtypes other than float or int8, NaN or infinity, scales that are not positive or
@@ -41,8 +41,14 @@ from typing import Any
 import numpy as np
 
 from hwdef import ConfigError, load_config
-from npu_model.attention import attention_float, attention_int_heads, fit_output_scale
+from npu_model.attention import (
+    attention_float,
+    attention_int_heads,
+    fit_output_scale,
+    quantize_at,
+)
 from runner.job import Job, Outcome
+from runner.npz_file import NpzError, read_npz
 from scheduler import STRATEGIES, Schedule, ScheduleError, Workload, build_schedule
 
 BACKENDS = ("model", "rtl")
@@ -51,6 +57,11 @@ OUTPUT_RULES = ("static", "fit")
 
 class AttentionInputError(ValueError):
     """The tensors or options cannot run; the message names the argument."""
+
+
+class AttentionRunError(RuntimeError):
+    """A program stopped with an error (a defect of the NPU or its toolchain, not of the
+    input); the message names the head and the error."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,9 @@ def _check_tensors(q, k, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     arrays = []
     for name, x in (("q", q), ("k", k), ("v", v)):
         x = np.asarray(x)
-        if x.ndim != 4:
+        if x.ndim != 4 or 0 in x.shape:
             raise AttentionInputError(f"{name}: shape {list(x.shape)}; expected [batch, heads, "
-                                      "seq, d]")
+                                      "seq, d], each at least 1")
         if x.dtype != np.int8 and not np.issubdtype(x.dtype, np.floating):
             raise AttentionInputError(f"{name}: dtype {x.dtype}; expected float or int8")
         if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
@@ -124,18 +135,31 @@ def _head_scale(x: np.ndarray) -> np.ndarray:
     return np.where(peak > 0, peak, 1.0) / 127.0
 
 
-def calibrate(samples, lengths=None, causal: bool = False) -> HeadScales:
-    """Static scales from a calibration set: *samples* an iterable of (q, k, v) float arrays
-    [batch, heads, seq, d] (any batch and sequence length). Q, K, V: per head, max |x| / 127
-    over every sample; O: per head, the output scale fitted (fit_output_scale) to the largest
-    float64 output over the set at those V scales."""
+def calibrate(samples, causal: bool = False) -> HeadScales:
+    """Static scales from a calibration set: *samples* an iterable of float (q, k, v)
+    [batch, heads, seq, d] without padding (any batch and sequence length; the heads and d of
+    the model). Q, K, V: per head, max |x| / 127 over every sample; O: per head, the output
+    scale fitted (fit_output_scale) to the float64 outputs of the whole set at those V
+    scales."""
     peaks: dict[str, np.ndarray] = {}
     outputs = []
-    for q, k, v in samples:
+    shape = None
+    for n, sample in enumerate(samples):
+        try:
+            q, k, v = sample
+        except (TypeError, ValueError):
+            raise AttentionInputError(f"calibrate: sample {n} is not (q, k, v)") from None
         q, k, v = _check_tensors(q, k, v)
+        if q.dtype == np.int8:
+            raise AttentionInputError(f"calibrate: sample {n} is int8; calibration measures "
+                                      "float tensors")
+        if shape is not None and (q.shape[1], q.shape[3]) != shape:
+            raise AttentionInputError(f"calibrate: sample {n} has {q.shape[1]} heads of d = "
+                                      f"{q.shape[3]}, the first had {shape[0]} of d = {shape[1]}")
+        shape = (q.shape[1], q.shape[3])
         for name, x in (("q", q), ("k", k), ("v", v)):
             peaks[name] = np.maximum(peaks.get(name, 0.0), _head_scale(x))
-        outputs.append(_float_attention(q, k, v, lengths, causal))
+        outputs.append(_float_attention(q, k, v, None, causal, False))
     if not outputs:
         raise AttentionInputError("calibrate: no samples")
     s_v = peaks["v"]
@@ -144,27 +168,28 @@ def calibrate(samples, lengths=None, causal: bool = False) -> HeadScales:
     return HeadScales(peaks["q"], peaks["k"], s_v, s_o)
 
 
-def _float_attention(q, k, v, lengths, causal) -> np.ndarray:
+def _float_attention(q, k, v, lengths, causal, self_attention) -> np.ndarray:
     """float64 attention of float inputs [b, h, s, d] (the reference of calibration)."""
     b, h, sq, _ = q.shape
     out = np.zeros(q.shape, dtype=np.float64)
     for i in range(b):
-        n_kv, n_q = _valid(lengths, i, k.shape[2], sq)
+        n_kv, n_q = _valid(lengths, i, k.shape[2], sq, self_attention)
         for j in range(h):
             out[i, j, :n_q] = attention_float(q[i, j, :n_q], k[i, j, :n_kv], v[i, j, :n_kv],
                                               1.0, 1.0, 1.0, causal)
     return out
 
 
-def _valid(lengths, i: int, seq_kv: int, seq_q: int) -> tuple[int, int]:
+def _valid(lengths, i: int, seq_kv: int, seq_q: int, self_attention: bool) -> tuple[int, int]:
     """(keys, query rows) of batch element *i*."""
     if lengths is None:
         return seq_kv, seq_q
     n = int(lengths[i])
-    return n, (n if seq_q == seq_kv else seq_q)
+    return n, (n if self_attention else seq_q)
 
 
-def _check_lengths(lengths, batch: int, seq_kv: int, seq_q: int, causal: bool):
+def _check_lengths(lengths, batch: int, seq_kv: int, seq_q: int, causal: bool,
+                   self_attention: bool):
     if lengths is None:
         return None
     arr = np.asarray(lengths)
@@ -174,14 +199,14 @@ def _check_lengths(lengths, batch: int, seq_kv: int, seq_q: int, causal: bool):
     if arr.min() < 1 or arr.max() > seq_kv:
         raise AttentionInputError(f"lengths: {arr.tolist()}; each must be 1..{seq_kv} (the "
                                   "keys' length)")
-    if causal and seq_q != seq_kv:
-        raise AttentionInputError("lengths with causal: only for self-attention (seq_q == "
-                                  f"seq_kv; here {seq_q} and {seq_kv})")
+    if causal and not self_attention:
+        raise AttentionInputError("lengths with causal: only for self-attention "
+                                  "(self_attention=True)")
     return arr
 
 
 def _quantize(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x / scale[None, :, None, None]), -128, 127).astype(np.int8)
+    return quantize_at(x, scale[None, :, None, None])
 
 
 @functools.lru_cache(maxsize=256)
@@ -200,8 +225,8 @@ def _schedule(wl: Workload, config: str, strategy: str) -> Schedule:
 
 def attention(q, k, v, *, strategy: str = "mas", config: str = "default",
               backend: str = "model", causal: bool = False, lengths=None,
-              scales: HeadScales | None = None, output: str = "static",
-              trace: bool = False) -> AttentionResult:
+              self_attention: bool = False, scales: HeadScales | None = None,
+              output: str = "static", trace: bool = False) -> AttentionResult:
     """softmax(Q·Kᵀ/sqrt(d))·V of [batch, heads, seq, d] arrays on the NPU's programs (module
     docstring: scales, padding, programs). Raises AttentionInputError."""
     if strategy not in STRATEGIES:
@@ -217,7 +242,10 @@ def attention(q, k, v, *, strategy: str = "mas", config: str = "default",
     q, k, v = _check_tensors(q, k, v)
     batch, heads, seq_q, d = q.shape
     seq_kv = k.shape[2]
-    lengths = _check_lengths(lengths, batch, seq_kv, seq_q, causal)
+    if self_attention and seq_q != seq_kv:
+        raise AttentionInputError(f"self_attention: q has {seq_q} rows, k and v {seq_kv}; "
+                                  "self-attention has one sequence")
+    lengths = _check_lengths(lengths, batch, seq_kv, seq_q, causal, self_attention)
     is_int = q.dtype == np.int8
     if is_int and scales is None:
         raise AttentionInputError("int8 q, k, v need scales= (HeadScales): the NPU needs the "
@@ -232,7 +260,7 @@ def attention(q, k, v, *, strategy: str = "mas", config: str = "default",
         if output == "fit":
             qf, kf, vf = (x.astype(np.float64) * s[None, :, None, None]
                           for x, s in ((qi, scales.s_q), (ki, scales.s_k), (vi, scales.s_v)))
-            ref = _float_attention(qf, kf, vf, lengths, causal)
+            ref = _float_attention(qf, kf, vf, lengths, causal, self_attention)
             s_o = np.array([fit_output_scale(ref[:, h], float(scales.s_v[h]))
                             for h in range(heads)])
         else:
@@ -246,7 +274,7 @@ def attention(q, k, v, *, strategy: str = "mas", config: str = "default",
     for h in range(heads):
         groups: dict[tuple[int, int], list[int]] = {}
         for i in range(batch):
-            groups.setdefault(_valid(lengths, i, seq_kv, seq_q), []).append(i)
+            groups.setdefault(_valid(lengths, i, seq_kv, seq_q, self_attention), []).append(i)
         for (n_kv, n_q), members in groups.items():
             _run_group(result, qi, ki, vi, h, members, n_q, n_kv, causal, strategy, config,
                        backend, trace)
@@ -257,7 +285,14 @@ def attention(q, k, v, *, strategy: str = "mas", config: str = "default",
 def _check_scales(scales: HeadScales, heads: int) -> HeadScales:
     """Every scale as one float64 per head, positive and finite."""
     def per_head(name: str) -> np.ndarray:
-        s = np.asarray(getattr(scales, name), dtype=np.float64)
+        raw = getattr(scales, name)
+        if np.iscomplexobj(raw):
+            raise AttentionInputError(f"scales.{name}: complex; scales are real")
+        try:
+            s = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise AttentionInputError(f"scales.{name}: {str(raw)[:40]!r} is not a number or "
+                                      "an array of numbers") from None
         if s.ndim == 0:
             s = np.full(heads, float(s))
         if s.shape != (heads,):
@@ -290,8 +325,8 @@ def _run_group(result: AttentionResult, qi, ki, vi, h: int, members: list[int], 
     job = Job.for_schedule(sched, q, k, v, trace=trace)
     outcome = run(job, backend=backend, tag=f"api-{strategy}-h{h}")
     if not outcome.ok:
-        raise RuntimeError(f"head {h}: the NPU stopped with {outcome.error} at "
-                           f"0x{outcome.error_pc:x} ({backend})")
+        raise AttentionRunError(f"head {h}: the NPU stopped with {outcome.error} at "
+                                f"0x{outcome.error_pc:x} ({backend})")
     got = sched.read_output(outcome.outputs["O"])
     want = attention_int_heads(q, k, v, wl.score, wl.causal, wl.output)
     result.bit_exact &= bool(np.array_equal(got, want))
@@ -303,12 +338,9 @@ def _run_group(result: AttentionResult, qi, ki, vi, h: int, members: list[int], 
 
 def _read_npz(path: str, what: str) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise AttentionInputError(f"{what} {path!r}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise AttentionInputError(f"{what} {path!r}: not a .npz file of arrays ({exc})") from None
+        return read_npz(path, what)
+    except NpzError as exc:
+        raise AttentionInputError(str(exc)) from None
 
 
 def _qkv_of(arrays: dict[str, np.ndarray], path: str) -> tuple:
@@ -333,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="default")
     ap.add_argument("--backend", default="model")
     ap.add_argument("--causal", action="store_true")
+    ap.add_argument("--self-attention", action="store_true",
+                    help="q, k, v are one sequence: with --lengths, padded query rows too")
     ap.add_argument("--lengths", help="valid tokens per batch element, comma-separated")
     ap.add_argument("--calibration", nargs="+", metavar="NPZ",
                     help="calibration set: .npz files of float q, k, v (static scales)")
@@ -353,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         scales = None
         if args.calibration:
             scales = calibrate([_qkv_of(_read_npz(p, "calibration"), p)
-                                for p in args.calibration], lengths, args.causal)
+                                for p in args.calibration], args.causal)
         if args.scales:
             raw = _read_npz(args.scales, "scales")
             if not {"s_q", "s_k", "s_v"} <= set(raw):
@@ -361,8 +395,9 @@ def main(argv: list[str] | None = None) -> int:
             scales = HeadScales(raw["s_q"], raw["s_k"], raw["s_v"], raw.get("s_o"))
         result = attention(q, k, v, strategy=args.strategy, config=args.config,
                            backend=args.backend, causal=args.causal, lengths=lengths,
-                           scales=scales, output=args.output)
-    except (AttentionInputError, UsageError) as exc:
+                           self_attention=args.self_attention, scales=scales,
+                           output=args.output)
+    except (AttentionInputError, AttentionRunError, UsageError) as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     s = result.scales
@@ -375,13 +410,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{np.round(s.s_o, 6).tolist() if s.s_o is not None else None}")
     if q.dtype != np.int8:
         ref = _float_attention(q.astype(np.float64), k.astype(np.float64),
-                               v.astype(np.float64), lengths, args.causal)
+                               v.astype(np.float64), lengths, args.causal, args.self_attention)
         denom = float(np.linalg.norm(result.output) * np.linalg.norm(ref))
         print(f"cosine to float64: {float((result.output * ref).sum()) / denom:.6f}"
               if denom else "cosine to float64: undefined (an all-zero output)")
     if args.save:
-        np.savez(args.save, o=result.output, o_int8=result.output_int8, s_q=s.s_q, s_k=s.s_k,
-                 s_v=s.s_v, s_o=s.s_o if s.s_o is not None else s.s_v)
+        try:
+            np.savez(args.save, o=result.output, o_int8=result.output_int8, s_q=s.s_q,
+                     s_k=s.s_k, s_v=s.s_v, s_o=s.s_o if s.s_o is not None else s.s_v)
+        except OSError as exc:
+            print(f"error: --save {one_line(args.save)}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0 if result.bit_exact else 1
 
 

@@ -28,8 +28,10 @@ import numpy as np
 
 from firmware_gen.__main__ import OneLineParser, UsageError, ascii_int, one_line
 from hwdef import DRAM_MODES
+from npu_model.attention import quantize_at
 from runner.attention import AttentionCheck, check_attention
 from runner.job import Job, Outcome
+from runner.npz_file import NpzError, read_npz
 from scheduler.bundle import INPUT_TENSORS, Bundle, BundleError, load_bundle
 
 BACKENDS = ("rtl", "model")
@@ -45,8 +47,7 @@ def random_inputs(bundle: Bundle, seed: int) -> tuple[np.ndarray, np.ndarray, np
     wl, rng = bundle.workload, np.random.default_rng(seed)
     out = []
     for rows, scale in ((wl.seq_q, wl.s_q), (wl.seq_kv, wl.s_k), (wl.seq_kv, wl.s_v)):
-        x = rng.standard_normal((wl.heads_total, rows, wl.head_dim)) / scale
-        out.append(np.clip(np.round(x), -128, 127).astype(np.int8))
+        out.append(quantize_at(rng.standard_normal((wl.heads_total, rows, wl.head_dim)), scale))
     return out[0], out[1], out[2]
 
 
@@ -55,12 +56,9 @@ def read_inputs(path: str | Path, bundle: Bundle) -> tuple[np.ndarray, np.ndarra
     name = repr(str(path))
     wl = bundle.workload
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise InputsError(f"inputs {name}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise InputsError(f"inputs {name}: not a .npz file of arrays ({exc})") from None
+        arrays = read_npz(path, "inputs")
+    except NpzError as exc:
+        raise InputsError(str(exc)) from None
     out = []
     for key, rows in zip(INPUT_TENSORS, (wl.seq_q, wl.seq_kv, wl.seq_kv)):
         if key not in arrays:
@@ -157,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     result = run_bundle(bundle, q, k, v, args.backend, args.dram)
     print("\n".join(report(result, args.backend)))
     if args.save:
-        save(result, args.save)
+        try:
+            save(result, args.save)
+        except OSError as exc:
+            print(f"error: --save {one_line(args.save)}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0 if result.ok else 1
 
 

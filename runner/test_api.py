@@ -54,23 +54,26 @@ def test_int8_tensors_with_the_users_scales():
 
 
 def test_key_padding_runs_each_length_as_its_own_workload():
-    """lengths: keys beyond each sequence's length are masked; in self-attention the padded
-    query rows are 0. Equal lengths share one program."""
+    """lengths: keys beyond each sequence's length are masked; with self_attention the padded
+    query rows are 0 too. Equal lengths share one program."""
     rng = np.random.default_rng(3)
     q, k, v = (_gauss(rng, 3, 1, 30, 16) for _ in range(3))
     scales = HeadScales(0.03, 0.03, 0.03, 0.01)
-    r = attention(q, k, v, config="tiny", lengths=[30, 17, 17], scales=scales, causal=True)
+    r = attention(q, k, v, config="tiny", lengths=[30, 17, 17], scales=scales, causal=True,
+                  self_attention=True)
     assert r.bit_exact and len(r.programs) == 2
     for b, n in enumerate((30, 17, 17)):
         want = _expected(q[b, 0, :n], k[b, 0, :n], v[b, 0, :n], 0.03, 0.03, 0.03, 0.01, True)
         assert np.array_equal(r.output_int8[b, 0, :n], want)
         assert not r.output_int8[b, 0, n:].any()
-    # cross-attention (seq_q != seq_kv): only the keys are padded, every query row computed
-    kx, vx = _gauss(rng, 3, 1, 40, 16), _gauss(rng, 3, 1, 40, 16)
-    r = attention(q, kx, vx, config="tiny", lengths=[40, 9, 33], scales=scales)
-    for b, n in enumerate((40, 9, 33)):
-        want = _expected(q[b, 0], kx[b, 0, :n], vx[b, 0, :n], 0.03, 0.03, 0.03, 0.01)
-        assert np.array_equal(r.output_int8[b, 0], want)
+    # cross-attention (the default): only the keys are padded, every query row computed, also
+    # where the two sequences happen to have one length
+    for n_kv in (40, 30):
+        kx, vx = _gauss(rng, 3, 1, n_kv, 16), _gauss(rng, 3, 1, n_kv, 16)
+        r = attention(q, kx, vx, config="tiny", lengths=[n_kv, 9, 23], scales=scales)
+        for b, n in enumerate((n_kv, 9, 23)):
+            want = _expected(q[b, 0], kx[b, 0, :n], vx[b, 0, :n], 0.03, 0.03, 0.03, 0.01)
+            assert np.array_equal(r.output_int8[b, 0], want)
 
 
 def test_static_calibration_fixes_scales_before_the_inputs_are_seen():
@@ -130,11 +133,29 @@ def _qkv(*shapes, dtype=np.float64):
     (_qkv((1, 1, 4, 16), (1, 1, 4, 16), (1, 1, 4, 16)), {"config": "huge"}, "config: unknown"),
     (_qkv((1, 1, 4, 16), (1, 1, 4, 16), (1, 1, 4, 16)), {"output": "dyn"}, "output 'dyn'"),
     (_qkv((1, 1, 4, 8), (1, 1, 4, 8), (1, 1, 4, 8)), {}, "head 0: head_dim = 8"),
+    (_qkv((1, 0, 4, 16), (1, 0, 4, 16), (1, 0, 4, 16)), {}, "each at least 1"),
+    (_qkv((1, 1, 4, 16), (1, 1, 4, 16), (1, 1, 4, 16)),
+     {"scales": HeadScales(1j, 1.0, 1.0)}, "scales.s_q: complex"),
+    (_qkv((1, 1, 4, 16), (1, 1, 4, 16), (1, 1, 4, 16)),
+     {"scales": HeadScales("big", 1.0, 1.0)}, "'big' is not a number"),
+    (_qkv((1, 1, 4, 16), (1, 1, 6, 16), (1, 1, 6, 16)), {"self_attention": True},
+     "self_attention: q has 4 rows, k and v 6"),
 ])
 def test_bad_input_is_one_typed_error(args, options, message):
     with pytest.raises(AttentionInputError, match=message) as info:
         attention(*args, config=options.pop("config", "tiny"), **options)
     assert "\n" not in str(info.value)
+
+
+def test_a_bad_calibration_set_is_one_typed_error():
+    rng = np.random.default_rng(8)
+    good = tuple(_gauss(rng, 1, 2, 8, 16) for _ in range(3))
+    for samples, message in (([], "no samples"), ([good[:2]], "sample 0 is not"),
+                             ([tuple(x.astype(np.int8) for x in good)], "sample 0 is int8"),
+                             ([good, tuple(_gauss(rng, 1, 3, 8, 16) for _ in range(3))],
+                              "sample 1 has 3 heads of d = 16, the first had 2")):
+        with pytest.raises(AttentionInputError, match=message):
+            calibrate(samples)
 
 
 @pytest.mark.sim
@@ -155,23 +176,36 @@ def test_the_command_line_on_npz_files(tmp_path, capsys):
     arrays = {n: _gauss(rng, 2, 1, 24, 16) for n in "qkv"}
     np.savez(tmp_path / "qkv.npz", **arrays)
     np.savez(tmp_path / "cal.npz", **{n: _gauss(rng, 2, 1, 24, 16) for n in "qkv"})
+    np.save(tmp_path / "one.npy", arrays["q"])
+    (tmp_path / "empty.npz").write_bytes(b"")
     assert main(["--inputs", str(tmp_path / "qkv.npz"), "--config", "tiny", "--lengths",
-                 "24,11", "--calibration", str(tmp_path / "cal.npz"), "--save",
-                 str(tmp_path / "o.npz")]) == 0
+                 "24,11", "--self-attention", "--calibration", str(tmp_path / "cal.npz"),
+                 "--save", str(tmp_path / "o.npz")]) == 0
     out = capsys.readouterr().out
     assert "2 program(s), bit-exact against the integer contract" in out and "cosine" in out
-    cal = calibrate([tuple(np.load(tmp_path / "cal.npz")[n] for n in "qkv")], [24, 11])
+    # the calibration rule, computed here: the set's max |x| / 127, O fitted to its outputs
+    with np.load(tmp_path / "cal.npz") as npz:
+        cq, ck, cv = (npz[n] for n in "qkv")
+    s_q, s_k, s_v = (float(np.abs(x).max()) / 127 for x in (cq, ck, cv))
+    outs = np.concatenate([attention_float(cq[b, 0], ck[b, 0], cv[b, 0], 1, 1, 1).reshape(-1)
+                           for b in range(2)])
+    s_o = min(s_v, float(np.abs(outs).max()) / 127)
     with np.load(tmp_path / "o.npz") as saved:
-        assert np.array_equal(saved["s_o"], cal.s_o)
+        assert np.allclose(saved["s_o"], [s_o], rtol=1e-12)
         for b, n in enumerate((24, 11)):
             want = _expected(arrays["q"][b, 0, :n], arrays["k"][b, 0, :n], arrays["v"][b, 0, :n],
-                             cal.s_q[0], cal.s_k[0], cal.s_v[0], cal.s_o[0])
+                             s_q, s_k, s_v, s_o)
             assert np.array_equal(saved["o_int8"][b, 0, :n], want)
+            assert not saved["o_int8"][b, 0, n:].any()
     for argv, message in ((["--inputs", str(tmp_path / "none.npz")], "no such file"),
                           (["--inputs", str(tmp_path / "qkv.npz"), "--lengths", "a"],
                            "comma-separated integers"),
                           (["--inputs", str(tmp_path / "qkv.npz"), "--backend", "x"],
-                           "backend 'x'")):
+                           "backend 'x'"),
+                          (["--inputs", str(tmp_path / "one.npy")], "a single array (.npy)"),
+                          (["--inputs", str(tmp_path / "empty.npz")], "not a .npz file"),
+                          (["--inputs", str(tmp_path / "qkv.npz"), "--config", "tiny",
+                            "--save", str(tmp_path / "no" / "o.npz")], "--save")):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err and err.count("\n") == 1

@@ -78,8 +78,12 @@ def test_inputs_that_do_not_fit_are_refused(tmp_path, change, message):
     with pytest.raises(InputsError, match=message):
         read_inputs(path, bundle)
     (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(InputsError, match="not a .npz file"):
-        read_inputs(tmp_path / "junk.npz", bundle)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.save(tmp_path / "one.npy", arrays["q"])
+    for name, text in (("junk.npz", "not a .npz file"), ("empty.npz", "not a .npz file"),
+                       ("one.npy", "a single array"), ("none.npz", "no such file")):
+        with pytest.raises(InputsError, match=text):
+            read_inputs(tmp_path / name, bundle)
 
 
 def test_the_command_line_refuses_with_one_line_and_exit_1(tmp_path, capsys):

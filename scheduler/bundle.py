@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import numpy as np
 
-from hwdef import ConfigError, HwConfig, isa, load_config
+from hwdef import DRAM_MODES, ConfigError, HwConfig, isa, load_config
 from hwdef.fingerprint import fingerprint
 from scheduler.layout import Tensor
 from scheduler.schedule import (
@@ -46,6 +48,7 @@ from scheduler.workload import ScheduleError, Workload
 
 MANIFEST = "memory_map.json"
 PROGRAM = "program.bin"
+DIGEST = "manifest_sha256"      # the manifest's own hash (manifest_digest)
 INPUT_TENSORS = ("q", "k", "v")
 
 
@@ -62,7 +65,15 @@ def bundle_files(sched: Schedule, command: str = "") -> dict[str, bytes | str]:
                            "sha256": hashlib.sha256(image).hexdigest()}
     if command:
         manifest["command"] = command
+    manifest[DIGEST] = manifest_digest(manifest)
     return {PROGRAM: image, MANIFEST: json.dumps(manifest, indent=2) + "\n"}
+
+
+def manifest_digest(manifest: dict) -> str:
+    """SHA-256 of the manifest's canonical JSON without its own digest: any edit of a field
+    (a scale, a tensor's address, the workload) after the bundle was built changes it."""
+    body = {k: v for k, v in manifest.items() if k != DIGEST}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,9 @@ def load_bundle(directory: str | Path, config: str | None = None) -> Bundle:
     fmt = fields.get("bundle_format", str)
     if fmt != BUNDLE_FORMAT:
         raise fail(f"bundle_format {isa.quote(fmt)}, this checkout reads {BUNDLE_FORMAT!r}")
+    if fields.get(DIGEST, str) != manifest_digest(manifest):
+        raise fail(f"{MANIFEST} was changed after the bundle was built (its {DIGEST} "
+                   "differs): rebuild the bundle rather than edit it")
     cfg_name = fields.get("config", str)
     try:
         cfg = load_config(cfg_name)
@@ -138,17 +152,46 @@ def load_bundle(directory: str | Path, config: str | None = None) -> Bundle:
     if strategy not in STRATEGIES:
         raise fail(f"unknown strategy {isa.quote(strategy)}")
     try:
-        wl = Workload(**fields.get("workload", dict))
+        wl = Workload(**_typed_fields(fields.get("workload", dict), Workload, fail))
         wl.validate(cfg)
-        tiling = Tiling(**fields.get("tiling", dict))
+        tiling = Tiling(**_typed_fields(fields.get("tiling", dict), Tiling, fail))
     except (TypeError, ScheduleError) as exc:
         raise fail(f"workload or tiling: {exc}") from None
     prog_base, dram_bytes = fields.get("prog_base", int), fields.get("dram_bytes", int)
+    if dram_bytes > cfg.dram_bytes:
+        raise fail(f"needs {dram_bytes} bytes of DRAM, configuration {isa.quote(cfg_name)}'s "
+                   f"DRAM model has {cfg.dram_bytes}")
+    dram = fields.get("dram", str)
+    if dram not in DRAM_MODES:
+        raise fail(f"dram {isa.quote(dram)}: one of {', '.join(DRAM_MODES)}")
     words = _read_program(where, fields, prog_base, dram_bytes, fail)
     tensors = _tensors(fields.get("tensors", dict), wl, prog_base, dram_bytes, fail)
     return Bundle(where, wl, cfg, strategy, tiling, words, prog_base, dram_bytes,
                   fields.get("strict", bool), tensors, fields.get("predicted_cycles", int),
-                  fields.get("dram", str), rebuild or "")
+                  dram, rebuild or "")
+
+
+def _typed_fields(raw: dict, cls: type, fail) -> dict:
+    """*raw*'s values checked against the dataclass *cls*'s field types (int, bool, float or
+    None), so that "20", 2.0 or "yes" never reach the scheduler."""
+    out = {}
+    for f in dataclass_fields(cls):
+        if f.name not in raw:
+            continue
+        value, kind = raw[f.name], str(f.type)
+        ok = (isinstance(value, bool) if kind == "bool" else
+              isinstance(value, int) and not isinstance(value, bool) if kind == "int" else
+              (value is None and "None" in kind) or (
+                  isinstance(value, int | float) and not isinstance(value, bool)
+                  and math.isfinite(value)) if "float" in kind else True)
+        if not ok:
+            raise fail(f"{cls.__name__.lower()} field {f.name!r} = {json.dumps(value)[:40]} is "
+                       f"not of type {kind}")
+        out[f.name] = value
+    unknown = sorted(set(raw) - {f.name for f in dataclass_fields(cls)})
+    if unknown:
+        raise fail(f"{cls.__name__.lower()} has unknown fields {unknown}")
+    return out
 
 
 def _read_manifest(where: Path, fail) -> dict:
@@ -160,8 +203,8 @@ def _read_manifest(where: Path, fail) -> dict:
                    ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"{MANIFEST}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"{MANIFEST} is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:      # JSONDecodeError, huge numbers, depth
+        raise fail(f"{MANIFEST} is not JSON this reader takes: {str(exc)[:80]}") from None
     if not isinstance(manifest, dict):
         raise fail(f"{MANIFEST} is not a JSON object")
     return manifest
@@ -202,10 +245,12 @@ def _read_program(where: Path, fields: _Fields, prog_base: int, dram_bytes: int,
                    "differs): the bundle was changed after it was built")
     try:
         words = isa.from_bytes(image)
-        for word in words:
-            isa.decode(word)
+        last = [isa.decode(word)[0] for word in words][-1:]
     except isa.IsaError as exc:
         raise fail(f"{path.name}: {exc}") from None
+    if last != ["HALT"]:
+        raise fail(f"{path.name}: {'empty' if not last else 'the last instruction is ' + last[0]}"
+                   "; a program ends with HALT")
     if prog_base % isa.INSN_BYTES or prog_base + len(image) > dram_bytes:
         raise fail(f"program at 0x{prog_base:x} ({len(image)} bytes) is not aligned to "
                    f"{isa.INSN_BYTES} bytes inside the bundle's {dram_bytes} bytes of DRAM")

@@ -6,12 +6,13 @@ DRAM: Q, K, V and O (and, for strategies that keep intermediates in DRAM, S, P a
 Scratchpad: every buffer is region aligned (scheduler/spad.py), placed largest first, each
 naming the buffers it streams against so that they land in other banks. Two-slot buffers
 (Q, K, V, O, and S, P where the strategy pipelines) alternate between blocks or uses (a
-pipelined strategy may rotate through three S buffers); the per-row scalars m, l, their
-per-chunk partials and 1/l take one line per row each.
+pipelined strategy may rotate through more S buffers: s0, s1, s2...); the per-row scalars
+m, l, their per-chunk partials and 1/l take one line per row each.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hwdef import HwConfig
@@ -172,7 +173,8 @@ def _allocate(cfg: HwConfig, tiling: Tiling, br: int, wanted: list,
     at = {name: b.addr for name, b in alloc.buffers.items()}
     row = {name: at["rows"] + n * br for n, name in enumerate(row_names)}
     pair = lambda name: (at[f"{name}0"], at.get(f"{name}1", at[f"{name}0"]))  # noqa: E731
-    scores = pair("s") + tuple(at[f"s{n}"] for n in range(2, len(wanted)) if f"s{n}" in at)
+    n_scores = sum(bool(re.fullmatch(r"s\d+", name)) for name in at)    # s0, s1, ...
+    scores = pair("s") + tuple(at[f"s{i}"] for i in range(2, n_scores))
     return Buffers(queries=pair("q"), keys=pair("k"), values=pair("v"), scores=scores,
                    shifted=at.get("x"), pv=at["a"], weights=pair("p"), outputs=pair("o"),
                    row_max=row["m"], row_sum=row["l"], chunk_max=row.get("m'"),

@@ -175,7 +175,7 @@ def plan_scores(items: list[Item], slots: int, keep_on_chip: bool) -> dict[int, 
     it is refilled. Kept on chip, a block's exp pass starts on the chunks its max pass ended
     with: while those scores are still in an S buffer, the exp item uses them instead of
     recomputing Q·Kᵀ. Buffers are refilled least recently used first, so *slots* buffers
-    keep the scores of a block's last *slots* max items (two or three in mas)."""
+    keep the scores of a block's last *slots* max items (mas: Tiling.score_buffers)."""
     plan: dict[int, list] = {}
     held: list = [None] * slots
     used = [-1] * slots

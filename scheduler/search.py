@@ -5,11 +5,12 @@ Candidates: block rows Br in multiples of the array size (a row block shorter th
 leaves weight loads exposed, so fractions are tried only when nothing else fits), key chunks
 Bc in powers of two times the array size plus "all keys in one chunk" (one pass, no
 recomputation of Q·Kᵀ), with and without the separate X buffer, and for a pipelined strategy
-(mas) with two or three S buffers (the third where the scratchpad has room: one more chunk of
-max-pass scores kept per block). A candidate is legal when its
-accumulator rows and its region-aligned scratchpad buffers fit (scheduler/program.py raises
-otherwise). Large workloads are ranked on a proxy: one head and a bounded number of query rows
-(the last ones, which under a causal mask see the most keys), scaled back up.
+(mas) with two, three or as many S buffers as a block has chunks (score_buffer_counts: each
+one more keeps one more chunk of max-pass scores per block, where the scratchpad has
+room). A candidate is legal when its accumulator rows and its region-aligned scratchpad
+buffers fit (scheduler/program.py raises otherwise). Large workloads are ranked on a proxy:
+one head and a bounded number of query rows (the last ones, which under a causal mask see the
+most keys), scaled back up.
 
 Full-row strategies (FLAT) search their own space: for every K chunk Bc, V chunk Bv, one or
 two V buffers and in-place or separate X, the tallest block of whole score rows that fits
@@ -243,7 +244,7 @@ def fitting_tilings(wl: Workload, cfg: HwConfig, strategy: str, forced: Tiling) 
             wl, cfg, replace(forced, block_rows=br, chunk_keys=bc), strategy)), None)
         if br is not None:
             fits.append(_flags(replace(forced, block_rows=br, chunk_keys=bc)))
-    if not fits and forced.score_buffers != 2:      # a third S buffer is what did not fit
+    if not fits and forced.score_buffers != 2:      # the extra S buffers are what did not fit
         return fitting_tilings(wl, cfg, strategy, replace(forced, score_buffers=2))
     if not fits:
         return "no tiling of this workload fits (leave the tiling out to see why)"

@@ -3,6 +3,7 @@ same program, and refused with one line naming what is wrong."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from firmware_gen.__main__ import main as firmware_gen
 from hwdef import load_config
 from hwdef.fingerprint import fingerprint
 from scheduler import STRATEGIES, Workload, build_schedule
-from scheduler.bundle import MANIFEST, PROGRAM, BundleError, load_bundle
+from scheduler.bundle import DIGEST, MANIFEST, PROGRAM, BundleError, load_bundle, manifest_digest
 
 TINY = ["--seq-len", "20", "--seq-len-kv", "28", "--head-dim", "16", "--heads", "2",
         "--causal", "--config", "tiny"]
@@ -46,10 +47,20 @@ def test_a_bundle_is_the_program_it_was_built_from(tmp_path, strategy):
     assert manifest["tensors"]["o"]["scale"] == 1 / 32 and "firmware_gen" in manifest["command"]
 
 
-def _edit(path: Path, change) -> None:
+def _edit(path: Path, change, rehash: bool = True) -> None:
+    """Change the manifest; *rehash*: as a tool that rewrites the manifest's digest would
+    (so the check behind the digest is reached)."""
     manifest = json.loads((path / MANIFEST).read_text())
     change(manifest)
+    if rehash:
+        manifest[DIGEST] = manifest_digest(manifest)
     (path / MANIFEST).write_text(json.dumps(manifest))
+
+
+def _reprogram(path: Path, image: bytes) -> None:
+    """Replace program.bin and rehash it in the manifest."""
+    (path / PROGRAM).write_bytes(image)
+    _edit(path, lambda m: m["program"].update(sha256=hashlib.sha256(image).hexdigest()))
 
 
 def _set(key, value):
@@ -63,6 +74,23 @@ def _tensor(name, key, value):
 @pytest.mark.parametrize("damage, message", [
     (lambda p: (p / MANIFEST).unlink(), "no memory_map.json"),
     (lambda p: (p / MANIFEST).write_text("{not json"), "memory_map.json is not JSON"),
+    (lambda p: (p / MANIFEST).write_text("[" * 100000), "is not JSON this reader takes"),
+    (lambda p: (p / MANIFEST).write_text('{"a": ' + "9" * 5000 + "}"),
+     "is not JSON this reader takes"),
+    (lambda p: _edit(p, lambda m: m["workload"].update(s_q=0.5), rehash=False),
+     "memory_map.json was changed after the bundle was built"),
+    (lambda p: _edit(p, lambda m: m["workload"].update(heads=2.0)),
+     "workload field 'heads' = 2.0 is not of type int"),
+    (lambda p: _edit(p, lambda m: m["workload"].update(causal="yes")),
+     "workload field 'causal' = \"yes\" is not of type bool"),
+    (lambda p: _edit(p, lambda m: m["workload"].update(s_o="x")), "'s_o' = \"x\""),
+    (lambda p: _edit(p, lambda m: m["tiling"].update(chunk_keys="4")),
+     "tiling field 'chunk_keys'"),
+    (lambda p: _edit(p, lambda m: m["tiling"].update(depth=3)), "unknown fields \\['depth'\\]"),
+    (lambda p: _edit(p, _set("dram_bytes", 2 ** 44)), "bytes of DRAM, configuration 'tiny'"),
+    (lambda p: _edit(p, _set("dram", "fast")), "dram 'fast': one of config, unlimited"),
+    (lambda p: _reprogram(p, (p / PROGRAM).read_bytes()[:-32]), "the last instruction is"),
+    (lambda p: _reprogram(p, b""), "program.bin: empty"),
     (lambda p: (p / MANIFEST).write_text("[1, 2]"), "is not a JSON object"),
     (lambda p: _edit(p, _set("bundle_format", "other/9")), "bundle_format 'other/9'"),
     (lambda p: _edit(p, _set("config", "huge")), "built for configuration 'huge'"),

@@ -80,7 +80,8 @@ def test_search_ranks_on_the_configured_dram_whatever_the_run_uses(config):
 
 @pytest.mark.parametrize("config, n, third", [("default", 197, True), ("small", 128, False)])
 def test_search_takes_a_third_score_buffer_where_the_model_says_it_is_faster(config, n, third):
-    """mas's tiling space has two and three S buffers (Tiling.score_buffers). With a third,
+    """mas's tiling space has two, three and whole-row S buffers (Tiling.score_buffers; whole
+    rows do not fit at these sizes). With a third,
     a block's exp pass starts on three kept chunks of scores (one Q·Kᵀ less per block); it
     costs a chunk of int32 scores on chip. On `default` at
     N = 197 it fits next to Br = 32 blocks (in place) and the model ranks it first (8% fewer

@@ -151,6 +151,18 @@ def test_more_score_buffers_are_bit_exact_and_keep_more_chunks(cfg_name, wl, til
         assert sum(i.note.startswith("S = Q·Kᵀ") for i in built.instructions) == want_qk
 
 
+def test_the_search_keeps_whole_rows_where_they_fit():
+    """With twice `default`'s scratchpad (a derived configuration) BERT N = 512's eight chunks
+    of scores fit per block, and the search picks whole rows (no Q·Kᵀ recomputed): the
+    docs/scheduler.md what-if. On `default` itself they do not fit."""
+    wl = Workload(512, 512, 64)
+    big = build_schedule(wl, load_config("default+spad_bank_lines=256"), "mas")
+    assert (big.tiling.block_rows, big.tiling.chunk_keys, big.tiling.score_buffers) == (32, 64, 8)
+    assert sum(i.note.startswith("S = Q·Kᵀ") for i in big.instructions) == 16 * 8
+    assert all(c.tiling.score_buffers != 8 or not c.legal
+               for c in build_schedule(wl, load_config("default"), "mas").candidates)
+
+
 def test_score_buffers_two_is_the_default_program_and_only_mas_chooses():
     """Tiling.score_buffers = 2 is the tiling as before (the same words, the same memory map
     entry); only mas takes the S buffer count from the tiling."""

@@ -23,7 +23,7 @@ class Strategy:
     rank: ClassVar[int]                  # order in listings and tables
     summary: ClassVar[str]
     score_buffers: ClassVar[int] = 1     # S and P buffers (2: Q·Kᵀ of the next item overlaps)
-    # The tiling chooses the S buffers (Tiling.score_buffers: 2 or 3; P keeps two).
+    # The tiling chooses the S buffers (Tiling.score_buffers: 2 to 16; P keeps two).
     tiled_score_buffers: ClassVar[bool] = False
     overwrite_control: ClassVar[bool] = False
     keep_on_chip: ClassVar[bool] = True  # K, V and max-pass scores stay between passes

@@ -1,6 +1,6 @@
 """MAS-Attention: the matrix and vector units as two concurrent streams. Step c runs Q·Kᵀ of
 item c+1 and P·V of item c-1 on the matrix unit while the vector unit runs the softmax of
-item c; S and P are double-buffered (S optionally triple-buffered, Tiling.score_buffers), and
+item c; S and P are double-buffered (S may have more buffers, Tiling.score_buffers), and
 every buffer is locked by its producer and released by its last reader (overwrite control,
 CTRL.STRICT)."""
 
