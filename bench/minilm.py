@@ -320,9 +320,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 def budget(texts: list[str], scales: list[HeadScales]) -> dict[str, list[float]]:
     """The contract's error budget on the embeddings: stage (npu_model.error_budget.STAGES)
@@ -344,3 +341,7 @@ def budget(texts: list[str], scales: list[HeadScales]) -> dict[str, list[float]]
         got = encode(texts, fn)
         out[stage] = [cosine(got[i], want[i]) for i in range(len(texts))]
     return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -62,3 +62,23 @@ def test_one_real_head_on_the_rtl_equals_the_model(scales):
     encode(texts, NpuAttention(scales, config="default"), trace)
     same, cycles = rtl_head(trace, scales, tokenize(texts).lengths, layer=2, head=5)
     assert same and cycles > 0
+
+
+def test_the_command_line_prints_every_figure(tmp_path, capsys):
+    """python -m bench.minilm (make demo / bench-minilm) on one sentence: cosines, cycles per
+    layer for every strategy and the error budget, also in the JSON; bad arguments one line."""
+    import json
+
+    from bench.minilm import main
+    out = tmp_path / "minilm.json"
+    assert main(["Hello world.", "--budget", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "embedding cosine vs float64" in text and "mas vs flat" in text
+    assert "error budget" in text and "output rounding" in text
+    figures = json.loads(out.read_text())
+    assert set(figures["cycles_per_layer"]) == {"layerwise", "flat", "serial", "mas"}
+    assert len(figures["budget"]["output rounding"]) == 1
+    for argv, message in ((["x", "--rtl", "9,0"], "layers 0..5"),
+                          (["x", "--rtl", "a"], "LAYER,HEAD"), ([" "], "an empty sentence")):
+        assert main(argv) == 1
+        assert message in capsys.readouterr().err
