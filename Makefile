@@ -122,6 +122,8 @@ BUNDLE_ARGS = $(call quote,$(BUNDLE)) $(if $(INPUTS),--inputs $(call quote,$(INP
 
 sim: $(STAMP)
 ifdef BUNDLE
+	@$(if $(SEQ)$(PROGRAM),echo "error: BUNDLE= runs that bundle as written; SEQ= and PROGRAM= \
+	are other modes of make sim (leave them out)" >&2; exit 1,true)
 	$(PY) -m runner.bundle $(BUNDLE_ARGS)
 else ifdef PROGRAM
 	@$(PROGRAM_ENV) $(PY) -m runner.check_sim_args

@@ -99,6 +99,8 @@ def _tensor(name, key, value):
     (lambda p: _edit(p, _set("prog_base", "0x4000")), "'prog_base' = \"0x4000\" is not a "
                                                       "non-negative integer"),
     (lambda p: _edit(p, lambda m: m.pop("strategy")), "has no 'strategy'"),
+    (lambda p: _edit(p, lambda m: m.pop(DIGEST), rehash=False),
+     "has no 'manifest_sha256'.*rebuild the bundle: python -m firmware_gen attention"),
     (lambda p: _edit(p, _set("strategy", "fast")), "unknown strategy 'fast'"),
     (lambda p: _edit(p, lambda m: m["workload"].__setitem__("head_dim", 8)),
      "workload or tiling: head_dim = 8"),
