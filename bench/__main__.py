@@ -169,7 +169,13 @@ def _timeline(records, out: Path, workload_name: str) -> None:
         if strategy not in runs:
             continue
         rec = runs[strategy]
-        intervals = read_trace(Path(rec.run_dir) / "trace.txt")
+        trace = Path(rec.run_dir) / "trace.txt"
+        if not trace.is_file():    # a record of another machine or a pruned run directory
+            print(f"bench: no trace of {rec.config} {workload_name} {strategy} at {trace}; "
+                  "the timeline pictures and trace.json are left as they were (rerun that "
+                  "workload to redraw them)", flush=True)
+            return
+        intervals = read_trace(trace)
         panels.append((f"{strategy}: {rec.cycles:,} cycles", intervals))
         if strategy == "mas":
             write_perfetto(out / "trace.json", perfetto(

@@ -274,3 +274,18 @@ def test_matrix_idle_gaps_are_blamed_on_the_producer_waited_for():
     cycles, gaps = matrix_idle(insns, intervals)
     # MATMUL 4 waited 40 cycles (30 -> 70); its producers retire at 20 (V) and 60 (P): P.
     assert cycles == {("A", "P"): 40} and gaps == {("A", "P"): 1}
+
+
+def test_a_record_without_its_trace_leaves_the_timeline_as_it_was(tmp_path, capsys):
+    """Records merged from another machine's results.json point to run directories that are
+    not here: the report keeps the old timeline pictures instead of failing after the runs."""
+    from types import SimpleNamespace
+
+    from bench.__main__ import _timeline
+    old = tmp_path / "timeline.png"
+    old.write_bytes(b"earlier picture")
+    rec = SimpleNamespace(strategy="mas", workload_name="bert-512", config="default",
+                          run_dir=str(tmp_path / "gone"), cycles=1, queue_notes={})
+    _timeline([rec], tmp_path, "bert-512")
+    assert old.read_bytes() == b"earlier picture"
+    assert "no trace of default bert-512 mas" in capsys.readouterr().out
