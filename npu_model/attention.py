@@ -78,12 +78,18 @@ class Accuracy:
     max_abs_lsb: float
 
 
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two arrays taken as vectors (1.0 for two equal zero arrays)."""
+    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / denom if denom else float(np.array_equal(a, b))
+
+
 def accuracy(o_int: np.ndarray, o_float: np.ndarray, s_o: float) -> Accuracy:
     got = o_int.astype(np.float64).reshape(-1) * s_o
     want = o_float.reshape(-1)
-    denom = np.linalg.norm(got) * np.linalg.norm(want)
-    cosine = float(got @ want / denom) if denom else float(np.array_equal(got, want))
-    return Accuracy(cosine, float(np.abs(got - want).max() / s_o) if got.size else 0.0)
+    return Accuracy(cosine(got, want),
+                    float(np.abs(got - want).max() / s_o) if got.size else 0.0)
 
 
 # ---- several heads at once ([heads, rows, d] arrays), and the regression's calibration ------

@@ -22,7 +22,7 @@ import numpy as np
 from hwdef import params
 from hwdef.quant import output_scale, score_scale
 from npu_model import numerics as nx
-from npu_model.attention import attention_float, attention_int, key_mask, quantize_at
+from npu_model.attention import attention_float, attention_int, cosine, key_mask, quantize_at
 
 STAGES = ("int8 Q, K, V", "score scaling", "exp2 table", "uint8 weights", "output rounding")
 
@@ -45,7 +45,8 @@ def attention_stages(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,
     s = qi.astype(np.int64) @ ki.astype(np.int64).T
     m = np.where(valid, s, nx.INT32_MIN).max(axis=1, keepdims=True)
     t = nx.vmulshr(nx.vsub(s, m), scale.multiplier, scale.shift)
-    out[STAGES[1]] = normalized(np.exp2(t / float(1 << params.EXP2_FRAC_BITS)))
+    # masked lanes may have t > 0 (they are zeroed after); keep exp2 finite, as vexp2 does
+    out[STAGES[1]] = normalized(np.exp2(np.minimum(t, 0) / float(1 << params.EXP2_FRAC_BITS)))
     out[STAGES[2]] = normalized(nx.vexp2(t, 0).astype(np.float64))
     out[STAGES[3]] = normalized(
         nx.narrow(nx.vexp2(t, params.SOFTMAX_EXP2_SHIFT), params.SatMode.UINT8)
@@ -53,12 +54,6 @@ def attention_stages(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,
     o = attention_int(qi, ki, vi, scale, causal, output_scale(s_v, s_o))
     out[STAGES[4]] = o.astype(np.float64) * s_o
     return out
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.ravel(a), np.ravel(b)
-    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(a @ b) / denom if denom else float(np.array_equal(a, b))
 
 
 def budget(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,

@@ -78,6 +78,9 @@ def test_good_arguments_pass_with_their_defaults():
 @pytest.mark.parametrize("args, message", [
     (["SEQ=abc"], "error: SEQ='abc' is not an integer"),
     (["PROGRAM=/nonexistent"], "error: PROGRAM '/nonexistent': no such file"),
+    (["BUNDLE=/nonexistent"], "error: bundle '/nonexistent': no such directory"),
+    (["BUNDLE=/nonexistent", "SEQ=20"], "error: BUNDLE= runs that bundle as written: leave out "
+     "SEQ SEQ_KV DIM HEADS CAUSAL STRATEGY and PROGRAM (other modes of make sim)"),
 ])
 def test_make_sim_stops_before_any_build(args, message):
     """The real `make sim`: one error line, exit status != 0, in seconds (no Verilator)."""

@@ -133,8 +133,8 @@ def load_bundle(directory: str | Path, config: str | None = None) -> Bundle:
     if DIGEST not in manifest:
         raise fail(f"{MANIFEST} has no {DIGEST!r}: not written by this checkout's firmware_gen "
                    "attention (or before bundles carried one); rebuild the bundle"
-                   + (f": {manifest['command']}" if isinstance(manifest.get("command"), str)
-                      else ""))
+                   + (f": {manifest['command'][:300]}"
+                      if isinstance(manifest.get("command"), str) else ""))
     if fields.get(DIGEST, str) != manifest_digest(manifest):
         raise fail(f"{MANIFEST} was changed after the bundle was built (its {DIGEST} "
                    "differs): rebuild the bundle rather than edit it")
