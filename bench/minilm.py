@@ -27,6 +27,7 @@ import numpy as np
 
 from npu_model.attention import cosine
 from runner.api import AttentionResult, AttentionRunError, HeadScales, attention, calibrate
+from scheduler import STRATEGIES
 
 PACKAGE = "all_minilm_l6_v2"
 MAX_TOKENS = 256            # sentence_bert_config.json: max_seq_length
@@ -199,8 +200,9 @@ def layer_cosines(trace: Trace, lengths: np.ndarray) -> list[float]:
 def cycles_per_layer(results: list[AttentionResult], strategy: str, config: str) -> list[int]:
     """Predicted cycles (cost model) of every layer's programs with *strategy*: the programs
     of *results* rebuilt for that strategy (same workloads, so bit-identical outputs)."""
-    from runner.api import _schedule
-    return [sum(_schedule(p.workload, config, strategy).prediction.cycles for p in r.programs)
+    from runner.api import schedule_for
+    return [sum(schedule_for(p.workload, config, strategy).prediction.cycles
+                for p in r.programs)
             for r in results]
 
 
@@ -218,9 +220,6 @@ def rtl_head(trace: Trace, scales: list[HeadScales], lengths: np.ndarray, layer:
     same = rtl.bit_exact and model.bit_exact and np.array_equal(rtl.output_int8,
                                                                 model.output_int8)
     return same, rtl.cycles or 0
-
-
-STRATEGY_ORDER = ("layerwise", "flat", "serial", "mas")
 
 
 def demo(texts: list[str], config: str = "default", rtl: tuple[int, int] | None = None,
@@ -241,7 +240,7 @@ def demo(texts: list[str], config: str = "default", rtl: tuple[int, int] | None 
         "embedding_cosine": [cosine(got[i], want[i]) for i in range(len(texts))],
         "layer_cosine": layer_cosines(trace, lengths),
         "cycles_per_layer": {s: cycles_per_layer(npu.results, s, config)
-                             for s in STRATEGY_ORDER},
+                             for s in STRATEGIES},
     }
     if with_budget:
         figures["budget"] = budget(texts, scales)
@@ -261,7 +260,7 @@ def _print(figures: dict) -> None:
           + ", ".join(f"{c:.6f}" for c in figures["layer_cosine"]))
     cycles = figures["cycles_per_layer"]
     print("NPU cycles per layer, predicted (cost model), all heads and sentences:")
-    for s in STRATEGY_ORDER:
+    for s in STRATEGIES:
         print(f"  {s:9} " + " ".join(f"{c:>10,}" for c in cycles[s])
               + f"   total {sum(cycles[s]):,}")
     print(f"  mas vs flat: {sum(cycles['flat']) / sum(cycles['mas']):.2f}x")

@@ -62,9 +62,15 @@ def attention_float(q: np.ndarray, k: np.ndarray, v: np.ndarray, s_q: float, s_k
 
 def quantize(x: np.ndarray) -> tuple[np.ndarray, float]:
     """Symmetric int8 quantization with the scale that maps max |x| to 127."""
-    peak = float(np.abs(x).max()) or 1.0
-    scale = peak / 127.0
+    scale = float(int8_scale(np.abs(x).max()))
     return quantize_at(x, scale), scale
+
+
+def int8_scale(peak) -> np.ndarray:
+    """The symmetric int8 scale of data whose max |x| is *peak*: peak / 127 (1/127 for an
+    all-zero tensor); elementwise over an array of peaks."""
+    peak = np.asarray(peak, dtype=np.float64)
+    return np.where(peak > 0, peak, 1.0) / 127.0
 
 
 def quantize_at(x: np.ndarray, scale) -> np.ndarray:

@@ -45,6 +45,7 @@ from npu_model.attention import (
     attention_float,
     attention_int_heads,
     fit_output_scale,
+    int8_scale,
     quantize_at,
 )
 from runner.job import Job, Outcome
@@ -131,8 +132,7 @@ def _check_tensors(q, k, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _head_scale(x: np.ndarray) -> np.ndarray:
     """max |x| / 127 per head (axis 1) over everything else; 1/127 for an all-zero head."""
-    peak = np.abs(np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)).max(axis=1).astype(np.float64)
-    return np.where(peak > 0, peak, 1.0) / 127.0
+    return int8_scale(np.abs(np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)).max(axis=1))
 
 
 def calibrate(samples, causal: bool = False) -> HeadScales:
@@ -217,7 +217,8 @@ def _tiling(wl: Workload, config: str, strategy: str):
 
 
 @functools.lru_cache(maxsize=256)
-def _schedule(wl: Workload, config: str, strategy: str) -> Schedule:
+def schedule_for(wl: Workload, config: str, strategy: str) -> Schedule:
+    """The program of *wl* (cached; the tiling searched once per shape)."""
     shape = replace(wl, s_q=1 / 32, s_k=1 / 32, s_v=1 / 32, s_o=None)
     return build_schedule(wl, load_config(config), strategy,
                           _tiling(shape, config, strategy))
@@ -317,7 +318,7 @@ def _run_group(result: AttentionResult, qi, ki, vi, h: int, members: list[int], 
                   s_q=float(s.s_q[h]), s_k=float(s.s_k[h]), s_v=float(s.s_v[h]),
                   s_o=float(s.s_o[h]) if s.s_o[h] != s.s_v[h] else None)
     try:
-        sched = _schedule(wl, config, strategy)
+        sched = schedule_for(wl, config, strategy)
     except ScheduleError as exc:
         raise AttentionInputError(f"head {h}: {exc}") from None
     q, k, v = (np.ascontiguousarray(x[members, h, :n]) for x, n in
