@@ -267,8 +267,11 @@ def _print(figures: dict) -> None:
     if "budget" in figures:
         print("error budget: embedding cosine vs float64 with attention exact up to each step "
               "(npu_model/error_budget.py):")
-        for stage, cos in figures["budget"].items():
-            print(f"  {stage:16} min {min(cos):.6f}  median {float(np.median(cos)):.6f}")
+        for stage, cos in figures["budget"]["stages"].items():
+            print(f"  {stage:22} min {min(cos):.6f}  median {float(np.median(cos)):.6f}")
+        print("proposed changes of the contract (docs/numerics.md), same scales:")
+        for name, cos in figures["budget"]["proposal"].items():
+            print(f"  {name:22} min {min(cos):.6f}  median {float(np.median(cos)):.6f}")
     if "rtl_head" in figures:
         r = figures["rtl_head"]
         print(f"layer {r['layer']} head {r['head']} on the RTL: {r['cycles']:,} cycles, "
@@ -325,26 +328,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 
-def budget(texts: list[str], scales: list[HeadScales]) -> dict[str, list[float]]:
-    """The contract's error budget on the embeddings: stage (npu_model.error_budget.STAGES)
-    -> each sentence's embedding cosine against float64 when every attention is computed up to
-    that stage in the NPU's integers (the last stage is the whole contract: the NPU's output)."""
-    from npu_model.error_budget import STAGES, attention_stages
+def budget(texts: list[str], scales: list[HeadScales]) -> dict[str, dict[str, list[float]]]:
+    """The contract's error budget on the embeddings: "stages": stage
+    (npu_model.error_budget.STAGES) -> each sentence's embedding cosine against float64 when
+    every attention is computed up to that stage in the NPU's integers (the last stage is the
+    whole contract: the NPU's output); "proposal": the same for each proposed change
+    (npu_model.error_budget.PROPOSALS, docs/numerics.md), at the same calibrated scales."""
+    from npu_model.error_budget import PROPOSALS, STAGES, attention_proposed, attention_stages
     want = encode(texts)
-    out = {}
-    for stage in STAGES:
-        def fn(layer, q, k, v, lengths, stage=stage):
+
+    def cosines(head_fn) -> list[float]:
+        def fn(layer, q, k, v, lengths):
             s = scales[layer]
             o = np.zeros_like(q)
             for b, n in enumerate(lengths):
                 for h in range(q.shape[1]):
-                    o[b, h, :n] = attention_stages(
-                        q[b, h, :n], k[b, h, :n], v[b, h, :n], float(s.s_q[h]),
-                        float(s.s_k[h]), float(s.s_v[h]), float(s.s_o[h]))[stage]
+                    o[b, h, :n] = head_fn(q[b, h, :n], k[b, h, :n], v[b, h, :n],
+                                          float(s.s_q[h]), float(s.s_k[h]), float(s.s_v[h]),
+                                          float(s.s_o[h]))
             return o
         got = encode(texts, fn)
-        out[stage] = [cosine(got[i], want[i]) for i in range(len(texts))]
-    return out
+        return [cosine(got[i], want[i]) for i in range(len(texts))]
+
+    return {
+        "stages": {stage: cosines(lambda q, k, v, s_q, s_k, s_v, s_o, stage=stage:
+                                  attention_stages(q, k, v, s_q, s_k, s_v, s_o)[stage])
+                   for stage in STAGES},
+        "proposal": {p: cosines(lambda q, k, v, s_q, s_k, s_v, s_o, p=p:
+                                attention_proposed(q, k, v, s_q, s_k, s_v, p))
+                     for p in PROPOSALS},
+    }
 
 
 if __name__ == "__main__":

@@ -78,11 +78,12 @@ def test_the_command_line_prints_every_figure(tmp_path, capsys):
     assert main(["Hello world.", "--budget", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "embedding cosine vs float64" in text and "mas vs flat" in text
-    assert "error budget" in text and "output rounding" in text
+    assert "error budget" in text and "output rounding" in text and "per-channel V" in text
     figures = json.loads(out.read_text())
     assert set(figures["cycles_per_layer"]) == {"layerwise", "flat", "serial", "mas"}
     # the budget's last stage (the contract in NumPy) and the NPU's programs give one embedding
-    assert figures["budget"]["output rounding"] == figures["embedding_cosine"]
+    assert figures["budget"]["stages"]["output rounding"] == figures["embedding_cosine"]
+    assert set(figures["budget"]["proposal"]) == {"wide O", "wide O, per-channel V"}
     for argv, message in ((["x", "--rtl", "9,0"], "layers 0..5"),
                           (["x", "--rtl", "a"], "LAYER,HEAD"), ([" "], "an empty sentence"),
                           (["--text", "a||b"], "an empty sentence"),

@@ -27,8 +27,12 @@ def key_mask(n_q: int, n_k: int, causal: bool) -> np.ndarray:
 
 
 def attention_int(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: ScoreScale,
-                  causal: bool = False, out: OutputScale = OutputScale()) -> np.ndarray:
-    """int8 Q (n_q x d), K (n_k x d), V (n_k x d) -> int8 O (n_q x d) in the output scale."""
+                  causal: bool = False, out: OutputScale = OutputScale(),
+                  sat: params.SatMode = params.SatMode.INT8) -> np.ndarray:
+    """int8 Q (n_q x d), K (n_k x d), V (n_k x d) -> int8 O (n_q x d) in the output scale.
+
+    *sat* is step 9's narrowing: the contract's INT8, or NONE for the int32 result (the
+    proposed wide output of npu_model/error_budget.py; an int64 array then)."""
     q64, k64, v64 = (np.asarray(x, dtype=np.int64) for x in (q, k, v))
     valid = key_mask(len(q64), len(k64), causal)
     s = q64 @ k64.T                                               # 1. int32, exact
@@ -42,8 +46,8 @@ def attention_int(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: ScoreScale
     r = nx.vrecip(l)                                              # 8. RECIP
     if out != OutputScale():
         r = nx.vmulshr(r, out.multiplier, out.shift)              # 8b. MULSHR (scalar)
-    o = nx.narrow(nx.vmulshr(a, r, params.RECIP_FRAC_BITS), params.SatMode.INT8)   # 9.
-    return o.astype(np.int8)
+    o = nx.narrow(nx.vmulshr(a, r, params.RECIP_FRAC_BITS), sat)   # 9.
+    return o.astype(np.int8) if sat == params.SatMode.INT8 else o
 
 
 def attention_float(q: np.ndarray, k: np.ndarray, v: np.ndarray, s_q: float, s_k: float,

@@ -13,6 +13,17 @@ of docs/numerics.md in the NPU's integers than the one before (the rest in float
 
 Comparing each with float64 attention of the unquantized inputs gives the error budget of the
 contract per step (bench/minilm.py reports it on MiniLM's embeddings).
+
+`attention_proposed` is the change docs/numerics.md proposes ("Proposed: a wide output and
+per-channel V"), with the same instructions and integers as the contract up to step 9:
+
+    wide O                  step 9 not narrowed (SatMode.NONE): O at s_o = s_v / 256, the
+                            largest ratio step 8b takes; O is a convex combination of V's rows,
+                            so it cannot saturate, and it fits 16 bits (|O| <= 128·256 plus
+                            the reciprocal's rounding)
+    wide O, per-channel V   + each channel of V at its own max |v| / 127 over these rows
+                            (dynamic): P·V keeps channels apart, so O's channel c is in units
+                            of s_v[c] / 256 and the program is the same
 """
 
 from __future__ import annotations
@@ -22,9 +33,18 @@ import numpy as np
 from hwdef import params
 from hwdef.quant import output_scale, score_scale
 from npu_model import numerics as nx
-from npu_model.attention import attention_float, attention_int, cosine, key_mask, quantize_at
+from npu_model.attention import (
+    attention_float,
+    attention_int,
+    cosine,
+    int8_scale,
+    key_mask,
+    quantize_at,
+)
 
 STAGES = ("int8 Q, K, V", "score scaling", "exp2 table", "uint8 weights", "output rounding")
+PROPOSALS = ("wide O", "wide O, per-channel V")
+WIDE_OUTPUT_RATIO = 256     # s_v / s_o: hwdef.quant.output_scale's upper limit
 
 
 def attention_stages(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,
@@ -63,3 +83,17 @@ def budget(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,
     return {name: cosine(o, want)
             for name, o in attention_stages(q, k, v, s_q, s_k, s_v, s_o, causal).items()}
 
+
+
+def attention_proposed(q, k, v, s_q: float, s_k: float, s_v: float, proposal: str,
+                       causal: bool = False) -> np.ndarray:
+    """O in real units (n_q x d) of float inputs under *proposal* (one of PROPOSALS); Q and K
+    at s_q and s_k, V at s_v unless the proposal quantizes it per channel."""
+    if proposal not in PROPOSALS:
+        raise ValueError(f"proposal {proposal!r}: one of {', '.join(PROPOSALS)}")
+    s_vc = (int8_scale(np.abs(v).max(axis=0)) if proposal == "wide O, per-channel V"
+            else np.full(v.shape[1], float(s_v)))
+    qi, ki, vi = quantize_at(q, s_q), quantize_at(k, s_k), quantize_at(v, s_vc)
+    o = attention_int(qi, ki, vi, score_scale(s_q, s_k, q.shape[1]), causal,
+                      output_scale(1.0, 1.0 / WIDE_OUTPUT_RATIO), params.SatMode.NONE)
+    return o.astype(np.float64) * (s_vc / WIDE_OUTPUT_RATIO)
