@@ -9,7 +9,9 @@
 ##   make soak    constrained-random programs on the RTL vs the model, with coverage
 ##                (N=10000 SEED=1 CONFIG=tiny[,default]; failures: sim_build/crv-failures/)
 ##   make bench   workload suite on the RTL: cycles, utilization, energy, roofline, plots
-##                (bench/results/; BENCH_ARGS="--quick" for a smoke run)
+##                (bench/results/; BENCH_ARGS="--quick" for a smoke run), as tasks on a
+##                local Dask cluster of JOBS workers; BENCH_ARGS="--scheduler ADDRESS" or
+##                "--jobqueue slurm" elsewhere (docs/bench-cluster.md); reruns skip finished runs
 ##   make bench-search  tiling search time (branch and bound vs exhaustive) on the bench
 ##                suite, and its five best predicted mas tilings of three workloads on the
 ##                RTL (bench/results/search_*; SEARCH_ARGS="--skip-timing" etc.)

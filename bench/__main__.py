@@ -4,11 +4,19 @@ the roofline for every strategy: layer-wise, FLAT, the serial ablation and MAS.
     python -m bench                      # full suite, default and small configurations
     python -m bench --quick              # two small workloads (a smoke run of the flow)
     python -m bench --configs default --workloads bert-512 --strategies flat,mas
+    python -m bench --configs tiny --workloads t40=40x40x16c     # a workload of your own
     python -m bench --dram unlimited     # the DRAM model before the bandwidth limit
+    python -m bench --scheduler tcp://host:8786      # on a running Dask cluster
+    python -m bench --jobqueue slurm --jobs 16       # on a batch farm (docs/bench-cluster.md)
 
-Each (configuration, workload, strategy) is one simulation of the bench build (toggle coverage,
-64 MiB DRAM model, activity trace), run two at a time; every output is checked bit for bit
-against the golden model. Results go to --out (default bench/results): results.json and
+Each (configuration, workload, strategy) is one task on a Dask cluster (bench/cluster.py: by
+default a local cluster of --jobs worker processes), one simulation of the bench build (toggle
+coverage, 64 MiB DRAM model, activity trace); every output is checked bit for bit against the
+integer contract. A configuration's build is made once, by its reset-baseline task, before its
+cases start (bench/tasks.py). A case whose record in --out was measured with the same sources
+(bench.tasks.source_digest) is not run again unless --force; every finished case is saved at
+once, so an interrupted bench resumes where it stopped. A failed case is reported with its log
+and the others go on. Results go to --out (default bench/results): results.json and
 results.csv (every figure), summary.md (the table), cycles_vs_n.png, energy_breakdown.png,
 timeline.png and trace.json (Perfetto) of one workload.
 """
@@ -17,132 +25,187 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import uuid
 from pathlib import Path
 
 from bench import report
-from bench.energy import EnergyModel
 from bench.record import BenchRecord
-from bench.sim import CaseRun, run_baseline, run_case
-from bench.toggles import read_toggles, subtract
-from bench.trace import overlaps, perfetto, plot_timelines, read_trace, write_perfetto
-from bench.workloads import CONFIGS, suite
-from hwdef import DRAM_MODES, load_config
-from scheduler import STRATEGIES
+from bench.tasks import baseline_task, case_task, source_digest
+from bench.trace import perfetto, plot_timelines, read_trace, write_perfetto
+from bench.workloads import CONFIGS, BenchWorkload, suite
+from hwdef import DRAM_MODES
+from scheduler import STRATEGIES, ScheduleError, Workload
 
 TIMELINE_WORKLOAD = "vit-197"
+_SPEC = re.compile(r"([\w.-]+)=(\d+)x(\d+)x(\d+)(c?)")
 
 
-def _record(config: str, bench_wl, strategy: str, run: CaseRun, baseline,
-            dram: str = "config") -> BenchRecord:
-    sched, outcome = run.schedule, run.outcome
-    cfg = load_config(config)
-    if outcome.coverage_path is None:
-        raise RuntimeError(f"{config} {bench_wl.name} {strategy}: the simulation wrote no "
-                           f"coverage.dat in {outcome.run_dir}")
-    coverage = Path(outcome.coverage_path)
-    toggles = subtract(read_toggles(coverage), baseline)
-    coverage.unlink()     # tens of MB per run; the per-block sums are kept in the results
-    model = EnergyModel.for_config(cfg)
-    energy = model.breakdown(toggles, outcome.counters)
-    macs = sched.work.macs
-    p = sched.prediction
-    return BenchRecord(
-        config=config, workload_name=bench_wl.name, strategy=strategy,
-        workload=sched.workload.to_dict(), tiling=sched.tiling.describe(),
-        instructions=len(sched.words), predicted=p.cycles,
-        prediction={"cycles": p.cycles, "busy": p.busy, "overlap": p.overlap},
-        counters=dict(outcome.counters), toggles=toggles, energy=energy,
-        energy_pj=sum(energy.values()), energy_model=model.to_dict(), macs=macs,
-        matrix_toggles_per_mac=toggles.get("matrix", 0) / max(macs, 1),
-        bit_exact=run.check.bit_exact, cosine=run.check.cosine, wall_s=run.wall_s,
-        run_dir=str(outcome.run_dir),
-        overlaps=overlaps(read_trace(outcome.trace_path)) if outcome.trace_path else {},
-        queue_notes=sched.queue_notes, dram=dram,
-        dram_bytes_per_cycle=cfg.dram_model(dram)[0], dram_latency=cfg.dram_model(dram)[1])
+class BenchUsageError(ValueError):
+    """A bad argument, said in one line before anything runs."""
+
+
+def parse_workloads(spec: str, quick: bool) -> list[BenchWorkload]:
+    """The suite (--quick: its smoke subset) filtered by *spec*, comma-separated names of the
+    suite or workloads of your own, NAME=SEQ_QxSEQ_KVxD with a trailing c for a causal mask."""
+    workloads = suite(quick)
+    if not spec:
+        return workloads
+    known = {w.name: w for w in suite(False)}
+    out = []
+    for item in (x for x in spec.split(",") if x):
+        own = _SPEC.fullmatch(item)
+        if own:
+            name, nq, nk, d, causal = own.groups()
+            try:
+                wl = Workload(int(nq), int(nk), int(d), causal=bool(causal))
+            except ValueError as exc:
+                raise BenchUsageError(f"--workloads {item!r}: {exc}") from None
+            out.append(BenchWorkload(name, wl))
+        elif item in known:
+            out.append(known[item])
+        else:
+            raise BenchUsageError(f"--workloads {item!r}: not in the suite "
+                                  f"({', '.join(known)}) and not NAME=SEQ_QxSEQ_KVxD[c]")
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="two small workloads only")
     ap.add_argument("--configs", default=",".join(CONFIGS))
-    ap.add_argument("--workloads", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--workloads", default="",
+                    help="comma-separated suite names or NAME=SEQ_QxSEQ_KVxD[c] (default: all)")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--dram", choices=DRAM_MODES, default="config",
                     help="the configuration's DRAM (hwdef/configs.toml) or the unlimited "
                          "model (a beat per cycle each way, 20 cycles); every record says which")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="workers of the local cluster (or jobs of --jobqueue)")
+    ap.add_argument("--scheduler", help="address or scheduler file of a running Dask cluster")
+    ap.add_argument("--jobqueue", help="a batch farm through dask-jobqueue: slurm, lsf, sge, "
+                                       "pbs or htcondor (settings: Dask's config)")
+    ap.add_argument("--force", action="store_true",
+                    help="run every case, also those already measured with these sources")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--report-only", action="store_true",
                     help="redo tables and plots from --out/results.json without simulating")
     args = ap.parse_args(argv)
+    out = Path(args.out)
     if args.report_only:
-        records = [BenchRecord.from_dict(r)
-                   for r in json.loads((Path(args.out) / "results.json").read_text())]
-        _report(records, Path(args.out))
+        _report(_load(out), out)
         return 0
+    try:
+        return _run(args, out)
+    except BenchUsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:        # bench.cluster.ClusterError and the like: one line
+        from bench.cluster import ClusterError
+        if isinstance(exc, ClusterError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _load(out: Path) -> list[BenchRecord]:
+    path = out / "results.json"
+    return ([BenchRecord.from_dict(r) for r in json.loads(path.read_text())]
+            if path.exists() else [])
+
+
+def _save(records: dict, out: Path) -> None:
+    """results.json of every record so far (the report rewrites it with the metrics)."""
+    tmp = out / "results.json.tmp"
+    tmp.write_text(json.dumps([r.to_dict(notes=False) for r in records.values()], indent=1))
+    tmp.replace(out / "results.json")
+
+
+def _run(args, out: Path) -> int:
+    from bench import cluster
+    from hwdef import ConfigError, load_config
     configs = [c for c in args.configs.split(",") if c]
     strategies = [s for s in args.strategies.split(",") if s]
-    workloads = suite(args.quick)
-    if args.workloads:
-        names = set(args.workloads.split(","))
-        workloads = [w for w in workloads if w.name in names]
-    cases = [(c, w, s) for c in configs for w in workloads for s in strategies]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"bench: {len(cases)} runs ({len(configs)} configurations x {len(workloads)} "
-          f"workloads x {len(strategies)} strategies), {args.jobs} at a time, DRAM "
-          f"{args.dram}; results in {out}", flush=True)
-    start = time.time()
-    # The reset-only baseline of each configuration also builds it (once; reruns reuse it).
-    baselines = {}
-    with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_baseline, c): c for c in configs}
-        for fut in as_completed(futures):
-            coverage = fut.result().coverage_path
-            if coverage is None:
-                raise RuntimeError(f"'{futures[fut]}': the reset baseline wrote no coverage.dat")
-            baselines[futures[fut]] = read_toggles(coverage)
-            print(f"  [{time.time() - start:7.0f} s] '{futures[fut]}' built, reset baseline "
-                  f"{sum(baselines[futures[fut]].values()):,} toggles", flush=True)
-    records, failures = [], []
-    # Longest first, so two workers finish together.
-    cases.sort(key=lambda c: -c[1].workload.seq_q * c[1].workload.seq_kv)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        runs = {}
-        for config, wl, strategy in cases:
-            tag = f"{config}-{wl.name}-{strategy}"
-            runs[pool.submit(run_case, config, wl, strategy, tag, True, args.dram)] = \
-                (config, wl, strategy)
-        for done, finished in enumerate(as_completed(runs), start=1):
-            config, wl, strategy = runs[finished]
+    for c in configs:
+        try:
+            load_config(c)
+        except ConfigError as exc:
+            raise BenchUsageError(f"--configs {c!r}: {exc}") from None
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise BenchUsageError(f"--strategies {s!r}: one of {', '.join(STRATEGIES)}")
+    if args.jobs < 1:
+        raise BenchUsageError(f"--jobs {args.jobs}: at least 1 worker")
+    if args.jobqueue is not None and args.jobqueue not in cluster.JOBQUEUE_KINDS:
+        raise BenchUsageError(f"--jobqueue {args.jobqueue!r}: one of "
+                              f"{', '.join(cluster.JOBQUEUE_KINDS)}")
+    workloads = parse_workloads(args.workloads, args.quick)
+    for c in configs:
+        for w in workloads:
             try:
-                rec = _record(config, wl, strategy, finished.result(), baselines[config],
-                              args.dram)
-            except Exception as exc:   # report and go on: one failure must not hide the rest
-                failures.append(f"{config} {wl.name} {strategy}: {exc}")
-                print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} "
-                      f"{wl.name} {strategy}: FAILED {exc}", flush=True)
-                continue
-            records.append(rec)
-            print(f"  [{time.time() - start:7.0f} s] {done}/{len(cases)} {config} {wl.name} "
-                  f"{strategy}: {rec.cycles:,} cycles (predicted {rec.predicted:,}), "
-                  f"{rec.energy_pj / 1e6:.1f} µJ, "
-                  f"{'bit-exact' if rec.bit_exact else 'MISMATCH'}, {rec.wall_s:.0f} s",
-                  flush=True)
-    # Runs of earlier invocations that this one did not repeat stay in the report.
-    previous = out / "results.json"
-    if previous.exists():
-        rerun = {r.key for r in records}
-        records += [old for old in map(BenchRecord.from_dict, json.loads(previous.read_text()))
-                    if old.key not in rerun]
-    _report(records, out)
-    print(f"bench: {len(cases)} runs in {time.time() - start:.0f} s; {out}/")
+                w.workload.validate(load_config(c))
+            except ScheduleError as exc:
+                raise BenchUsageError(f"--workloads {w.name!r} on {c!r}: {exc}") from None
+    cases = [(c, w, s) for c in configs for w in workloads for s in strategies]
+    out.mkdir(parents=True, exist_ok=True)
+    digest = source_digest()
+    records = {r.key: r for r in _load(out)}
+    todo = [(c, w, s) for c, w, s in cases if args.force or
+            getattr(records.get((c, w.name, s, args.dram)), "source_digest", None) != digest]
+    # Longest first, so the workers finish together.
+    todo.sort(key=lambda c: -c[1].workload.seq_q * c[1].workload.seq_kv)
+    start = time.time()
+    failures: list[str] = []
+    print(f"bench: {len(cases)} runs ({len(configs)} configurations x {len(workloads)} "
+          f"workloads x {len(strategies)} strategies), {len(cases) - len(todo)} already "
+          f"measured with these sources (digest {digest}), {len(todo)} to run; DRAM "
+          f"{args.dram}; results in {out}", flush=True)
+    if todo:
+        with cluster.connect(args.scheduler, args.jobs, args.jobqueue) as client:
+            print(f"bench: running on {cluster.describe(client)}", flush=True)
+            failures = _submit(client, todo, args.dram, digest, records, out, start)
+    _report(list(records.values()), out)
+    print(f"bench: {len(todo)} runs in {time.time() - start:.0f} s; {out}/")
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _submit(client, todo: list, dram: str, digest: str, records: dict, out: Path,
+            start: float) -> list[str]:
+    """Run the *todo* cases on *client*'s cluster: one baseline task per configuration (it
+    builds), then one task per case on its configuration's baseline; *records* gains each
+    finished case's record and is saved at once. Returns the failures, one line each."""
+    from distributed import as_completed
+    failures = []
+    run_id = uuid.uuid4().hex[:8]     # task keys unique on a cluster others share
+    baselines = {c: client.submit(baseline_task, c, key=f"baseline-{c}-{run_id}",
+                                  pure=False, priority=len(todo) + 1)
+                 for c in sorted({c for c, _, _ in todo})}
+    futures = {}
+    for rank, (config, wl, strategy) in enumerate(todo):
+        fut = client.submit(case_task, config, wl, strategy, dram, baselines[config], digest,
+                            key=f"case-{config}-{wl.name}-{strategy}-{run_id}", pure=False,
+                            priority=len(todo) - rank, retries=0)
+        futures[fut] = (config, wl, strategy)
+    for done, finished in enumerate(as_completed(futures), start=1):
+        config, wl, strategy = futures[finished]
+        stamp = f"  [{time.time() - start:7.0f} s] {done}/{len(todo)}"
+        try:
+            rec = finished.result()
+        except Exception as exc:   # report and go on: one failure must not hide the rest
+            failures.append(str(exc))
+            print(f"{stamp} FAILED {exc}", flush=True)
+            continue
+        records[rec.key] = rec
+        _save(records, out)
+        print(f"{stamp} {config} {wl.name} {strategy}: {rec.cycles:,} cycles (predicted "
+              f"{rec.predicted:,}), {rec.energy_pj / 1e6:.1f} µJ, "
+              f"{'bit-exact' if rec.bit_exact else 'MISMATCH'}, {rec.wall_s:.0f} s",
+              flush=True)
+    return failures
 
 
 def _report(records: list[BenchRecord], out: Path) -> None:

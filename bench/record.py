@@ -58,6 +58,9 @@ class BenchRecord:
     dram_bytes_per_cycle: int = 0
     dram_latency: int = 20
     queue_notes: dict[str, list[str]] = field(default_factory=dict)
+    # bench.tasks.source_digest() of the sources it was measured with ("" before it was kept):
+    # a rerun skips a case whose record has the current digest
+    source_digest: str = ""
     metrics: Metrics | None = None
 
     @property

@@ -73,9 +73,10 @@ def run_case(config: str, bench_wl: BenchWorkload, strategy: str, tag: str,
     outcome = run_rtl(job, tag=tag)
     if not outcome.ok:
         raise AssertionError(f"NPU stopped with {outcome.error} at 0x{outcome.error_pc:x} "
-                             f"(info 0x{outcome.error_info:x})")
+                             f"(info 0x{outcome.error_info:x}); log: {outcome.run_dir}/sim.log")
     check = check_attention(sched, outcome.outputs["O"], q, k, v)
     if not check.bit_exact:
         raise AssertionError(f"{check.mismatches} of {check.output.size} output bytes differ "
-                             f"from the integer contract, first at {check.first_mismatch}")
+                             f"from the integer contract, first at {check.first_mismatch}; "
+                             f"run: {outcome.run_dir}")
     return CaseRun(sched, outcome, check, time.perf_counter() - start)

@@ -201,15 +201,15 @@ def test_bench_run_on_the_rtl():
     of its queue, also where the matrix engine holds two and its busy bit stays set); the
     instructions' union is where the busy bits are set, and two MATMULs overlap exactly where
     the wrapper counted two in flight (Outcome.observed)."""
-    from bench.__main__ import _record
     from bench.sim import run_baseline, run_case
+    from bench.tasks import record_of
     from bench.workloads import BenchWorkload
     baseline = read_toggles(run_baseline("tiny").coverage_path)
     bw = BenchWorkload("t40", Workload(40, 40, 16, causal=True))
     recs = []
     for strategy in ("serial", "mas"):
         run = run_case("tiny", bw, strategy, f"pytest-{strategy}", trace=True)
-        rec = _record("tiny", bw, strategy, run, baseline)
+        rec = record_of("tiny", bw, strategy, run, baseline)
         assert (rec.dram, rec.dram_bytes_per_cycle, rec.dram_latency) == ("config", 4, 20)
         iv = read_trace(run.outcome.trace_path)
         busy = read_busy(run.outcome.trace_path)

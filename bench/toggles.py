@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 _POINT = re.compile(r"^C '(.*)' (\d+)$")
@@ -59,6 +60,6 @@ def read_toggles(path: str | Path, scope: str = "u_npu") -> Counter:
     return totals
 
 
-def subtract(run: Counter, baseline: Counter) -> dict[str, int]:
+def subtract(run: Counter, baseline: Mapping[str, int]) -> dict[str, int]:
     """Run minus the reset-only baseline, per component (never negative)."""
     return {name: max(0, run[name] - baseline.get(name, 0)) for name in sorted(run)}

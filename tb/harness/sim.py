@@ -22,7 +22,9 @@ from hwdef import load_config
 from tools.rtl_sources import REPO, RTL_INCLUDE_DIR, rtl_sources
 from tools.verilator_env import setup_environment
 
-SIM_BUILD = REPO / "sim_build"
+# Verilator builds and run directories. NPU_SIM_BUILD moves them, e.g. to a node's local disk
+# when bench workers on a farm do not share the repository's filesystem (bench/tasks.py).
+SIM_BUILD = Path(os.environ.get("NPU_SIM_BUILD") or REPO / "sim_build")
 
 # Fast simulation: no X pessimism, optimised C++. The reset-bug hunt (unique X values) is
 # selected with NPU_X_UNIQUE=1.
