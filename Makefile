@@ -12,6 +12,8 @@
 ##                (bench/results/; BENCH_ARGS="--quick" for a smoke run), as tasks on a
 ##                local Dask cluster of JOBS workers; BENCH_ARGS="--scheduler ADDRESS" or
 ##                "--jobqueue slurm" elsewhere (docs/bench-cluster.md); reruns skip finished runs
+##   make bench-sim  simulation speed of one head, cocotb path vs pure Verilator, N = 128,
+##                512, 2048 (bench/results/sim_speed.json)
 ##   make bench-search  tiling search time (branch and bound vs exhaustive) on the bench
 ##                suite, and its five best predicted mas tilings of three workloads on the
 ##                RTL (bench/results/search_*; SEARCH_ARGS="--skip-timing" etc.)
@@ -43,7 +45,7 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: help test sim soak lint synth gen bench bench-search bench-minilm demo minilm bootstrap yosys \
+.PHONY: help test sim soak lint synth gen bench bench-sim bench-search bench-minilm demo minilm bootstrap yosys \
 	clean distclean
 
 
@@ -155,6 +157,11 @@ soak: $(STAMP)
 # (docs/energy.md). Reruns reuse the Verilator builds.
 bench: $(STAMP)
 	$(PY) -m bench --jobs $(JOBS) $(BENCH_ARGS)
+
+# Simulation speed of one head on the cocotb path and the pure-Verilator path, side by side
+# (bench/sim_speed.py; SIM_SPEED_ARGS="--sizes 512 --config small" etc.).
+bench-sim: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(PY) -m bench.sim_speed $(SIM_SPEED_ARGS)
 
 # The tiling search's speed and its validation on the RTL (bench/search.py).
 bench-search: $(STAMP)

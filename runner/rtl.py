@@ -30,9 +30,9 @@ def new_run_dir_for(job: Job, tag: str = "") -> Path:
     @<pid>.<n> (tb.harness.sim.new_run_dir), the tag defaulting to the job's digest. Every run
     has its own, so concurrent runs with the same tag never share files."""
     from tb.harness.sim import new_run_dir, sim_build_dir
-    from tb.top.env import EXTRA_SOURCES
+    from tb.top.env import EXTRA_SOURCES, PUBLIC_ONLY
     build = sim_build_dir("npu_tb_top", job.config, _build_params(job), EXTRA_SOURCES,
-                          job.toggle_coverage)
+                          job.toggle_coverage, PUBLIC_ONLY)
     return new_run_dir(build, f"{TEST_MODULE.rsplit('.', 1)[-1]}-{tag or job.digest()}")
 
 
@@ -41,7 +41,7 @@ def run_rtl(job: Job, tag: str = "") -> Outcome:
     scoreboard mismatch when the job is checked against the model, a timeout). The *tag*
     names the run directory (outcome.run_dir); each run gets a new one."""
     from tb.harness.sim import run_cocotb
-    from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
+    from tb.top.env import EXTRA_SOURCES, PUBLIC_ONLY, TIMING_ARGS
     start = time.perf_counter()
     run_dir = new_run_dir_for(job, tag)
     job.save(run_dir)
@@ -50,7 +50,7 @@ def run_rtl(job: Job, tag: str = "") -> Outcome:
                          extra_params=_build_params(job), extra_sources=EXTRA_SOURCES,
                          build_args=TIMING_ARGS, run_dir=run_dir, plusargs=plusargs,
                          toggle_coverage=job.toggle_coverage, testcase="NpuJobTest",
-                         extra_env={JOB_ENV: str(run_dir)})
+                         extra_env={JOB_ENV: str(run_dir)}, public_only=PUBLIC_ONLY)
     assert results.parent == run_dir, (results, run_dir)
     outcome = Outcome.load(run_dir)
     outcome.run_dir = str(run_dir)
@@ -75,7 +75,7 @@ def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
     the job it was running is SIM_FAILED with the reason and the rest run again; if it never
     ran a job (the build failed), that error is raised."""
     from tb.harness.sim import run_cocotb
-    from tb.top.env import EXTRA_SOURCES, TIMING_ARGS
+    from tb.top.env import EXTRA_SOURCES, PUBLIC_ONLY, TIMING_ARGS
     if not jobs:
         return []
     first = jobs[0]
@@ -93,7 +93,7 @@ def run_rtl_batch(jobs: list[Job], tag: str) -> list[Outcome]:
         run_cocotb("npu_tb_top", test_module=TEST_MODULE, config=first.config,
                    extra_params=_build_params(first), extra_sources=EXTRA_SOURCES,
                    build_args=TIMING_ARGS, run_dir=run_dir, testcase="NpuJobBatchTest",
-                   extra_env={JOB_ENV: str(run_dir)})
+                   extra_env={JOB_ENV: str(run_dir)}, public_only=PUBLIC_ONLY)
         failure = None
     except (AssertionError, RuntimeError) as err:   # the simulation ended early
         if not (dirs[0] / "outcome.json").exists():

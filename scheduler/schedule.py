@@ -16,6 +16,7 @@ from firmware_gen.program import Program
 from hwdef import HwConfig, isa
 from hwdef.fingerprint import fingerprint
 from npu_model import semantics
+from scheduler import search_cache
 from scheduler.cost import CostParams, Prediction, predict
 from scheduler.layout import Tensor
 from scheduler.program import AttentionProgram, check_dram, dram_hint
@@ -188,7 +189,12 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
     check_dram(wl, cfg, strategy, dram_bytes)     # the tensors, before any search
     candidates: list[Candidate] = []
     if tiling is None:
-        tiling, candidates = search(wl, cfg, strategy, dram_bytes)
+        key = search_cache.key(wl, cfg, strategy, dram_bytes)
+        answer = search_cache.load(key)
+        if answer is None:
+            answer = search(wl, cfg, strategy, dram_bytes)
+            search_cache.store(key, *answer)
+        tiling, candidates = answer
     program = AttentionProgram(wl, cfg, tiling, strategy, dram_limit=dram_bytes)
     if program.dram_bytes > dram_bytes:
         raise ScheduleError(

@@ -38,6 +38,10 @@ from tb.harness.dram import DramBackdoor
 SV = Path(__file__).resolve().parents[1] / "sv"
 EXTRA_SOURCES = [SV / "npu_dram_model.sv", SV / "npu_tb_top.sv"]
 TIMING_ARGS = ["--timing", "-CFLAGS", "-std=c++20 -fcoroutines"]
+# The internals the environment touches (define_state, hang reports): the runner's builds make
+# only these public (tb/harness/sim.py `public_only`); tests that reach further in use the
+# fully public build.
+PUBLIC_ONLY = SV / "npu_tb_top.vlt"
 
 
 def run_on_npu(test_module: str, config: str, run_tag: str = "", **env: str) -> None:
