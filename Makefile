@@ -14,6 +14,8 @@
 ##                "--jobqueue slurm" elsewhere (docs/bench-cluster.md); reruns skip finished runs
 ##   make bench-sim  simulation speed of one head, cocotb path vs pure Verilator, N = 128,
 ##                512, 2048 (bench/results/sim_speed.json)
+##   make dse     design-space exploration: array, lanes, scratchpad, accumulators, DRAM
+##                bandwidth; cost model, Yosys area, Pareto fronts (bench/results/dse/)
 ##   make bench-search  tiling search time (branch and bound vs exhaustive) on the bench
 ##                suite, and its five best predicted mas tilings of three workloads on the
 ##                RTL (bench/results/search_*; SEARCH_ARGS="--skip-timing" etc.)
@@ -45,7 +47,7 @@ JOBS       ?= 2
 CONFIG     ?= tiny
 STAMP      := $(VENV)/.bootstrap-stamp
 
-.PHONY: help test sim soak lint synth gen bench bench-sim bench-search bench-minilm demo minilm bootstrap yosys \
+.PHONY: help test sim soak lint synth gen bench bench-sim dse bench-search bench-minilm demo minilm bootstrap yosys \
 	clean distclean
 
 
@@ -162,6 +164,11 @@ bench: $(STAMP)
 # (bench/sim_speed.py; SIM_SPEED_ARGS="--sizes 512 --config small" etc.).
 bench-sim: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m bench.sim_speed $(SIM_SPEED_ARGS)
+
+# Design-space exploration of the NPU's own parameters (bench/dse.py, bench/area.py; results
+# in bench/results/dse/; DSE_ARGS="--rtl 3 --sample 2" adds RTL runs, "--grid key=v1,v2" etc.).
+dse: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(PY) -m bench.dse --jobs $(JOBS) $(DSE_ARGS)
 
 # The tiling search's speed and its validation on the RTL (bench/search.py).
 bench-search: $(STAMP)

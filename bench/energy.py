@@ -28,6 +28,13 @@ DRAM_64B_PJ = (1300.0 + 2600.0) / 2    # Horowitz 2014: 1.3-2.6 nJ per 64-bit ac
 MATRIX_TOGGLES_PER_MAC = 60.3          # measured: default config, vit-197, mas (docs/energy.md)
 TOGGLE_PJ = (0.2 + 0.03) / MATRIX_TOGGLES_PER_MAC   # 8-bit multiply + add per MAC
 STATIC_LOGIC_PJ_PER_CYCLE = 2.0
+# Energy without an RTL run (EnergyModel.predicted), fitted on the bench's RTL runs (default
+# and small, BERT 512, ViT 197, N = 128, the four strategies): scratchpad line accesses per
+# vector and per DRAM line moved, and the vector unit's toggle energy per lane and vector
+# (logic:vector / (vectors x lanes) of the default mas BERT run: 1.95 µJ over 92,160 x 16).
+SPAD_PER_VECTOR = 5.1
+SPAD_PER_DRAM_LINE = 0.9
+VECTOR_LANE_PJ = 1.32
 STATIC_SRAM_PJ_PER_CYCLE_PER_KIB = 0.05
 
 
@@ -56,6 +63,21 @@ class EnergyModel:
             * self.dram_byte_pj
         out["static"] = counters["CYCLES"] * self.static_pj_per_cycle
         return out
+
+    def predicted(self, cfg: HwConfig, work, cycles: float) -> float:
+        """Picojoules of a program from its work (npu_model.semantics.Work: MACs, vectors,
+        DRAM bytes) and predicted cycles, where no RTL run gives toggles and access counts
+        (bench/dse.py). Logic: the MACs at the toggle calibration's 0.23 pJ each, and the
+        vector lanes at VECTOR_LANE_PJ; scratchpad line accesses estimated as
+        SPAD_PER_VECTOR per vector plus one per DRAM line moved (fitted on the bench's RTL
+        runs of default and small: -17..+32% per run on accesses, a tenth of the energy);
+        DRAM and static as in `breakdown`."""
+        dram = work.dram_read_bytes + work.dram_write_bytes
+        spad_lines = SPAD_PER_VECTOR * work.vectors + SPAD_PER_DRAM_LINE * dram / cfg.line_bytes
+        logic = (work.macs * TOGGLE_PJ * MATRIX_TOGGLES_PER_MAC
+                 + work.vectors * cfg.vector_lanes * VECTOR_LANE_PJ)
+        return (logic + spad_lines * self.sram_line_pj + dram * self.dram_byte_pj
+                + cycles * self.static_pj_per_cycle)
 
     def to_dict(self) -> dict:
         return asdict(self)
