@@ -54,22 +54,50 @@ def parse_workloads(spec: str, quick: bool) -> list[BenchWorkload]:
     if not spec:
         return workloads
     known = {w.name: w for w in suite(False)}
-    out = []
+    out: list[BenchWorkload] = []
     for item in (x for x in spec.split(",") if x):
         own = _SPEC.fullmatch(item)
         if own:
             name, nq, nk, d, causal = own.groups()
+            if name in known:   # its records would be taken for the suite's, and vice versa
+                raise BenchUsageError(f"--workloads {item!r}: {name!r} is a workload of the "
+                                      "suite; give yours another name")
             try:
                 wl = Workload(int(nq), int(nk), int(d), causal=bool(causal))
             except ValueError as exc:
                 raise BenchUsageError(f"--workloads {item!r}: {exc}") from None
-            out.append(BenchWorkload(name, wl))
+            bench_wl = BenchWorkload(name, wl)
         elif item in known:
-            out.append(known[item])
+            bench_wl = known[item]
         else:
             raise BenchUsageError(f"--workloads {item!r}: not in the suite "
                                   f"({', '.join(known)}) and not NAME=SEQ_QxSEQ_KVxD[c]")
+        if any(w.name == bench_wl.name for w in out):
+            raise BenchUsageError(f"--workloads {item!r}: {bench_wl.name!r} is named twice")
+        out.append(bench_wl)
+    if not out:
+        raise BenchUsageError(f"--workloads {spec!r}: no workload")
     return out
+
+
+def _names(option: str, text: str) -> list[str]:
+    """The comma-separated names of *option*: at least one, each once."""
+    names = [x for x in text.split(",") if x]
+    if not names:
+        raise BenchUsageError(f"{option} {text!r}: no name")
+    twice = sorted({x for x in names if names.count(x) > 1})
+    if twice:
+        raise BenchUsageError(f"{option} {text!r}: {', '.join(twice)} named twice")
+    return names
+
+
+def _measured(rec: BenchRecord | None, wl: BenchWorkload, digest: str) -> bool:
+    """*rec* measured this very case: the same sources and the workload's shape (a workload
+    of your own may be given another shape under the same name)."""
+    if rec is None or rec.source_digest != digest:
+        return False
+    shape = ("seq_q", "seq_kv", "head_dim", "heads", "batch", "causal")
+    return all(rec.workload.get(f) == getattr(wl.workload, f) for f in shape)
 
 
 def main(argv=None) -> int:
@@ -94,10 +122,10 @@ def main(argv=None) -> int:
                     help="redo tables and plots from --out/results.json without simulating")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    if args.report_only:
-        _report(_load(out), out)
-        return 0
     try:
+        if args.report_only:
+            _report(_load(out, required=True), out)
+            return 0
         return _run(args, out)
     except BenchUsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -110,10 +138,18 @@ def main(argv=None) -> int:
         raise
 
 
-def _load(out: Path) -> list[BenchRecord]:
+def _load(out: Path, required: bool = False) -> list[BenchRecord]:
+    """The records of out/results.json (none if it does not exist, unless *required*)."""
     path = out / "results.json"
-    return ([BenchRecord.from_dict(r) for r in json.loads(path.read_text())]
-            if path.exists() else [])
+    if not path.exists():
+        if required:
+            raise BenchUsageError(f"--report-only: no {path}")
+        return []
+    try:
+        return [BenchRecord.from_dict(r) for r in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise BenchUsageError(f"{path}: not a bench results file "
+                              f"({' '.join(str(exc).split())[:120]})") from None
 
 
 def _save(records: dict, out: Path) -> None:
@@ -126,8 +162,8 @@ def _save(records: dict, out: Path) -> None:
 def _run(args, out: Path) -> int:
     from bench import cluster
     from hwdef import ConfigError, load_config
-    configs = [c for c in args.configs.split(",") if c]
-    strategies = [s for s in args.strategies.split(",") if s]
+    configs = _names("--configs", args.configs)
+    strategies = _names("--strategies", args.strategies)
     for c in configs:
         try:
             load_config(c)
@@ -149,11 +185,17 @@ def _run(args, out: Path) -> int:
             except ScheduleError as exc:
                 raise BenchUsageError(f"--workloads {w.name!r} on {c!r}: {exc}") from None
     cases = [(c, w, s) for c in configs for w in workloads for s in strategies]
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".bench-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise BenchUsageError(f"--out {str(out)!r}: {exc.strerror or exc}") from None
     digest = source_digest()
     records = {r.key: r for r in _load(out)}
     todo = [(c, w, s) for c, w, s in cases if args.force or
-            getattr(records.get((c, w.name, s, args.dram)), "source_digest", None) != digest]
+            not _measured(records.get((c, w.name, s, args.dram)), w, digest)]
     # Longest first, so the workers finish together.
     todo.sort(key=lambda c: -c[1].workload.seq_q * c[1].workload.seq_kv)
     start = time.time()

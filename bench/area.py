@@ -27,7 +27,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hwdef import HwConfig, derived_name, load_config
+from hwdef import HwConfig, derived_name, load_config, scratchpad_geometry
 
 ANCHORS = Path(__file__).parent / "results" / "dse" / "area_anchors.json"
 # Assumed areas (28 nm-class standard cells and SRAM macros, placement and periphery included)
@@ -52,12 +52,9 @@ def anchor_config(cfg: HwConfig, base: str) -> str:
     """The anchor of *cfg* in a sweep around *base*: the base with cfg's array and lanes and
     the base's scratchpad bytes."""
     b = load_config(base)
-    lines = b.spad_bytes // (b.spad_banks * cfg.vector_lanes * 4)
-    changes = {k: v for k, v in (("array_dim", cfg.array_dim),
-                                 ("vector_lanes", cfg.vector_lanes),
-                                 ("spad_bank_lines", lines)) if getattr(b, k) != v}
-    if lines < b.spad_region_lines:
-        changes["spad_region_lines"] = lines
+    wanted = {"array_dim": cfg.array_dim, "vector_lanes": cfg.vector_lanes,
+              **scratchpad_geometry(b, cfg.vector_lanes, b.spad_bytes)}
+    changes = {k: v for k, v in wanted.items() if getattr(b, k) != v}
     return derived_name(base, **changes) if changes else base
 
 

@@ -80,6 +80,8 @@ def connect(scheduler: str | None = None, workers: int = 2,
     except ClusterError:
         raise
     except Exception as exc:      # unreachable address, timeout: one line, not a traceback
+        if cluster is not None:   # started here: no workers or batch jobs left behind
+            cluster.close()
         where = scheduler or jobqueue or "a local cluster"
         raise ClusterError(f"cannot connect to {where}: {' '.join(str(exc).split())}") from None
     try:

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.workloads import BenchWorkload, suite
-from hwdef import ConfigError, derived_name, load_config
+from hwdef import ConfigError, derived_name, load_config, scratchpad_geometry
 
 GRID: dict[str, tuple[int, ...]] = {
     "array_dim": (8, 16, 32),
@@ -73,12 +73,8 @@ def design_space(base: str, grid: dict[str, tuple[int, ...]]
         params = dict(zip(keys, values))
         overrides = {k: v for k, v in params.items() if k != "spad_kib"}
         if "spad_kib" in params:
-            lanes = overrides.get("vector_lanes", cfg0.vector_lanes)
-            line_bytes = lanes * 4
-            lines = params["spad_kib"] * 1024 // (cfg0.spad_banks * line_bytes)
-            overrides["spad_bank_lines"] = lines
-            if lines < cfg0.spad_region_lines:
-                overrides["spad_region_lines"] = lines
+            overrides.update(scratchpad_geometry(
+                cfg0, overrides.get("vector_lanes", cfg0.vector_lanes), params["spad_kib"] * 1024))
         changed = {k: v for k, v in overrides.items() if getattr(cfg0, k) != v}
         name = derived_name(base, **changed) if changed else base
         try:
@@ -94,11 +90,14 @@ def predict_task(config: str, bench_wl: BenchWorkload, strategy: str) -> dict:
     """Cost-model figures of one (point, workload, strategy): cycles, energy (pJ), DRAM bytes,
     MACs, tiling; or {"error": ...} when no tiling fits."""
     from bench.energy import EnergyModel
-    from bench.sim import BENCH_DRAM_BYTES
+    from bench.sim import BENCH_DRAM_BYTES, bench_inputs
     from scheduler import ScheduleError, build_schedule
     cfg = load_config(config)
-    try:     # the bench's DRAM size, so an RTL check runs this very program
-        sched = build_schedule(bench_wl.workload, cfg, strategy, dram_bytes=BENCH_DRAM_BYTES)
+    # The bench's calibrated scales and DRAM size, so an RTL check (bench.sim.run_case) runs
+    # this very program.
+    wl = bench_inputs(bench_wl)[1]
+    try:
+        sched = build_schedule(wl, cfg, strategy, dram_bytes=BENCH_DRAM_BYTES)
     except ScheduleError as exc:
         return {"error": " ".join(str(exc).split())}
     work, p = sched.work, sched.prediction
@@ -119,7 +118,8 @@ def pareto_front(rows: list[dict]) -> list[dict]:
 
 def best_per_budget(rows: list[dict], budgets: list[float]) -> list[dict]:
     """Per area budget (mm²) and workload: the fastest mas point within it, with FLAT's cycles
-    on the same point and mas's speed-up over them."""
+    on the same point and on FLAT's own fastest point within the budget, and mas's speed-up
+    over each."""
     out = []
     by_point = {(r["config"], r["workload"], r["strategy"]): r for r in rows}
     for wl in sorted({r["workload"] for r in rows}):
@@ -131,11 +131,18 @@ def best_per_budget(rows: list[dict], budgets: list[float]) -> list[dict]:
                 continue
             best = min(fits, key=lambda r: (r["cycles"], r["area_mm2"]))
             flat = by_point.get((best["config"], wl, "flat"))
+            flats = [r for r in rows if r["workload"] == wl and r["strategy"] == "flat"
+                     and r["area_mm2"] <= budget]
+            flat_best = min(flats, key=lambda r: (r["cycles"], r["area_mm2"])) if flats else None
             out.append({"workload": wl, "budget_mm2": budget, "config": best["config"],
                         "area_mm2": best["area_mm2"], "cycles": best["cycles"],
                         "energy_uj": best["energy_pj"] / 1e6,
                         "flat_cycles": flat["cycles"] if flat else None,
-                        "speedup_vs_flat": flat["cycles"] / best["cycles"] if flat else None})
+                        "speedup_vs_flat": flat["cycles"] / best["cycles"] if flat else None,
+                        "flat_best_config": flat_best["config"] if flat_best else None,
+                        "flat_best_cycles": flat_best["cycles"] if flat_best else None,
+                        "speedup_vs_best_flat": (flat_best["cycles"] / best["cycles"]
+                                                 if flat_best else None)})
     return out
 
 
@@ -171,11 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scheduler")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
+    from bench.cluster import ClusterError
     try:
         return _run(args)
     except (DseError, ConfigError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run(args) -> int:
@@ -191,13 +202,24 @@ def _run(args) -> int:
     try:
         budgets = [float(b) for b in args.budgets.split(",") if b]
     except ValueError:
-        raise DseError(f"--budgets {args.budgets!r}: numbers separated by commas") from None
+        budgets = []
+    if not budgets or any(not 0 < b < float("inf") for b in budgets):
+        raise DseError(f"--budgets {args.budgets!r}: positive numbers (mm²) separated by commas")
+    for name in ("rtl", "sample", "jobs"):
+        if getattr(args, name) < (1 if name == "jobs" else 0):
+            raise DseError(f"--{name} {getattr(args, name)}: "
+                           f"{'at least 1' if name == 'jobs' else 'not negative'}")
     points, refused = design_space(args.base, grid)
     if not points:
         raise DseError(f"no legal point in the grid (first refusal: {refused[0][1]})"
                        if refused else "an empty grid")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".dse-write-probe").write_text("")
+        (out / ".dse-write-probe").unlink()
+    except OSError as exc:
+        raise DseError(f"--out {str(out)!r}: {exc.strerror or exc}") from None
     start = time.time()
     print(f"dse: {len(points)} legal points ({len(refused)} refused by hwdef) x "
           f"{len(workloads)} workloads x {len(STRATEGIES)} strategies = "
@@ -224,7 +246,10 @@ def _run(args) -> int:
         from distributed import as_completed
         for done, fut in enumerate(as_completed(tasks), start=1):
             p, wl, s = tasks[fut]
-            fig = fut.result()
+            try:
+                fig = fut.result()
+            except Exception as exc:    # recorded with the point, the sweep goes on
+                fig = {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
             a = areas[p.config]
             rows.append({"config": p.config, **p.params, "workload": wl.name, "strategy": s,
                          **(asdict(a) if a is not None else {}), **fig})
@@ -238,6 +263,11 @@ def _run(args) -> int:
     no_tiling = sum("error" in r for r in rows)
     print(f"dse: {len(rows)} cost-model runs in {cost_s:.0f} s ({no_tiling} without a tiling); "
           f"total {time.time() - start:.0f} s; {out}/")
+    if not ok:
+        print("error: no point has both a tiling and an area: no Pareto front, no best "
+              "configuration (bench/area.py --synthesize adds the missing anchors)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -286,9 +316,9 @@ def _rtl_check(client, ok: list[dict], workloads, args, out: Path) -> list[dict]
 
 def _write(out: Path, rows, refused, ok, budgets, rtl_rows) -> None:
     (out / "dse.json").write_text(json.dumps(rows, indent=1))
-    columns = sorted({k for r in rows for k in r}, key=lambda k: (
-        ["config", "workload", "strategy", *GRID, "cycles", "energy_pj", "area_mm2"] + [k]
-    ).index(k))
+    first = ["config", "workload", "strategy", *GRID, "cycles", "energy_pj", "area_mm2"]
+    keys = {k for r in rows for k in r}
+    columns = [k for k in first if k in keys] + sorted(keys - set(first))
     with open(out / "dse.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, columns)
         writer.writeheader()
@@ -296,16 +326,20 @@ def _write(out: Path, rows, refused, ok, budgets, rtl_rows) -> None:
     (out / "refused.txt").write_text("".join(f"{json.dumps(p)}: {why}\n" for p, why in refused))
     best = best_per_budget(ok, budgets)
     lines = ["| workload | area budget (mm²) | best mas configuration | area (mm²) | cycles | "
-             "energy (µJ) | FLAT cycles there | mas vs FLAT |", "|---|---|---|---|---|---|---|---|"]
+             "energy (µJ) | FLAT cycles there | mas vs FLAT there | FLAT's best in the budget "
+             "| mas vs FLAT's best |", "|---|---|---|---|---|---|---|---|---|---|"]
     for b in best:
         if b["config"] is None:
-            lines.append(f"| {b['workload']} | {b['budget_mm2']:g} | none fits | | | | | |")
+            lines.append(f"| {b['workload']} | {b['budget_mm2']:g} | none fits | | | | | | | |")
             continue
         flat = f"{b['flat_cycles']:,}" if b["flat_cycles"] else "no tiling"
         speed = f"{b['speedup_vs_flat']:.2f}x" if b["speedup_vs_flat"] else ""
+        fbest = (f"`{b['flat_best_config']}`: {b['flat_best_cycles']:,}"
+                 if b["flat_best_config"] else "none fits")
+        fspeed = f"{b['speedup_vs_best_flat']:.2f}x" if b["speedup_vs_best_flat"] else ""
         lines.append(f"| {b['workload']} | {b['budget_mm2']:g} | `{b['config']}` | "
                      f"{b['area_mm2']:.2f} | {b['cycles']:,} | {b['energy_uj']:.1f} | {flat} | "
-                     f"{speed} |")
+                     f"{speed} | {fbest} | {fspeed} |")
     (out / "best.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if rtl_rows:

@@ -69,8 +69,9 @@ class EnergyModel:
         DRAM bytes) and predicted cycles, where no RTL run gives toggles and access counts
         (bench/dse.py). Logic: the MACs at the toggle calibration's 0.23 pJ each, and the
         vector lanes at VECTOR_LANE_PJ; scratchpad line accesses estimated as
-        SPAD_PER_VECTOR per vector plus one per DRAM line moved (fitted on the bench's RTL
-        runs of default and small: -17..+32% per run on accesses, a tenth of the energy);
+        SPAD_PER_VECTOR per vector plus SPAD_PER_DRAM_LINE per DRAM line moved (fitted on the
+        bench's RTL runs of default and small: -17..+32% per run on accesses, about a tenth
+        of the energy);
         DRAM and static as in `breakdown`."""
         dram = work.dram_read_bytes + work.dram_write_bytes
         spad_lines = SPAD_PER_VECTOR * work.vectors + SPAD_PER_DRAM_LINE * dram / cfg.line_bytes

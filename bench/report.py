@@ -80,8 +80,10 @@ def write_tables(records: list[BenchRecord], out: Path, keep_notes: str = "") ->
     """*keep_notes*: the workload whose per-instruction notes stay in results.json (they
     label the Perfetto trace; for every run they would be megabytes)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(
+    tmp = out / "results.json.tmp"      # renamed into place: never half a results file
+    tmp.write_text(json.dumps(
         [r.to_dict(notes=r.workload_name == keep_notes) for r in records], indent=1))
+    tmp.replace(out / "results.json")
     columns = ["config", "workload_name", "strategy", "tiling", "cycles", "predicted",
                "speedup_vs_flat", "energy_uj", "energy_reduction_vs_flat", "speedup_vs_serial",
                "energy_reduction_vs_serial", "matrix_util",

@@ -59,15 +59,22 @@ def measure(n: int, config: str, strategy: str) -> dict:
     rng = np.random.default_rng(n)
     (q, k, v), scales = gaussian_inputs(rng, 1, n, n, 64)
     wl = calibrated(Workload(n, n, 64), scales, q, k, v)
-    os.environ["NPU_SEARCH_CACHE"] = "0"
-    t = time.perf_counter()
-    build_schedule(wl, cfg, strategy)
-    search_fresh = time.perf_counter() - t
-    os.environ["NPU_SEARCH_CACHE"] = "1"
-    build_schedule(wl, cfg, strategy)       # stores the answer
-    t = time.perf_counter()
-    sched = build_schedule(wl, cfg, strategy)
-    search_cached = time.perf_counter() - t
+    saved = os.environ.get("NPU_SEARCH_CACHE")
+    try:
+        os.environ["NPU_SEARCH_CACHE"] = "0"
+        t = time.perf_counter()
+        build_schedule(wl, cfg, strategy)
+        search_fresh = time.perf_counter() - t
+        os.environ["NPU_SEARCH_CACHE"] = "1"
+        build_schedule(wl, cfg, strategy)       # stores the answer
+        t = time.perf_counter()
+        sched = build_schedule(wl, cfg, strategy)
+        search_cached = time.perf_counter() - t
+    finally:
+        if saved is None:
+            os.environ.pop("NPU_SEARCH_CACHE", None)
+        else:
+            os.environ["NPU_SEARCH_CACHE"] = saved
     job = Job.for_schedule(sched, q, k, v, check_with_model=False)
     t = time.perf_counter()
     run_model(job)
@@ -121,13 +128,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategy", default="mas")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
+    from hwdef import ConfigError, load_config
+    from scheduler import STRATEGIES, ScheduleError, Workload
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s]
     except ValueError:
-        print(f"error: --sizes {args.sizes!r}: integers separated by commas", file=sys.stderr)
+        sizes = []
+    problem = None
+    if not sizes:
+        problem = f"--sizes {args.sizes!r}: sequence lengths separated by commas"
+    elif args.strategy not in STRATEGIES:
+        problem = f"--strategy {args.strategy!r}: one of {', '.join(STRATEGIES)}"
+    else:
+        try:
+            cfg = load_config(args.config)
+            for n in sizes:
+                Workload(n, n, 64).validate(cfg)
+        except ConfigError as exc:
+            problem = f"--config {args.config!r}: {exc}"
+        except ScheduleError as exc:
+            problem = f"--sizes {args.sizes!r}: {exc}"
+        try:    # refuse an unwritable --out before minutes of simulation, not after
+            with open(args.out, "a"):
+                pass
+        except OSError as exc:
+            problem = problem or f"--out {args.out!r}: {exc.strerror or exc}"
+    if problem:
+        print(f"error: {' '.join(problem.split())}", file=sys.stderr)
         return 2
-    from hwdef import ConfigError
-    from scheduler import ScheduleError
     rows = []
     for n in sizes:
         try:

@@ -30,10 +30,21 @@ from bench.workloads import BenchWorkload
 from hwdef import load_config
 
 REPO = Path(__file__).resolve().parent.parent
-# What a record depends on: change any file here and every record is measured again.
-DIGEST_SOURCES = ("rtl", "tb/sv", "hwdef", "scheduler", "npu_model", "runner",
-                  "bench/sim.py", "bench/energy.py", "bench/toggles.py", "bench/trace.py",
-                  "bench/tasks.py")
+# What a record depends on: change any file here and every record is measured again. The
+# simulation's RTL, wrappers, control files and build flags; the hardware definition; the
+# program (scheduler, firmware_gen) and its inputs (bench/workloads: the names seed them);
+# the model and runner the run goes through; the bench's own run, energy and trace code.
+# bench/test_cluster.py checks that every project module a case imports is covered.
+DIGEST_SOURCES = ("rtl", "tb/sv", "tb/harness", "tb/top/env.py", "hwdef", "scheduler",
+                  "firmware_gen", "npu_model", "runner", "tools/rtl_sources.py",
+                  "tools/verilator_env.py", "bench/sim.py", "bench/energy.py",
+                  "bench/toggles.py", "bench/trace.py", "bench/tasks.py", "bench/record.py",
+                  "bench/workloads.py")
+# Project files that cannot change a record: the command line and the cluster it uses, and
+# the report, whose metrics are derived anew from the records every time.
+DIGEST_EXEMPT = ("bench/__init__.py", "bench/__main__.py", "bench/cluster.py",
+                 "bench/report.py", "bench/roofline.py", "tb/__init__.py", "tools/__init__.py",
+                 "tb/top/__init__.py")
 
 
 class CaseFailed(RuntimeError):
@@ -42,15 +53,14 @@ class CaseFailed(RuntimeError):
 
 @cache
 def source_digest() -> str:
-    """SHA-256 (16 hex digits) over the contents of DIGEST_SOURCES (Python and SystemVerilog
-    sources, TOML), in path order."""
+    """SHA-256 (16 hex digits) over the contents of every file of DIGEST_SOURCES (compiled
+    Python excepted), in path order."""
     h = hashlib.sha256()
     for entry in DIGEST_SOURCES:
         path = REPO / entry
         files = [path] if path.is_file() else sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix in (".py", ".sv", ".svh",
-                                                                        ".toml")
-            and "__pycache__" not in p.parts)
+            p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and p.suffix != ".pyc")
         for f in files:
             h.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -96,7 +106,11 @@ def baseline_task(config: str) -> dict[str, int]:
     call)."""
     from bench.sim import run_baseline
     from bench.toggles import read_toggles
-    coverage = run_baseline(config).coverage_path
+    try:
+        coverage = run_baseline(config).coverage_path
+    except Exception as exc:     # a failed build: one line, named, for every case waiting on it
+        raise CaseFailed(f"'{config}': the bench build or its reset baseline failed: "
+                         f"{' '.join(str(exc).split())[:400]}") from None
     if coverage is None:
         raise CaseFailed(f"'{config}': the reset baseline wrote no coverage.dat")
     return read_toggles(coverage)

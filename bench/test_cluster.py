@@ -112,6 +112,11 @@ def test_a_failed_case_is_reported_and_the_others_are_kept(tmp_path, capsys):
     (["--strategies", "fast"], "--strategies 'fast'", 2),
     (["--jobqueue", "cloud"], "--jobqueue 'cloud'", 2),
     (["--jobs", "0"], "--jobs 0", 2),
+    (["--workloads", "bert-512=40x40x16"], "is a workload of the suite", 2),
+    (["--workloads", "a=24x24x16,a=32x32x16"], "named twice", 2),
+    (["--strategies", "mas,mas"], "mas named twice", 2),
+    (["--configs", ","], "--configs ','", 2),
+    (["--out", "/proc/no/such"], "--out '/proc/no/such'", 2),
 ])
 def test_bad_arguments_are_one_line(argv, message, status, tmp_path, capsys):
     rc = main(["--configs", "tiny", "--workloads", "t24=24x24x16", "--out",
@@ -119,6 +124,14 @@ def test_bad_arguments_are_one_line(argv, message, status, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == status
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_report_only_needs_results(tmp_path, capsys):
+    assert main(["--report-only", "--out", str(tmp_path)]) == 2
+    assert "--report-only: no " in capsys.readouterr().err
+    (tmp_path / "results.json").write_text("[{")
+    assert main(["--report-only", "--out", str(tmp_path)]) == 2
+    assert "not a bench results file" in capsys.readouterr().err
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
@@ -143,3 +156,43 @@ def test_the_source_digest_follows_the_sources(tmp_path, monkeypatch):
         assert tasks.source_digest() != first
     finally:
         tasks.source_digest.cache_clear()
+
+
+def test_the_source_digest_covers_what_a_case_runs():
+    """Every project file a case uses (the modules it imports, the RTL and simulation sources,
+    the control file) is under DIGEST_SOURCES, so no change to them keeps an old record."""
+    import importlib
+
+    from bench import tasks
+    from tb.top.env import EXTRA_SOURCES, PUBLIC_ONLY
+    from tools.rtl_sources import rtl_sources
+    for module in ("bench.tasks", "bench.sim", "runner.rtl", "runner.cocotb_job",
+                   "tb.top.env", "tb.harness.sim", "scheduler", "npu_model.executor"):
+        importlib.import_module(module)
+    files = {Path(m.__file__).resolve() for m in list(sys.modules.values())
+             if getattr(m, "__file__", None)}
+    files |= {Path(p).resolve() for p in [*rtl_sources(), *EXTRA_SOURCES, PUBLIC_ONLY]}
+    ours = {f.relative_to(tasks.REPO).as_posix() for f in files
+            if f.is_relative_to(tasks.REPO) and ".venv" not in f.parts}
+    uncovered = sorted(f for f in ours if f not in tasks.DIGEST_EXEMPT and not any(
+        f == e or f.startswith(e + "/") for e in tasks.DIGEST_SOURCES) and "/test_" not in f
+        and not f.startswith("test_"))
+    assert not uncovered, uncovered
+
+
+def test_a_record_counts_as_measured_only_for_its_sources_and_shape():
+    """A rerun skips a case only when its record has the current digest and the workload's
+    shape: a workload of your own given another shape under the same name runs again."""
+    from types import SimpleNamespace
+
+    from bench.__main__ import _measured
+    from bench.workloads import BenchWorkload
+    from scheduler import Workload
+    wl = BenchWorkload("t", Workload(40, 40, 16, causal=True))
+    rec = SimpleNamespace(source_digest="d1", workload=Workload(40, 40, 16, causal=True,
+                                                                s_q=0.1).to_dict())
+    assert _measured(rec, wl, "d1")
+    assert not _measured(rec, wl, "d2")
+    assert not _measured(rec, BenchWorkload("t", Workload(48, 48, 16, causal=True)), "d1")
+    assert not _measured(rec, BenchWorkload("t", Workload(40, 40, 16)), "d1")
+    assert not _measured(None, wl, "d1")

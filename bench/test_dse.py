@@ -35,9 +35,13 @@ def test_the_pareto_front_and_the_best_per_budget():
             for s, n in (("mas", n), ("flat", 2 * n))]
     mas = [r for r in rows if r["strategy"] == "mas"]
     assert [r["config"] for r in dse.pareto_front(mas)] == ["a", "b", "d"]
+    rows.append({"config": "e", "workload": "w", "strategy": "flat", "area_mm2": 1.5,
+                 "cycles": 600, "energy_pj": 1e6})       # FLAT's own best below 2.6 mm²
     best = dse.best_per_budget(rows, [0.5, 2.6, 10])
     assert [b["config"] for b in best] == [None, "b", "d"]
     assert best[1]["speedup_vs_flat"] == pytest.approx(2.0)
+    assert best[1]["flat_best_config"] == "e"
+    assert best[1]["speedup_vs_best_flat"] == pytest.approx(600 / 500)
 
 
 def test_area_is_the_anchors_logic_and_the_points_memories(tmp_path, monkeypatch):
@@ -76,6 +80,12 @@ def test_a_point_without_a_tiling_is_recorded_not_fatal():
     (["--grid", "array_dim=x"], "integers"),
     (["--workloads", "gpt"], "--workloads 'gpt'"),
     (["--grid", "array_dim=3"], "no legal point"),
+    (["--budgets", ""], "--budgets ''"),
+    (["--budgets", "-1"], "--budgets '-1'"),
+    (["--rtl", "-1"], "--rtl -1"),
+    (["--sample", "-2"], "--sample -2"),
+    (["--jobs", "0"], "--jobs 0"),
+    (["--out", "/proc/no/such"], "--out '/proc/no/such'"),
 ])
 def test_bad_arguments_are_one_line(argv, message, capsys):
     assert dse.main(["--base", "tiny"] + argv) == 2

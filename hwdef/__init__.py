@@ -22,6 +22,7 @@ from hwdef.params import (
     config_names,
     derived_name,
     load_config,
+    scratchpad_geometry,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "config_names",
     "derived_name",
     "load_config",
+    "scratchpad_geometry",
 ]

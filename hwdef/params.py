@@ -378,6 +378,17 @@ def derived_name(base: str, **overrides: int) -> str:
     return DERIVED_SEPARATOR.join([base, *(f"{k}={v}" for k, v in overrides.items())])
 
 
+def scratchpad_geometry(base: HwConfig, vector_lanes: int, spad_bytes: int) -> dict[str, int]:
+    """The keys that give *spad_bytes* of scratchpad with *vector_lanes* lanes (a line is
+    lanes x ACC_BITS) and *base*'s bank count: spad_bank_lines, and spad_region_lines where
+    a bank would be smaller than base's overwrite regions (design-space sweeps)."""
+    lines = spad_bytes // (base.spad_banks * vector_lanes * ACC_BITS // 8)
+    out = {"spad_bank_lines": lines}
+    if lines < base.spad_region_lines:
+        out["spad_region_lines"] = lines
+    return out
+
+
 def load_config(name: str = "default") -> HwConfig:
     """A configuration of configs.toml by *name*, or one derived from it: *name* =
     "BASE+key=value[+key=value...]" takes BASE's values with those keys replaced (what-if

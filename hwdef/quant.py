@@ -25,6 +25,9 @@ class ScoreScale:
 
 MULTIPLIER_LIMIT = 1 << 30     # the multiplier is an int32 VECTOR scalar, kept positive
 MAX_SHIFT = (1 << SHIFT_BITS) - 1    # the VECTOR instruction's shift field
+# The largest s_v / s_o: with l >= 255, r <= 2^22 and r' = r·R / 2^RS stays below 2^30
+# (docs/numerics.md, "The output scale").
+MAX_OUTPUT_RATIO = 256
 
 
 def score_scale(s_q: float, s_k: float, head_dim: int) -> ScoreScale:
@@ -67,8 +70,9 @@ def output_scale(s_v: float, s_o: float) -> OutputScale:
     ratio = s_v / s_o
     # 16 significant bits need a shift of 15 - floor(log2(ratio)), at most the VECTOR
     # instruction's 63: ratios below 2^-48 cannot be represented
-    if not 2.0 ** (15 - MAX_SHIFT) <= ratio <= 256:
-        raise ValueError(f"s_v / s_o = {ratio} is outside [2^{15 - MAX_SHIFT}, 256]")
+    if not 2.0 ** (15 - MAX_SHIFT) <= ratio <= MAX_OUTPUT_RATIO:
+        raise ValueError(f"s_v / s_o = {ratio} is outside [2^{15 - MAX_SHIFT}, "
+                         f"{MAX_OUTPUT_RATIO}]")
     if ratio == 1.0:
         return OutputScale()
     shift = max(0, 15 - math.floor(math.log2(ratio)))

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwdef import params
-from hwdef.quant import output_scale, score_scale
+from hwdef.quant import MAX_OUTPUT_RATIO, output_scale, score_scale
 from npu_model import numerics as nx
 from npu_model.attention import (
     attention_float,
@@ -44,7 +44,7 @@ from npu_model.attention import (
 
 STAGES = ("int8 Q, K, V", "score scaling", "exp2 table", "uint8 weights", "output rounding")
 PROPOSALS = ("wide O", "wide O, per-channel V")
-WIDE_OUTPUT_RATIO = 256     # s_v / s_o: hwdef.quant.output_scale's upper limit
+WIDE_OUTPUT_RATIO = MAX_OUTPUT_RATIO     # s_v / s_o: the largest the output scale takes
 
 
 def attention_stages(q, k, v, s_q: float, s_k: float, s_v: float, s_o: float,

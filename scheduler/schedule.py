@@ -188,6 +188,7 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
     wl.validate(cfg)
     check_dram(wl, cfg, strategy, dram_bytes)     # the tensors, before any search
     candidates: list[Candidate] = []
+    key = None
     if tiling is None:
         key = search_cache.key(wl, cfg, strategy, dram_bytes)
         answer = search_cache.load(key)
@@ -195,7 +196,13 @@ def build_schedule(wl: Workload, cfg: HwConfig, strategy: str, tiling: Tiling | 
             answer = search(wl, cfg, strategy, dram_bytes)
             search_cache.store(key, *answer)
         tiling, candidates = answer
-    program = AttentionProgram(wl, cfg, tiling, strategy, dram_limit=dram_bytes)
+    try:
+        program = AttentionProgram(wl, cfg, tiling, strategy, dram_limit=dram_bytes)
+    except ScheduleError:
+        if key is None or search_cache.load(key) is None:
+            raise
+        search_cache.drop(key)      # a cached pick that no longer builds: search again
+        return build_schedule(wl, cfg, strategy, None, dram_bytes, dram)
     if program.dram_bytes > dram_bytes:
         raise ScheduleError(
             f"{wl.describe()} with {strategy} needs {program.dram_bytes} bytes of DRAM "

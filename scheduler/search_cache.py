@@ -1,16 +1,20 @@
 """The tiling search's answers kept on disk, by workload shape and configuration.
 
 The search (scheduler/search.py) is deterministic: the same workload shape, hardware
-definition, strategy and DRAM size give the same pick and the same candidates, and the scales
-play no part (the cost model times instructions, not the constants they carry). Regressions,
-`make sim` and the bench ask the same questions again and again (every strategy of a shape,
-every rerun), and a search takes up to a few seconds at long sequences, so each answer is
-stored once under `sim_build/search-cache/` (NPU_SIM_BUILD moves it with the builds).
+definition, strategy and DRAM size give the same pick and the same candidates. Of the scales
+only one fact plays a part: whether the output scale is V's (otherwise every block carries one
+more MULSHR, step 8b of docs/numerics.md); the values themselves do not, since the cost model
+times instructions, not the constants they carry. Regressions, `make sim` and the bench ask
+the same questions again and again (every strategy of a shape, every rerun), and a search
+takes up to a few seconds at long sequences, so each answer is stored once under
+`sim_build/search-cache/` (NPU_SIM_BUILD moves it with the builds).
 
-The key hashes the workload's shape (sequences, head dimension, heads, batch, mask), the
-hardware definition's fingerprint (hwdef/fingerprint.py), the strategy, the DRAM size, and the
-scheduler's own sources (a change to the search, the cost model or a strategy invalidates every
-entry). A damaged entry is ignored and rewritten. NPU_SEARCH_CACHE=0 turns the cache off.
+The key hashes the workload's shape (sequences, head dimension, heads, batch, mask) and
+whether its output scale is V's, the hardware definition's fingerprint (hwdef/fingerprint.py),
+the strategy, the DRAM size, and the sources the search runs (scheduler, the model's operand
+rules, the program encoder, hwdef): a change to any of them invalidates every entry. A damaged
+entry is ignored and rewritten; a pick that no longer builds (scheduler/schedule.py) is
+dropped and searched again. NPU_SEARCH_CACHE=0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
@@ -27,7 +32,10 @@ from hwdef.fingerprint import fingerprint
 from scheduler.tiling import Tiling
 from scheduler.workload import Workload
 
-SCHEDULER_DIR = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
+# The search's code: the scheduler, the operand rules and work counts it takes from the model,
+# the program encoder, the hardware definition.
+SEARCHED_SOURCES = ("scheduler", "npu_model", "firmware_gen", "hwdef")
 _SHAPE = ("seq_q", "seq_kv", "head_dim", "heads", "batch", "causal")
 
 
@@ -43,14 +51,17 @@ def cache_dir() -> Path:
 @cache
 def _sources_digest() -> str:
     h = hashlib.sha256()
-    for path in sorted(SCHEDULER_DIR.rglob("*.py")):
-        if "__pycache__" not in path.parts and not path.name.startswith("test_"):
-            h.update(str(path.relative_to(SCHEDULER_DIR)).encode() + b"\0" + path.read_bytes())
+    for top in SEARCHED_SOURCES:
+        for path in sorted((REPO / top).rglob("*")):
+            if (path.suffix in (".py", ".toml") and "__pycache__" not in path.parts
+                    and not path.name.startswith("test_")):
+                h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
 def key(wl: Workload, cfg: HwConfig, strategy: str, dram_bytes: int | None) -> str:
     text = json.dumps({"shape": {f: getattr(wl, f) for f in _SHAPE},
+                       "output_scale_is_v": wl.output.is_identity,
                        "hardware": fingerprint(cfg), "strategy": strategy,
                        "dram_bytes": dram_bytes, "scheduler": _sources_digest()},
                       sort_keys=True)
@@ -78,13 +89,20 @@ def store(k: str, pick: Tiling, candidates: list) -> None:
     if not enabled():
         return
     directory = cache_dir()
+    text = json.dumps({"pick": asdict(pick),
+                       "candidates": [{"tiling": asdict(c.tiling), "cycles": c.cycles,
+                                       "reason": c.reason, "bound": c.bound}
+                                      for c in candidates]})
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f"{k}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({
-            "pick": asdict(pick),
-            "candidates": [{"tiling": asdict(c.tiling), "cycles": c.cycles,
-                            "reason": c.reason, "bound": c.bound} for c in candidates]}))
-        tmp.replace(directory / f"{k}.json")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{k}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, directory / f"{k}.json")
     except OSError:
         pass    # a read-only or full disk only costs the next search its time
+
+
+def drop(k: str) -> None:
+    """Forget the answer under *k* (a pick that no longer builds)."""
+    (cache_dir() / f"{k}.json").unlink(missing_ok=True)

@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Verilator builds, run directories and the search cache. NPU_SIM_BUILD moves them, e.g. to a
 # node's local disk when bench workers on a farm do not share the repository's filesystem
 # (bench/tasks.py).
-SIM_BUILD = Path(os.environ.get("NPU_SIM_BUILD") or REPO / "sim_build")
+SIM_BUILD = Path(os.environ.get("NPU_SIM_BUILD") or REPO / "sim_build").resolve()
 RTL_DIR = REPO / "rtl"
 # `include files (the port-bundle typedef macros); every tool adds it to its search path.
 RTL_INCLUDE_DIR = RTL_DIR / "include"

@@ -104,7 +104,7 @@ def sim_build_dir(toplevel: str, config: str, extra_params: Mapping[str, object]
     params.update(extra_params or {})
     variant = "-".join(v for v in ("xhunt" if os.environ.get("NPU_X_UNIQUE") == "1" else "",
                                    "toggle" if toggle_coverage else "",
-                                   "ports" if public_only is not None else "") if v)
+                                   "lean" if public_only is not None else "") if v)
     sources = [Path(p) for p in (extra_sources or ())]
     if public_only is not None:
         sources.append(public_only)
