@@ -327,14 +327,12 @@ def model_mismatches(job: Job, rtl: Outcome, model: Outcome) -> list[str]:
                             f"0x{rtl.error_pc:x}, info 0x{rtl.error_info:x})")
         problems += [f"{name} {rtl.counters.get(name)} != {want} of the model"
                      for name, want in model.counters.items() if rtl.counters.get(name) != want]
-    elif rtl.error != model.error:
-        problems.append(f"expected {model.error} (pc 0x{model.error_pc:x}, info "
-                        f"0x{model.error_info:x}), got {rtl.error or 'no error'}")
-    elif rtl.error_pc != model.error_pc:
-        problems.append(f"expected error pc 0x{model.error_pc:x}, got 0x{rtl.error_pc:x}")
-    elif rtl.error_info != model.error_info:
-        problems.append(f"expected error info 0x{model.error_info:x} ({model.error}), got "
-                        f"0x{rtl.error_info:x}")
+    else:
+        from runner.scoring import error_mismatch
+        problem = error_mismatch(model.error, model.error_pc, model.error_info, rtl.error,
+                                 rtl.error_pc, rtl.error_info)
+        if problem:
+            problems.append(problem)
     for name, (_, nbytes) in job.outputs.items():
         got, want = rtl.outputs.get(name), model.outputs[name]
         if got is None or got.shape != want.shape:

@@ -31,6 +31,7 @@ from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 from firmware_gen import Program
 from hwdef import HwConfig, regs
 from npu_model.executor import ModelError, NpuModel, RunResult
+from runner.scoring import error_mismatch
 from tb.harness.cocotb_utils import built_params, npu_config
 from tb.harness.dram import DramBackdoor
 
@@ -285,13 +286,12 @@ class NpuScoreboard(pyuvm.uvm_subscriber):
                 errs.append(f"INSN_RETIRED {report.counters['INSN_RETIRED']} != "
                             f"{exp.result.retired} of the model")
         else:
-            if not report.status["error"] or report.error_code != want_err.code:
-                errs.append(f"expected {want_err}, got status {report.status}")
-            elif report.error_pc != want_err.pc:
-                errs.append(f"expected error pc 0x{want_err.pc:x}, got 0x{report.error_pc:x}")
-            elif report.error_info != want_err.info:
-                errs.append(f"expected error info 0x{want_err.info:x} ({want_err.code.name}), "
-                            f"got 0x{report.error_info:x}")
+            problem = error_mismatch(
+                want_err.code.name, want_err.pc, want_err.info,
+                report.error_code.name if report.status["error"] else None,
+                report.error_pc, report.error_info)
+            if problem:
+                errs.append(problem)
         for name, (addr, nbytes) in exp.outputs.items():
             got = report.outputs.get(name)
             want = exp.model.dram[addr:addr + nbytes]
