@@ -41,7 +41,7 @@ from hwdef import ConfigError, derived_name, load_config, scratchpad_geometry
 
 GRID: dict[str, tuple[int, ...]] = {
     "array_dim": (8, 16, 32),
-    "vector_lanes": (8, 16, 32, 64),
+    "vector_lanes": (8, 16, 32),        # 64 would make 2048-bit lines: hwdef refuses them
     "spad_kib": (32, 64, 128),
     "acc_lines": (128, 256, 512),
     "dram_bytes_per_cycle": (8, 16, 32),

@@ -41,6 +41,9 @@ SOFTMAX_EXP2_SHIFT = 7
 # AXI4 protocol limits the DMA engines split their bursts at (docs/dma.md).
 AXI_MAX_BURST_BEATS = 256
 AXI_BOUNDARY_BYTES = 4096  # a burst never crosses a 4 KiB boundary
+# The widest AXI4 data bus. A beat carries one scratchpad line (vector_lanes x 32 bits), so it
+# bounds the lanes at 32; npu_axi_master refuses wider lines at elaboration (a drift test).
+AXI_MAX_DATA_BITS = 1024
 
 # The NPU clock the DRAM bandwidth (bytes per cycle) and the energy figures are stated at.
 CLOCK_HZ = 1_000_000_000
@@ -206,6 +209,10 @@ class HwConfig:
                 problems.append(f"{name}={value} does not fit axi_id_bits={self.axi_id_bits}")
         if ids["axi_id_fetch"] == ids["axi_id_load"]:
             problems.append("axi_id_fetch and axi_id_load must differ (R beats are routed by ID)")
+        if self.line_bits > AXI_MAX_DATA_BITS:
+            problems.append(f"vector_lanes={self.vector_lanes} makes {self.line_bits}-bit lines, "
+                            f"wider than the AXI4 data bus (at most {AXI_MAX_DATA_BITS} bits), "
+                            "which carries one line per beat")
         if self.fetch_burst_beats * self.line_bytes > 4096:
             problems.append(f"fetch_burst_beats={self.fetch_burst_beats} x {self.line_bytes} B "
                             "must not exceed a 4 KiB page")

@@ -70,6 +70,8 @@ def test_derived_sizes(name):
     ({"vector_lanes": 2}, "multiple of array_dim"),
     ({"spad_region_lines": 4096}, "never spans two banks"),
     ({"spad_ports": 1}, "between 2 and 8"),
+    ({"vector_lanes": 64, "spad_bank_lines": 32, "fetch_burst_beats": 2},
+     "2048-bit lines, wider than the AXI4 data bus"),
 ])
 def test_inconsistent_configuration_is_rejected(change, message):
     base = _tiny_fields(name="bad", spad_ports=3)
@@ -211,7 +213,9 @@ def test_fingerprint_hashes_every_numerics_constant():
     property of the hardware a program runs on: a new constant must be placed in one or the
     other."""
     from hwdef import fingerprint as fp
-    not_hardware = {"CLOCK_HZ"}     # the clock the energy and DRAM figures assume
+    # the clock the energy and DRAM figures assume; a limit on which configurations are legal
+    # (a legal configuration's programs and results do not depend on it)
+    not_hardware = {"CLOCK_HZ", "AXI_MAX_DATA_BITS"}
     constants = {n for n, v in vars(params).items()
                  if n.isupper() and isinstance(v, int) and not isinstance(v, bool)}
     assert constants - not_hardware == set(fp._CONSTANTS)
@@ -236,3 +240,15 @@ def test_isa_structs_in_package_match_definition():
             expect.insert(0, ("reserved", isa.INSN_BITS - cls.used_bits))
         assert fields == expect, cls.mnemonic
         assert sum(bits for _, bits in fields) == isa.INSN_BITS
+
+
+def test_the_axi_masters_width_limit_is_hwdefs():
+    """npu_axi_master refuses at elaboration the lines hwdef refuses (AXI_MAX_DATA_BITS): a
+    configuration hwdef accepts must build, one it refuses must not."""
+    from hwdef.params import AXI_MAX_DATA_BITS
+    from tools.rtl_sources import REPO
+    rtl = (REPO / "rtl" / "dma" / "npu_axi_master.sv").read_text()
+    guard = re.search(r"StrbBits > (\d+)\) begin : g_bad_width", rtl)
+    assert guard, "npu_axi_master's width guard moved: update this drift test"
+    assert int(guard.group(1)) * 8 == AXI_MAX_DATA_BITS
+    assert f"between 16 and {AXI_MAX_DATA_BITS}" in rtl

