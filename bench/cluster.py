@@ -97,4 +97,5 @@ def describe(client) -> str:
     info = client.scheduler_info()
     workers = info.get("workers", {})
     threads = sum(w.get("nthreads", 0) for w in workers.values())
-    return f"{len(workers)} workers ({threads} threads) at {info.get('address', '?')}"
+    return (f"{len(workers)} worker{'s' * (len(workers) != 1)} ({threads} "
+            f"thread{'s' * (threads != 1)}) at {info.get('address', '?')}")

@@ -56,7 +56,7 @@ def test_area_is_the_anchors_logic_and_the_points_memories(tmp_path, monkeypatch
     base = load_config("tiny")
     other = 1000
     (tmp_path / "anchors.json").write_text(json.dumps({"tiny": {
-        "cells": 5000, "flops": 1000,
+        "cells": 5000, "flops": 1000, "flow": "hierarchical",
         "memory_bits": 8 * (base.spad_bytes + base.acc_bytes) + other}}))
     a = area_model.area(point, "tiny")
     assert a.memory_bits == 8 * (point.spad_bytes + point.acc_bytes) + other

@@ -81,7 +81,7 @@ def yosys_script(block: str, config: str, hierarchical: bool = False) -> str:
         "memory -nomap",
         "opt_clean",
         f"tee -q -o {{stat_pre}} stat -top {block}",
-        "tee -q -o {mems} dump t:$mem_v2",
+        "tee -q -o {mems} dump -m t:$mem_v2",      # -m: a `module` line even when flat
         "opt -fast -full",
         "techmap",
         "opt -fast",
@@ -129,13 +129,24 @@ def _instances(stat: str) -> dict[str, int]:
 
 def _memory_bits(dump: str, stat: str = "") -> int:
     """Sum WIDTH x SIZE over the $mem_v2 cells of a Yosys `dump`, each module's times its
-    instances when *stat* is a hierarchical `stat -top` (a flat design has one module)."""
-    instances = _instances(stat) if "=== design hierarchy ===" in stat else {}
+    instances when *stat* is a hierarchical `stat -top` (a flat design has one module; a dump
+    without `module` lines, i.e. without `dump -m`, is read as that one module)."""
+    hierarchical = "=== design hierarchy ===" in stat
+    instances = _instances(stat) if hierarchical else {}
+    modules = dump.split("\nmodule ")[1:]
+    if not modules:
+        if hierarchical and "cell $mem_v2" in dump:
+            raise SynthError("a hierarchical memory dump without `module` lines (dump -m)")
+        modules = ["<flat>\n" + dump]
     total = 0
-    for module in dump.split("\nmodule ")[1:]:
-        name = module.split("\n", 1)[0].strip()
-        copies = instances.get(name, 1) if instances else 1
-        for cell in module.split("cell $mem_v2")[1:]:
+    for module in modules:
+        # `dump` writes plain module names with RTLIL's leading backslash, `stat` without it
+        name = module.split("\n", 1)[0].strip().removeprefix("\\")
+        cells = module.split("cell $mem_v2")[1:]
+        if cells and hierarchical and name not in instances:
+            raise SynthError(f"module {name} has memories but is not in the design hierarchy")
+        copies = instances.get(name, 1)
+        for cell in cells:
             width = re.search(r"parameter \\WIDTH (\d+)", cell)
             size = re.search(r"parameter \\SIZE (\d+)", cell)
             if width and size:

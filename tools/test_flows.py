@@ -62,15 +62,30 @@ HIER_STAT = """
      $_SDFFCE_PP0P_                  4
      $mem_v2                         1
 """
+# Excerpts of real `dump -m t:$mem_v2` output: RTLIL writes a plain module's name with a
+# leading backslash, `stat` without it; a flat dump has the top as its one module.
 HIER_DUMP = """
 autoidx 1
-module lane
+module \\lane
   cell $mem_v2 \\m
     parameter \\SIZE 16
     parameter \\WIDTH 8
   end
 end
-module unit
+module $paramod$5f98ed8e\\unit
+end
+"""
+FLAT_DUMP = """
+autoidx 1
+module \\top
+  cell $mem_v2 \\u.m
+    parameter \\SIZE 16
+    parameter \\WIDTH 8
+  end
+  cell $mem_v2 \\v.m
+    parameter \\SIZE 4
+    parameter \\WIDTH 2
+  end
 end
 """
 
@@ -79,6 +94,13 @@ def test_hierarchical_stat_counts_every_instance():
     assert synth._parse_stat(HIER_STAT) == {"cells": 95, "memories": 1, "flops": 22}
     assert synth._instances(HIER_STAT) == {"top": 1, "unit": 2, "lane": 9}
     assert synth._memory_bits(HIER_DUMP, HIER_STAT) == 9 * 16 * 8
-    assert synth._memory_bits(HIER_DUMP) == 16 * 8          # flat: one copy of each module
+    assert synth._memory_bits(FLAT_DUMP) == 16 * 8 + 4 * 2
+    # a dump without `module` lines (no -m) is one flat module, and refused when hierarchical
+    no_header = FLAT_DUMP.replace("module \\top\n", "")
+    assert synth._memory_bits(no_header) == 16 * 8 + 4 * 2
+    with pytest.raises(synth.SynthError, match="without `module` lines"):
+        synth._memory_bits(no_header, HIER_STAT)
+    with pytest.raises(synth.SynthError, match="not in the design hierarchy"):
+        synth._memory_bits(HIER_DUMP.replace("lane", "other"), HIER_STAT)
     assert "flatten" not in synth.yosys_script("npu_top", "tiny", hierarchical=True).split("\n")
     assert "flatten" in synth.yosys_script("npu_top", "tiny").split("\n")
