@@ -243,8 +243,8 @@ def test_isa_structs_in_package_match_definition():
 
 
 def test_the_axi_masters_width_limit_is_hwdefs():
-    """npu_axi_master refuses at elaboration the lines hwdef refuses (AXI_MAX_DATA_BITS): a
-    configuration hwdef accepts must build, one it refuses must not."""
+    """npu_axi_master's elaboration guard (a literal in the RTL) is hwdef's AXI_MAX_DATA_BITS,
+    so hwdef refuses exactly the line widths the RTL cannot build."""
     from hwdef.params import AXI_MAX_DATA_BITS
     from tools.rtl_sources import REPO
     rtl = (REPO / "rtl" / "dma" / "npu_axi_master.sv").read_text()
